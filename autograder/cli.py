@@ -1,0 +1,97 @@
+"""Command line: parse arguments into one options object per verb, run it, map failures to exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from autograder import __version__
+from autograder.course import CourseLayout
+from autograder.release import ReleaseError, check_release, write_release
+
+EXIT_OK = 0
+EXIT_FAILED = 1  # the command ran and found a problem (for example a stale release)
+EXIT_USAGE = 2  # wrong use: unknown option, missing folder or file
+
+
+class UsageError(Exception):
+    """Wrong use of the command line; reported in one line with exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but wrong use is one line on stderr (no usage dump) and exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{message} (see `{self.prog} --help`)")
+
+
+@dataclass(frozen=True)
+class ReleaseOptions:
+    course_dir: Path
+    check: bool
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="autograder", description="Exercises and automated grading for the PyTorch RNN lab.")
+    parser.add_argument("--version", action="version", version=f"autograder {__version__}")
+    verbs = parser.add_subparsers(dest="verb", metavar="COMMAND", parser_class=_Parser)
+    verbs.required = True
+
+    release = verbs.add_parser(
+        "release",
+        help="regenerate the student notebook from the solution notebook",
+        description="Write exercises/<assignment>/<assignment>.ipynb from solutions/<assignment>/<assignment>.ipynb "
+        "with nbgrader's own preprocessors (solutions replaced by stubs, hidden tests and outputs removed).",
+    )
+    release.add_argument(
+        "--course-dir",
+        type=Path,
+        default=Path.cwd(),
+        metavar="DIR",
+        help="folder holding solutions/ and exercises/ (default: the current folder)",
+    )
+    release.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; exit 1 if the student notebook differs from a fresh release",
+    )
+    return parser
+
+
+def _release_options(args: argparse.Namespace) -> ReleaseOptions:
+    course_dir = args.course_dir.resolve()
+    if not course_dir.is_dir():
+        raise UsageError(f"course folder not found: {args.course_dir}")
+    return ReleaseOptions(course_dir=course_dir, check=args.check)
+
+
+def run_release(options: ReleaseOptions) -> int:
+    layout = CourseLayout(options.course_dir)
+    if not layout.solution_notebook.is_file():
+        raise UsageError(f"no solution notebook at {layout.relative(layout.solution_notebook)}")
+    if options.check:
+        result = check_release(layout)
+        if result.up_to_date:
+            print(result.reason)
+            return EXIT_OK
+        print(f"autograder: {result.reason}", file=sys.stderr)
+        return EXIT_FAILED
+    target = write_release(layout)
+    print(f"wrote {layout.relative(target)}")
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = _parser().parse_args(argv)
+        if args.verb == "release":
+            return run_release(_release_options(args))
+        raise UsageError(f"unknown command {args.verb!r}")  # unreachable while argparse checks choices
+    except UsageError as error:
+        print(f"autograder: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except ReleaseError as error:
+        print(f"autograder: {error}", file=sys.stderr)
+        return EXIT_FAILED
