@@ -9,7 +9,7 @@ from pathlib import Path
 
 from autograder import __version__
 from autograder.course import CourseLayout
-from autograder.release import ReleaseError, check_release, write_release
+from autograder.errors import AutograderError
 
 EXIT_OK = 0
 EXIT_FAILED = 1  # the command ran and found a problem (for example a stale release)
@@ -68,6 +68,9 @@ def _release_options(args: argparse.Namespace) -> ReleaseOptions:
 
 
 def run_release(options: ReleaseOptions) -> int:
+    # Imported here: nbgrader and nbformat take about 2 s to import, which `--help` should not pay.
+    from autograder.release import check_release, write_release
+
     layout = CourseLayout(options.course_dir)
     if not layout.solution_notebook.is_file():
         raise UsageError(f"no solution notebook at {layout.relative(layout.solution_notebook)}")
@@ -86,12 +89,10 @@ def run_release(options: ReleaseOptions) -> int:
 def main(argv: list[str] | None = None) -> int:
     try:
         args = _parser().parse_args(argv)
-        if args.verb == "release":
-            return run_release(_release_options(args))
-        raise UsageError(f"unknown command {args.verb!r}")  # unreachable while argparse checks choices
+        return run_release(_release_options(args))  # the only verb so far; argparse rejects others
     except UsageError as error:
         print(f"autograder: error: {error}", file=sys.stderr)
         return EXIT_USAGE
-    except ReleaseError as error:
+    except AutograderError as error:
         print(f"autograder: {error}", file=sys.stderr)
         return EXIT_FAILED

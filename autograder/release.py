@@ -15,6 +15,7 @@ from nbgrader.preprocessors import SaveCells
 from traitlets.config import Config
 
 from autograder.course import CourseLayout
+from autograder.errors import ReleaseError, one_line
 
 # What replaces each `### BEGIN SOLUTION` ... `### END SOLUTION` region. Students read it, so it is
 # French. An nbgrader course must set the same value (ClearSolutions.code_stub) so that
@@ -32,10 +33,6 @@ RELEASE_PREPROCESSORS = tuple(
 _quiet = logging.getLogger("autograder.release.nbgrader")
 _quiet.addHandler(logging.NullHandler())
 _quiet.propagate = False
-
-
-class ReleaseError(Exception):
-    """The solution notebook cannot be released (unreadable, or nbgrader rejects its metadata)."""
 
 
 @dataclass(frozen=True)
@@ -62,7 +59,7 @@ def release_notebook(solution: NotebookNode) -> NotebookNode:
         for preprocessor in RELEASE_PREPROCESSORS:
             notebook, resources = preprocessor(config=config, log=_quiet).preprocess(notebook, resources)
     except (ValidationError, RuntimeError) as error:
-        raise ReleaseError(f"nbgrader rejects the solution notebook: {error}") from None
+        raise ReleaseError(f"nbgrader rejects the solution notebook: {one_line(error)}") from None
     return notebook
 
 
@@ -78,7 +75,7 @@ def read_solution(layout: CourseLayout) -> NotebookNode:
     except OSError as error:
         raise ReleaseError(f"cannot read {layout.relative(path)}: {error.strerror}") from None
     except Exception as error:  # nbformat raises several unrelated types for a bad file
-        raise ReleaseError(f"{layout.relative(path)} is not a valid notebook: {error}") from None
+        raise ReleaseError(f"{layout.relative(path)} is not a valid notebook: {one_line(error)}") from None
 
 
 def expected_release(layout: CourseLayout) -> str:
@@ -104,5 +101,5 @@ def check_release(layout: CourseLayout) -> ReleaseCheck:
     except FileNotFoundError:
         return ReleaseCheck(False, f"{shown} is missing: run `autograder release`")
     if actual != expected:
-        return ReleaseCheck(False, f"{shown} is stale (it differs from a release of the solution): run `autograder release`")
+        return ReleaseCheck(False, f"{shown} is stale (it does not match the solution): run `autograder release`")
     return ReleaseCheck(True, f"{shown} is up to date")

@@ -1,0 +1,136 @@
+"""Shared fixtures: the repository's notebooks, executed once per session in a real Jupyter kernel."""
+
+from __future__ import annotations
+
+import ast
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from autograder.course import CourseLayout
+
+REPO = Path(__file__).resolve().parent.parent
+LAYOUT = CourseLayout(REPO)
+
+# The contract, copied from EXERCISES.md: question id -> (signature, points). The tests hold the
+# notebook to it; changing a line here means the contract changed through an issue.
+CONTRACT = {
+    "rnn_cell_forward": ("rnn_cell_forward(x_t, h_prev, W_xh, W_hh, b_h)", 2),
+    "rnn_cell_loop": ("rnn_cell_loop(rnn_cell, x_in, hidden=None)", 2),
+    "gather_last_relevant_hidden": ("gather_last_relevant_hidden(hiddens, x_lengths)", 3),
+    "classify_hidden": ("classify_hidden(z, fc)", 2),
+    "many_to_one_logits": ("many_to_one_logits(rnn, fc, x_in, x_lengths)", 3),
+    "packed_last_hidden": ("packed_last_hidden(rnn, x_in, x_lengths)", 2),
+    "gru_output_shapes": (
+        "gru_output_shapes(batch_size, seq_size, input_size, hidden_size, num_layers=1, bidirectional=False)",
+        2,
+    ),
+    "bigru_final_states": ("bigru_final_states(out, hidden_size)", 3),
+    "count_recurrent_parameters": (
+        "count_recurrent_parameters(kind, input_size, hidden_size, num_layers=1, bidirectional=False)",
+        2,
+    ),
+    "hidden_gradient_norms": ("hidden_gradient_norms(rnn_cell, x_in)", 3),
+    "TASK_TYPES": ("TASK_TYPES", 2),
+}
+TOTAL_POINTS = 26
+
+SOLUTION_REGION = re.compile(r"^[ \t]*### BEGIN SOLUTION\n(.*?)^[ \t]*### END SOLUTION", re.M | re.S)
+
+
+def nbgrader_meta(cell) -> dict:
+    return cell.metadata.get("nbgrader", {})
+
+
+def check_cells(nb) -> list:
+    """The autograded test cells (the visible checks), in notebook order."""
+    return [c for c in nb.cells if nbgrader_meta(c).get("grade")]
+
+
+def solution_cells(nb) -> list:
+    return [c for c in nb.cells if nbgrader_meta(c).get("solution")]
+
+
+def defined_names(source: str) -> set[str]:
+    """Top-level functions and assigned names of a cell."""
+    names = set()
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.FunctionDef):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign):
+            names.update(t.id for t in node.targets if isinstance(t, ast.Name))
+    return names
+
+
+def errors_of(cell) -> list:
+    return [o for o in cell.get("outputs", []) if o.output_type == "error"]
+
+
+def run_cli(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
+    """The real console entry point, as an instructor runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "autograder", *args], cwd=cwd, capture_output=True, text=True, timeout=120
+    )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def isolated_jupyter(tmp_path_factory):
+    """Jupyter, IPython and nbgrader read and write their config and runtime files in a temp folder.
+
+    The venv's bin folder goes first on PATH: nbgrader runs `alembic` by name, and kernels must be
+    the venv's Python.
+    """
+    home = tmp_path_factory.mktemp("jupyter-home")
+    saved = dict(os.environ)
+    os.environ.update(
+        JUPYTER_CONFIG_DIR=str(home / "config"),
+        JUPYTER_DATA_DIR=str(home / "data"),
+        JUPYTER_RUNTIME_DIR=str(home / "runtime"),
+        IPYTHONDIR=str(home / "ipython"),
+        JUPYTER_PLATFORM_DIRS="1",
+        PATH=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
+        PYDEVD_DISABLE_FILE_VALIDATION="1",
+    )
+    yield home
+    os.environ.clear()
+    os.environ.update(saved)
+
+
+def execute_notebook(nb, workdir: Path):
+    """Run every cell in a fresh python3 kernel, going on after errors; return the executed copy."""
+    executed = nbformat.from_dict(nb)
+    client = NotebookClient(
+        executed,
+        kernel_name="python3",
+        timeout=300,
+        allow_errors=True,
+        resources={"metadata": {"path": str(workdir)}},
+    )
+    client.execute()
+    return executed
+
+
+@pytest.fixture(scope="session")
+def solution_nb():
+    return nbformat.read(LAYOUT.solution_notebook, as_version=4)
+
+
+@pytest.fixture(scope="session")
+def exercise_nb():
+    return nbformat.read(LAYOUT.exercise_notebook, as_version=4)
+
+
+@pytest.fixture(scope="session")
+def executed_solution(solution_nb, tmp_path_factory, isolated_jupyter):
+    return execute_notebook(solution_nb, tmp_path_factory.mktemp("solution-run"))
+
+
+@pytest.fixture(scope="session")
+def executed_exercise(exercise_nb, tmp_path_factory, isolated_jupyter):
+    return execute_notebook(exercise_nb, tmp_path_factory.mktemp("exercise-run"))

@@ -1,0 +1,48 @@
+"""nbgrader's own `generate_assignment` accepts the solution notebook and agrees with `autograder release`."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+from conftest import LAYOUT
+
+from autograder.course import ASSIGNMENT_ID
+from autograder.release import CODE_STUB
+
+
+def make_nbgrader_course(root: Path) -> None:
+    source = root / "source" / ASSIGNMENT_ID / f"{ASSIGNMENT_ID}.ipynb"
+    source.parent.mkdir(parents=True)
+    shutil.copy(LAYOUT.solution_notebook, source)
+    (root / "nbgrader_config.py").write_text(
+        "c = get_config()\n"
+        'c.CourseDirectory.course_id = "rnn-test-course"\n'
+        f"c.CourseDirectory.root = {str(root)!r}\n"
+        f'c.CourseDirectory.db_url = "sqlite:///{root / "gradebook.db"}"\n'
+        f'c.ClearSolutions.code_stub = {{"python": {CODE_STUB!r}}}\n',
+        encoding="utf-8",
+    )
+
+
+def test_nbgrader_generate_assignment_gives_the_same_student_notebook(tmp_path, exercise_nb):
+    course = tmp_path / "course"
+    make_nbgrader_course(course)
+
+    nbgrader = Path(sys.executable).parent / "nbgrader"
+    result = subprocess.run(
+        [str(nbgrader), "generate_assignment", ASSIGNMENT_ID],
+        cwd=course,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+    released = nbformat.read(course / "release" / ASSIGNMENT_ID / f"{ASSIGNMENT_ID}.ipynb", as_version=4)
+    assert [(c.cell_type, c.source) for c in released.cells] == [(c.cell_type, c.source) for c in exercise_nb.cells]
+    # Beyond the sources: the same locks and checksums, so nbgrader can grade our release too.
+    assert released == exercise_nb
