@@ -68,12 +68,12 @@ def _release_options(args: argparse.Namespace) -> ReleaseOptions:
 
 
 def run_release(options: ReleaseOptions) -> int:
-    # Imported here: nbgrader and nbformat take about 2 s to import, which `--help` should not pay.
-    from autograder.release import check_release, write_release
-
     layout = CourseLayout(options.course_dir)
     if not layout.solution_notebook.is_file():
         raise UsageError(f"no solution notebook at {layout.relative(layout.solution_notebook)}")
+    # Imported here: nbgrader and nbformat take about 2 s to import, which `--help` should not pay.
+    from autograder.release import check_release, write_release
+
     if options.check:
         result = check_release(layout)
         if result.up_to_date:

@@ -11,7 +11,7 @@ case "${1:-}" in
   demo)
     "$bin/autograder" release --check
     # Runs every cell, visible checks included, in a real Jupyter kernel; saves nothing.
-    "$bin/jupyter" execute --log-level=ERROR solutions/rnn_intro/rnn_intro.ipynb
+    "$bin/jupyter" execute solutions/rnn_intro/rnn_intro.ipynb
     echo "solution notebook: every cell ran, every visible check passed"
     ;;
   test)
