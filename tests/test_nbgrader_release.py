@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import nbformat
-from conftest import LAYOUT
+from conftest import CONTRACT, LAYOUT
 
 from autograder.course import ASSIGNMENT_ID
 from autograder.release import CODE_STUB
@@ -46,3 +46,17 @@ def test_nbgrader_generate_assignment_gives_the_same_student_notebook(tmp_path, 
     assert [(c.cell_type, c.source) for c in released.cells] == [(c.cell_type, c.source) for c in exercise_nb.cells]
     # Beyond the sources: the same locks and checksums, so nbgrader can grade our release too.
     assert released == exercise_nb
+
+
+def test_nbgrader_validate_passes_the_solution_and_flags_every_stub(tmp_path):
+    """What a student's Validate button runs: success on the solution, all 11 questions flagged on the stubs."""
+    nbgrader = Path(sys.executable).parent / "nbgrader"
+
+    def validate(notebook: Path) -> str:
+        result = subprocess.run(
+            [str(nbgrader), "validate", str(notebook)], cwd=tmp_path, capture_output=True, text=True, timeout=300
+        )
+        return result.stdout
+
+    assert "Success! Your notebook passes all the tests." in validate(LAYOUT.solution_notebook)
+    assert f"VALIDATION FAILED ON {len(CONTRACT)} CELL(S)!" in validate(LAYOUT.exercise_notebook)
