@@ -48,7 +48,7 @@ def _parser() -> argparse.ArgumentParser:
     release.add_argument(
         "--course-dir",
         type=Path,
-        default=Path.cwd(),
+        default=Path("."),
         metavar="DIR",
         help="folder holding solutions/ and exercises/ (default: the current folder)",
     )

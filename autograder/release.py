@@ -58,7 +58,7 @@ def release_notebook(solution: NotebookNode) -> NotebookNode:
     try:
         for preprocessor in RELEASE_PREPROCESSORS:
             notebook, resources = preprocessor(config=config, log=_quiet).preprocess(notebook, resources)
-    except (ValidationError, RuntimeError) as error:
+    except (ValidationError, RuntimeError, ValueError) as error:  # what nbgrader raises for a bad source
         raise ReleaseError(f"nbgrader rejects the solution notebook: {one_line(error)}") from None
     return notebook
 
