@@ -72,11 +72,17 @@ def errors_of(cell) -> list:
     return [o for o in cell.get("outputs", []) if o.output_type == "error"]
 
 
+VENV_BIN = Path(sys.executable).parent
+
+
+def run_tool(tool: str, *args: str, cwd: Path = REPO, timeout: float = 300) -> subprocess.CompletedProcess:
+    """One of the venv's own commands (autograder, nbgrader, ruff, ...), output captured as text."""
+    return subprocess.run([str(VENV_BIN / tool), *args], cwd=cwd, capture_output=True, text=True, timeout=timeout)
+
+
 def run_cli(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
-    """The real console entry point, as an instructor runs it."""
-    return subprocess.run(
-        [sys.executable, "-m", "autograder", *args], cwd=cwd, capture_output=True, text=True, timeout=120
-    )
+    """`python -m autograder`, as an instructor runs it."""
+    return run_tool("python", "-m", "autograder", *args, cwd=cwd, timeout=120)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -94,7 +100,7 @@ def isolated_jupyter(tmp_path_factory):
         JUPYTER_RUNTIME_DIR=str(home / "runtime"),
         IPYTHONDIR=str(home / "ipython"),
         JUPYTER_PLATFORM_DIRS="1",
-        PATH=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
+        PATH=os.pathsep.join([str(VENV_BIN), os.environ.get("PATH", "")]),
         PYDEVD_DISABLE_FILE_VALIDATION="1",
     )
     yield home

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
-
-from conftest import run_cli
+from conftest import run_cli, run_tool
 
 
 def test_unknown_option_is_one_line_and_exit_2():
@@ -36,8 +32,7 @@ def test_missing_course_folder_is_one_line_and_exit_2(tmp_path):
 
 
 def test_console_script_and_python_m_are_the_same_command():
-    script = Path(sys.executable).parent / "autograder"
-    by_script = subprocess.run([str(script), "--version"], capture_output=True, text=True, timeout=60)
+    by_script = run_tool("autograder", "--version")
     by_module = run_cli("--version")
     assert by_script.returncode == by_module.returncode == 0
     assert by_script.stdout == by_module.stdout

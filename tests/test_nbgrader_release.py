@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import nbformat
-from conftest import CONTRACT, LAYOUT
+from conftest import CONTRACT, LAYOUT, run_tool
 
 from autograder.course import ASSIGNMENT_ID
 from autograder.release import CODE_STUB
@@ -32,14 +30,7 @@ def test_nbgrader_generate_assignment_gives_the_same_student_notebook(tmp_path, 
     course = tmp_path / "course"
     make_nbgrader_course(course)
 
-    nbgrader = Path(sys.executable).parent / "nbgrader"
-    result = subprocess.run(
-        [str(nbgrader), "generate_assignment", ASSIGNMENT_ID],
-        cwd=course,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    result = run_tool("nbgrader", "generate_assignment", ASSIGNMENT_ID, cwd=course)
     assert result.returncode == 0, result.stdout + result.stderr
 
     released = nbformat.read(course / "release" / ASSIGNMENT_ID / f"{ASSIGNMENT_ID}.ipynb", as_version=4)
@@ -50,13 +41,9 @@ def test_nbgrader_generate_assignment_gives_the_same_student_notebook(tmp_path, 
 
 def test_nbgrader_validate_passes_the_solution_and_flags_every_stub(tmp_path):
     """What a student's Validate button runs: success on the solution, all 11 questions flagged on the stubs."""
-    nbgrader = Path(sys.executable).parent / "nbgrader"
 
     def validate(notebook: Path) -> str:
-        result = subprocess.run(
-            [str(nbgrader), "validate", str(notebook)], cwd=tmp_path, capture_output=True, text=True, timeout=300
-        )
-        return result.stdout
+        return run_tool("nbgrader", "validate", str(notebook), cwd=tmp_path).stdout
 
     assert "Success! Your notebook passes all the tests." in validate(LAYOUT.solution_notebook)
     assert f"VALIDATION FAILED ON {len(CONTRACT)} CELL(S)!" in validate(LAYOUT.exercise_notebook)

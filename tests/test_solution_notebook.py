@@ -10,7 +10,6 @@ from conftest import (
     SOLUTION_REGION,
     TOTAL_POINTS,
     check_cells,
-    defined_names,
     errors_of,
     nbgrader_meta,
     solution_cells,
@@ -48,8 +47,8 @@ def test_each_question_has_one_solution_cell_with_the_contract_signature(solutio
         for node in ast.parse(cell.source).body:
             if isinstance(node, ast.FunctionDef):
                 signatures[node.name] = f"{node.name}({ast.unparse(node.args)})"
-            elif isinstance(node, ast.Assign) and "TASK_TYPES" in defined_names(cell.source):
-                signatures["TASK_TYPES"] = "TASK_TYPES"
+            elif isinstance(node, ast.Assign):
+                signatures.update({t.id: t.id for t in node.targets if isinstance(t, ast.Name)})
     assert signatures == {qid: signature for qid, (signature, _) in CONTRACT.items()}
 
 
