@@ -1,0 +1,89 @@
+"""classify_hidden(z, fc): class probabilities, softmax over the class axis, from (N, H) or (1, N, H)."""
+
+import pytest
+import torch
+from torch import nn
+
+from autograder.checks import Hint, expect_close
+
+WRONG_VALUES = Hint(
+    "classify_wrong_values",
+    "Les probabilités ne correspondent pas à softmax(fc(z)) sur l'axe des classes.",
+)
+SOFTMAX_OVER_BATCH = Hint(
+    "softmax_over_batch",
+    "Vous normalisez sur l'axe du batch (dim=0) : chaque colonne somme à 1 au lieu de chaque ligne. "
+    "Le softmax doit porter sur l'axe des classes (dim=-1 ou dim=1 pour un tenseur (N, C)).",
+)
+NO_SOFTMAX = Hint(
+    "no_softmax",
+    "Vous renvoyez les logits fc(z) : il manque le softmax qui les transforme en probabilités.",
+)
+LOG_SOFTMAX = Hint(
+    "log_softmax",
+    "Vous renvoyez des log-probabilités (log_softmax) : la fonction doit renvoyer des probabilités.",
+)
+SIGMOID = Hint(
+    "sigmoid_instead_of_softmax",
+    "Vous appliquez une sigmoïde : elle ne donne pas une distribution qui somme à 1 sur les classes.",
+)
+KEPT_LAYER_AXIS = Hint(
+    "kept_layer_axis",
+    "Pour un z de forme (1, N, H) (le h_n d'un nn.RNN), le résultat doit être (N, C) : "
+    "retirez la première dimension (z[0] ou squeeze(0)).",
+)
+
+
+def _case(seed, n, hidden, classes):
+    gen = torch.Generator().manual_seed(seed)
+    fc = nn.Linear(hidden, classes)
+    with torch.no_grad():
+        for param in fc.parameters():
+            param.copy_(torch.randn(param.shape, generator=gen))
+    z = torch.randn(n, hidden, generator=gen)
+    return z, fc
+
+
+def _mistakes(logits):
+    return {
+        SOFTMAX_OVER_BATCH: torch.softmax(logits, dim=0),
+        NO_SOFTMAX: logits,
+        LOG_SOFTMAX: torch.log_softmax(logits, dim=-1),
+        SIGMOID: torch.sigmoid(logits),
+        KEPT_LAYER_AXIS: torch.softmax(logits, dim=-1).unsqueeze(0),
+    }
+
+
+@pytest.mark.parametrize(("seed", "n", "hidden", "classes"), [(0, 4, 6, 3), (1, 7, 5, 2), (2, 3, 8, 5)])
+def test_probabilities_from_batch_of_states(student, seed, n, hidden, classes):
+    """softmax(fc(z)) sur l'axe des classes, pour z de forme (N, H)."""
+    z, fc = _case(seed, n, hidden, classes)
+    logits = fc(z).detach()
+    got = student.classify_hidden(z, fc)
+    expect_close(got, torch.softmax(logits, dim=-1), WRONG_VALUES, _mistakes(logits))
+
+
+@pytest.mark.parametrize(("seed", "n"), [(3, 5), (4, 2)])
+def test_probabilities_from_h_n(student, seed, n):
+    """z de forme (1, N, H), comme le h_n d'un nn.RNN à une couche : résultat (N, C)."""
+    z, fc = _case(seed, n, 6, 4)
+    logits = fc(z).detach()
+    got = student.classify_hidden(z.unsqueeze(0), fc)
+    expect_close(got, torch.softmax(logits, dim=-1), WRONG_VALUES, _mistakes(logits))
+
+
+def test_single_sequence(student):
+    """Un batch d'une seule séquence : la ligne somme à 1 sur les classes."""
+    z, fc = _case(5, 1, 4, 3)
+    logits = fc(z).detach()
+    got = student.classify_hidden(z, fc)
+    expect_close(got, torch.softmax(logits, dim=-1), WRONG_VALUES, _mistakes(logits))
+
+
+def test_rows_sum_to_one(student):
+    """Chaque ligne du résultat somme à 1, même avec des états cachés de grande amplitude."""
+    z, fc = _case(6, 6, 5, 4)
+    z = z * 30
+    got = student.classify_hidden(z, fc)
+    logits = fc(z).detach()
+    expect_close(got, torch.softmax(logits, dim=-1), WRONG_VALUES, _mistakes(logits))

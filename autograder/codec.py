@@ -1,0 +1,333 @@
+"""Codec: the only values that cross between student code and the grader, as data, never as code.
+
+A value is encoded into a tree of plain values (None, bool, int, float, str, bytes, lists and
+str-keyed dicts), which any transport can carry, and decoded into fresh objects on the other
+side. Accepted: None, bool, int, float, str, list, tuple, str-keyed dict, ``torch.Size``, NumPy
+scalars (as Python numbers), dense CPU tensors of the allow-listed dtypes, and the allow-listed
+``nn`` modules (rebuilt from their class, constructor arguments and state dict). Nothing else:
+no pickle, no callables, no custom classes, so the grader never runs an object the student made.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+DTYPES: dict[str, torch.dtype] = {
+    "float32": torch.float32,
+    "float64": torch.float64,
+    "float16": torch.float16,
+    "bfloat16": torch.bfloat16,
+    "int64": torch.int64,
+    "int32": torch.int32,
+    "int16": torch.int16,
+    "int8": torch.int8,
+    "uint8": torch.uint8,
+    "bool": torch.bool,
+}
+_DTYPE_NAMES = {dtype: name for name, dtype in DTYPES.items()}
+
+# Recurrent layers, cells and the linear head: what the assignment passes and may get back.
+_RECURRENT = ("RNN", "GRU", "LSTM")
+_CELLS = ("RNNCell", "GRUCell", "LSTMCell")
+MODULES: dict[str, type[nn.Module]] = {name: getattr(nn, name) for name in (*_RECURRENT, *_CELLS, "Linear")}
+
+_TAG = "$"  # every container, tensor and module is a dict carrying its kind under this key
+
+
+class CodecError(ValueError):
+    """A value outside the codec (a generator, a custom object, a tensor too large, a forged tree)."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Bounds on one encoded value, so that a result cannot exhaust the grader's memory."""
+
+    max_bytes: int = 256 * 2**20  # all tensor data in one value
+    max_items: int = 100_000  # elements of lists, tuples and dicts, all nesting levels together
+    max_depth: int = 32
+    max_str: int = 1_000_000  # characters of one string
+    max_int_digits: int = 4_300  # Python's own default limit for int <-> str conversion
+
+
+class Codec:
+    """Encodes values into plain trees and decodes them back, within ``limits``."""
+
+    def __init__(self, limits: Limits | None = None) -> None:
+        self.limits = limits or Limits()
+
+    # -- encoding -------------------------------------------------------------------------------
+    def encode(self, value: object) -> object:
+        budget = _Budget(self.limits)
+        return self._encode(value, budget, 0)
+
+    def _encode(self, value: object, budget: _Budget, depth: int) -> object:
+        if depth > self.limits.max_depth:
+            raise CodecError(f"value nested deeper than {self.limits.max_depth} levels")
+        kind = type(value)
+        if value is None or kind is bool:
+            return value
+        if kind is int:
+            _check_int(value, self.limits)
+            return value
+        if kind is float:
+            return value
+        if kind is str:
+            budget.text(value)
+            return value
+        if isinstance(value, np.generic) and kind in _NUMPY_SCALARS:
+            return self._encode(value.item(), budget, depth)
+        if kind is torch.Size:
+            return {_TAG: "size", "v": [int(n) for n in value]}
+        if kind in (list, tuple):
+            budget.items(len(value))
+            items = [self._encode(item, budget, depth + 1) for item in value]
+            return {_TAG: "list" if kind is list else "tuple", "v": items}
+        if kind is dict:
+            budget.items(len(value))
+            pairs = []
+            for key, item in value.items():
+                if type(key) is not str:
+                    raise CodecError(f"dict keys must be str, not {type(key).__name__}")
+                budget.text(key)
+                pairs.append([key, self._encode(item, budget, depth + 1)])
+            return {_TAG: "dict", "v": pairs}
+        if kind in (torch.Tensor, nn.Parameter):
+            return self._encode_tensor(value, budget)
+        if kind in MODULES.values():
+            return self._encode_module(value, budget)
+        raise CodecError(f"a value of type {_type_name(value)} cannot be passed (only data: numbers, str, tensors, ...)")
+
+    def _encode_tensor(self, tensor: torch.Tensor, budget: _Budget) -> dict:
+        if tensor.layout is not torch.strided or tensor.device.type != "cpu":
+            raise CodecError(f"only dense CPU tensors are accepted, not {tensor.layout} on {tensor.device}")
+        if tensor.dtype not in _DTYPE_NAMES:
+            raise CodecError(f"tensors of dtype {tensor.dtype} are not accepted")
+        data = tensor.detach().contiguous()
+        size = data.numel() * data.element_size()
+        budget.bytes(size)
+        raw = data.reshape(-1).view(torch.uint8).numpy().tobytes() if data.numel() else b""
+        return {
+            _TAG: "tensor",
+            "dtype": _DTYPE_NAMES[tensor.dtype],
+            "shape": list(tensor.shape),
+            "data": raw,
+            "requires_grad": bool(tensor.requires_grad),
+        }
+
+    def _encode_module(self, module: nn.Module, budget: _Budget) -> dict:
+        if list(module.buffers()) or list(module.children()):
+            raise CodecError(f"this {type(module).__name__} carries extra state and cannot be passed")
+        state = {}
+        for name, param in module.named_parameters():
+            state[name] = self._encode_tensor(param, budget)
+        return {
+            _TAG: "module",
+            "class": type(module).__name__,
+            "init": _constructor_arguments(module),
+            "state": state,
+            "training": bool(module.training),
+        }
+
+    # -- decoding -------------------------------------------------------------------------------
+    def decode(self, tree: object) -> object:
+        budget = _Budget(self.limits)
+        return self._decode(tree, budget, 0)
+
+    def _decode(self, tree: object, budget: _Budget, depth: int) -> object:
+        if depth > self.limits.max_depth:
+            raise CodecError(f"value nested deeper than {self.limits.max_depth} levels")
+        kind = type(tree)
+        if tree is None or kind in (bool, float):
+            return tree
+        if kind is int:
+            _check_int(tree, self.limits)
+            return tree
+        if kind is str:
+            budget.text(tree)
+            return tree
+        if kind is not dict or type(tree.get(_TAG)) is not str:
+            raise CodecError(f"malformed encoded value of type {kind.__name__}")
+        tag = tree[_TAG]
+        if tag in ("list", "tuple"):
+            items = _field(tree, "v", list)
+            budget.items(len(items))
+            decoded = [self._decode(item, budget, depth + 1) for item in items]
+            return decoded if tag == "list" else tuple(decoded)
+        if tag == "dict":
+            pairs = _field(tree, "v", list)
+            budget.items(len(pairs))
+            result = {}
+            for pair in pairs:
+                if type(pair) is not list or len(pair) != 2 or type(pair[0]) is not str:
+                    raise CodecError("malformed encoded dict")
+                budget.text(pair[0])
+                result[pair[0]] = self._decode(pair[1], budget, depth + 1)
+            return result
+        if tag == "size":
+            dims = _field(tree, "v", list)
+            if not all(type(n) is int and 0 <= n < 2**62 for n in dims):
+                raise CodecError("malformed torch.Size")
+            return torch.Size(dims)
+        if tag == "tensor":
+            return self._decode_tensor(tree, budget)
+        if tag == "module":
+            return self._decode_module(tree, budget)
+        raise CodecError(f"unknown encoded kind {tag!r}")
+
+    def _decode_tensor(self, tree: dict, budget: _Budget) -> torch.Tensor:
+        dtype = DTYPES.get(_field(tree, "dtype", str))
+        shape = _field(tree, "shape", list)
+        data = _field(tree, "data", bytes)
+        if dtype is None or not all(type(n) is int and n >= 0 for n in shape) or len(shape) > 64:
+            raise CodecError("malformed encoded tensor")
+        numel = math.prod(shape)
+        element_size = torch.empty((), dtype=dtype).element_size()
+        if len(data) != numel * element_size:
+            raise CodecError("encoded tensor data does not match its shape")
+        budget.bytes(len(data))
+        if numel == 0:
+            tensor = torch.empty(shape, dtype=dtype)
+        else:
+            tensor = torch.frombuffer(bytearray(data), dtype=torch.uint8).view(dtype).reshape(shape)
+        if _field(tree, "requires_grad", bool):
+            if not (tensor.is_floating_point()):
+                raise CodecError("only floating-point tensors can require grad")
+            tensor.requires_grad_(True)
+        return tensor
+
+    def _decode_module(self, tree: dict, budget: _Budget) -> nn.Module:
+        cls = MODULES.get(_field(tree, "class", str))
+        init = _field(tree, "init", dict)
+        state_tree = _field(tree, "state", dict)
+        if cls is None:
+            raise CodecError("unknown module class")
+        if set(init) - _ALLOWED_INIT[cls.__name__] or not all(
+            type(v) in (int, bool, float, str) for v in init.values()
+        ):
+            raise CodecError(f"malformed constructor arguments for {cls.__name__}")
+        state = {name: self._decode_tensor(_as_tagged(t), budget) for name, t in state_tree.items()}
+        try:
+            dtypes = {t.dtype for t in state.values()}
+            dtype = dtypes.pop() if len(dtypes) == 1 else torch.float32
+            # Built on the meta device first: a forged tree cannot make us allocate a huge module.
+            module = cls(**init, device="meta", dtype=dtype)
+            expected = {name: tuple(p.shape) for name, p in module.named_parameters()}
+            if expected != {name: tuple(t.shape) for name, t in state.items()}:
+                raise CodecError(f"state dict does not match {cls.__name__}({init})")
+            module = module.to_empty(device="cpu")
+            with torch.no_grad():
+                for name, param in module.named_parameters():
+                    param.copy_(state[name])
+                    param.requires_grad_(state[name].requires_grad)
+        except CodecError:
+            raise
+        except (TypeError, ValueError, RuntimeError) as error:
+            raise CodecError(f"cannot rebuild {cls.__name__}: {error}") from None
+        module.train(_field(tree, "training", bool))
+        return module
+
+
+_NUMPY_SCALARS = {
+    np.bool_,
+    np.int8,
+    np.int16,
+    np.int32,
+    np.int64,
+    np.uint8,
+    np.uint16,
+    np.uint32,
+    np.uint64,
+    np.float16,
+    np.float32,
+    np.float64,
+}
+
+_RECURRENT_INIT = {"input_size", "hidden_size", "num_layers", "bias", "batch_first", "dropout", "bidirectional"}
+_ALLOWED_INIT = {
+    "RNN": _RECURRENT_INIT | {"nonlinearity"},
+    "GRU": _RECURRENT_INIT,
+    "LSTM": _RECURRENT_INIT | {"proj_size"},
+    "RNNCell": {"input_size", "hidden_size", "bias", "nonlinearity"},
+    "GRUCell": {"input_size", "hidden_size", "bias"},
+    "LSTMCell": {"input_size", "hidden_size", "bias"},
+    "Linear": {"in_features", "out_features", "bias"},
+}
+
+
+def _constructor_arguments(module: nn.Module) -> dict:
+    name = type(module).__name__
+    if name == "Linear":
+        return {"in_features": module.in_features, "out_features": module.out_features, "bias": module.bias is not None}
+    if name in _CELLS:
+        init = {"input_size": module.input_size, "hidden_size": module.hidden_size, "bias": module.bias}
+        if name == "RNNCell":
+            init["nonlinearity"] = module.nonlinearity
+        return init
+    init = {
+        "input_size": module.input_size,
+        "hidden_size": module.hidden_size,
+        "num_layers": module.num_layers,
+        "bias": module.bias,
+        "batch_first": module.batch_first,
+        "dropout": float(module.dropout),
+        "bidirectional": module.bidirectional,
+    }
+    if name == "RNN":
+        init["nonlinearity"] = module.nonlinearity
+    if name == "LSTM":
+        init["proj_size"] = module.proj_size
+    return init
+
+
+class _Budget:
+    """Counts what one value uses, against the codec's limits."""
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self.n_bytes = 0
+        self.n_items = 0
+
+    def bytes(self, n: int) -> None:
+        self.n_bytes += n
+        if self.n_bytes > self.limits.max_bytes:
+            raise CodecError(f"value larger than {self.limits.max_bytes // 2**20} MiB")
+
+    def items(self, n: int) -> None:
+        self.n_items += n
+        if self.n_items > self.limits.max_items:
+            raise CodecError(f"value with more than {self.limits.max_items} items")
+
+    def text(self, text: str) -> None:
+        if len(text) > self.limits.max_str:
+            raise CodecError(f"string longer than {self.limits.max_str} characters")
+        self.bytes(len(text))
+
+
+def _check_int(value: int, limits: Limits) -> None:
+    if value.bit_length() > limits.max_int_digits * 3.33:
+        raise CodecError(f"integer with more than {limits.max_int_digits} digits")
+
+
+def _field(tree: dict, key: str, kind: type) -> object:
+    value = tree.get(key)
+    if type(value) is not kind:
+        raise CodecError(f"malformed encoded value: field {key!r}")
+    return value
+
+
+def _as_tagged(tree: object) -> dict:
+    if type(tree) is not dict or tree.get(_TAG) != "tensor":
+        raise CodecError("malformed module state")
+    return tree
+
+
+def _type_name(value: object) -> str:
+    kind = type(value)
+    module = getattr(kind, "__module__", "")
+    qualname = getattr(kind, "__qualname__", kind.__name__)
+    return qualname if module in ("builtins", "__main__", None, "") else f"{module}.{qualname}"

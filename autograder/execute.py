@@ -1,0 +1,111 @@
+"""Execute: run a submission's code cells one by one into a namespace, each cell's failure its own.
+
+This is the in-process runner (the nbgrader bridge and the trusted grader before the sandboxed
+worker). Every cell is compiled and run on its own, so a syntax error or an exception in one
+cell costs that cell only; its error is kept, as data, for the feedback.
+"""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+import io
+import linecache
+import sys
+from collections.abc import Iterator, Sequence
+
+from autograder.load import CodeCell
+from autograder.results import CellRun
+from autograder.transport import CELL_FILENAME, CappedText, error_info, torch_globals_restored
+
+# Magics whose code is the student's own and runs (timed or captured in Jupyter, plainly here).
+_CODE_LINE_MAGICS = {"time", "timeit", "prun"}
+_CODE_CELL_MAGICS = {"time", "timeit", "prun", "capture"}
+
+
+class InertShell:
+    """What ``get_ipython()`` returns while grading: magics that wrap code run the code; the rest,
+    shell escapes included, do nothing."""
+
+    def __init__(self, namespace: dict) -> None:
+        self._namespace = namespace
+
+    def run_line_magic(self, name: str, line: str, _stack_depth: int = 1) -> None:
+        if name in _CODE_LINE_MAGICS:
+            code = _strip_magic_options(line)
+            exec(compile(code, "<magic>", "exec"), self._namespace)
+
+    def run_cell_magic(self, name: str, line: str, body: str) -> None:
+        if name in _CODE_CELL_MAGICS:
+            # Its own cell's file name, one line down, so tracebacks point at the right line.
+            filename = self._namespace.get("__cell_file__", "<magic>")
+            exec(compile("\n" + body, filename, "exec"), self._namespace)
+
+    def system(self, command: str) -> None:
+        return None
+
+    def getoutput(self, command: str, split: bool = True) -> list:
+        return []
+
+    def __getattr__(self, name: str) -> object:
+        return lambda *args, **kwargs: None  # display hooks, config calls: nothing happens
+
+
+def _strip_magic_options(line: str) -> str:
+    """``-n 10 -r 3 f(x)`` -> ``f(x)``: timeit's options are not Python."""
+    words = line.split()
+    while words and words[0].startswith("-"):
+        flag = words.pop(0)
+        if flag in ("-n", "-r", "-p", "-t") and words and words[0].isdigit():
+            words.pop(0)
+    return " ".join(words) if words != line.split() else line
+
+
+def new_namespace() -> dict:
+    namespace: dict = {"__name__": "__main__", "__builtins__": builtins}
+    shell = InertShell(namespace)
+    namespace["get_ipython"] = lambda: shell
+    return namespace
+
+
+def run_cells(cells: Sequence[CodeCell], namespace: dict, output_cap: int = 64_000) -> tuple[CellRun, ...]:
+    """Run each cell in ``namespace``; one :class:`CellRun` per cell, whatever the cells do.
+
+    ``output_cap`` is the characters of output kept for the whole notebook; the rest is dropped
+    with a note in the cell where the cap struck.
+    """
+    runs = []
+    room = output_cap
+    with torch_globals_restored(), _no_stdin():
+        for cell in cells:
+            run = _run_cell(cell, namespace, max(room, 0))
+            room -= len(run.output)
+            runs.append(run)
+    return tuple(runs)
+
+
+def _run_cell(cell: CodeCell, namespace: dict, output_room: int) -> CellRun:
+    filename = CELL_FILENAME.format(cell.cell)
+    linecache.cache[filename] = (len(cell.source), None, cell.source.splitlines(keepends=True), filename)
+    namespace["__cell_file__"] = filename
+    output = CappedText(output_room)
+    saved = sys.stdout, sys.stderr
+    sys.stdout = sys.stderr = output
+    try:
+        exec(compile(cell.source, filename, "exec"), namespace)
+    except (Exception, SystemExit) as error:  # the instructor's Ctrl-C still stops the grader
+        return CellRun(cell.cell, ok=False, error=error_info(error), output=output.text())
+    finally:
+        sys.stdout, sys.stderr = saved
+    return CellRun(cell.cell, ok=True, output=output.text())
+
+
+@contextlib.contextmanager
+def _no_stdin() -> Iterator[None]:
+    """``input()`` in a cell gets end-of-file at once instead of waiting for a keyboard."""
+    saved = sys.stdin
+    sys.stdin = io.StringIO("")
+    try:
+        yield
+    finally:
+        sys.stdin = saved

@@ -1,0 +1,116 @@
+"""Load: a submitted file's bytes become the code cells to run, with magics and shell escapes made inert.
+
+Pure: bytes in, a :class:`LoadedNotebook` out, or a :class:`NotebookLoadError` whose status says
+why the file cannot be graded. nbformat v3 is upgraded; older notebooks are unreadable.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+
+from IPython.core.inputtransformer2 import TransformerManager
+
+from autograder.errors import AutograderError
+from autograder.results import Status
+
+MAX_NOTEBOOK_BYTES = 64 * 2**20  # a lab notebook with plots is a few MB; this is far beyond
+
+
+class NotebookLoadError(AutograderError):
+    """A submission that cannot be graded; ``status`` is the gradebook's word for why."""
+
+    def __init__(self, status: Status, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class CodeCell:
+    cell: int  # 1-based position in the notebook, counting every cell, as the student sees them
+    source: str  # Python source, magics and shell escapes already turned into inert calls
+    grade_id: str = ""
+
+
+@dataclass(frozen=True)
+class LoadedNotebook:
+    cells: tuple[CodeCell, ...]  # the cells to run, in order
+    skipped: tuple[int, ...]  # the visible check cells, which the hidden suites replace
+    nbformat: int  # the version the file was written in (3 is upgraded)
+
+
+def load_notebook(data: bytes) -> LoadedNotebook:
+    """Parse a submission; raise :class:`NotebookLoadError` with the right status when it cannot be graded."""
+    if len(data) > MAX_NOTEBOOK_BYTES:
+        raise NotebookLoadError(Status.TOO_LARGE, f"file larger than {MAX_NOTEBOOK_BYTES // 2**20} MB")
+    if not data.strip():
+        raise NotebookLoadError(Status.EMPTY, "empty file")
+    try:
+        text = data.decode("utf-8-sig")
+        raw = json.loads(text)
+    except UnicodeDecodeError:
+        raise NotebookLoadError(Status.UNREADABLE, "not UTF-8 text") from None
+    except (json.JSONDecodeError, RecursionError) as error:
+        raise NotebookLoadError(Status.UNREADABLE, f"not valid JSON ({error})") from None
+    if not isinstance(raw, dict) or not ({"cells", "worksheets"} & raw.keys()) or "nbformat" not in raw:
+        raise NotebookLoadError(Status.NOT_A_NOTEBOOK, "JSON, but not a Jupyter notebook")
+    version = raw.get("nbformat")
+    if type(version) is not int or version < 3:
+        raise NotebookLoadError(Status.UNREADABLE, f"nbformat {version!r} is too old (3 or later is needed)")
+    if version > 4:
+        raise NotebookLoadError(Status.UNREADABLE, f"nbformat {version} is newer than this grader reads")
+    try:
+        cells = raw["cells"] if version == 4 else _upgraded_cells(raw)
+        if not isinstance(cells, list):
+            raise TypeError("'cells' is not a list")
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        raise NotebookLoadError(Status.NOT_A_NOTEBOOK, f"notebook structure not understood ({error})") from None
+    to_run, skipped = [], []
+    for position, cell in enumerate(cells, start=1):
+        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
+            continue
+        source = cell.get("source", "")
+        source = "".join(source) if isinstance(source, list) else str(source)
+        meta = (cell.get("metadata") or {}).get("nbgrader") or {}
+        if isinstance(meta, dict) and meta.get("grade") and not meta.get("solution"):
+            skipped.append(position)  # a visible check: the hidden suite decides, not this cell
+            continue
+        grade_id = str(meta.get("grade_id", "")) if isinstance(meta, dict) else ""
+        to_run.append(CodeCell(position, inert_magics(source), grade_id))
+    return LoadedNotebook(tuple(to_run), tuple(skipped), version)
+
+
+_transformer: TransformerManager | None = None
+
+
+def inert_magics(source: str) -> str:
+    """IPython syntax as plain Python calls on ``get_ipython()``, which the runner makes harmless.
+
+    ``%time x = f()`` becomes ``get_ipython().run_line_magic('time', 'x = f()')``; the runner's
+    shell runs the code of ``%time``/``%%time``-like magics and ignores every other magic and
+    every ``!`` shell line. Source that is not valid Python is returned as it is (it fails to
+    compile, in its own cell).
+    """
+    global _transformer
+    if "%" not in source and "!" not in source and "?" not in source:
+        return source  # the common case, without IPython's tokenizer
+    if _transformer is None:
+        _transformer = TransformerManager()
+    try:
+        return _transformer.transform_cell(source)
+    except Exception:  # IPython's tokenizer gives up on some broken code; compiling will report it
+        return source
+
+
+def _upgraded_cells(raw: dict) -> list:
+    """The cells of an older notebook, upgraded by nbformat itself (without its stderr logging)."""
+    import nbformat  # only for old notebooks: it takes over a second to import
+
+    logger = logging.getLogger("traitlets")
+    previous = logger.disabled
+    logger.disabled = True
+    try:
+        return list(nbformat.convert(nbformat.from_dict(raw), 4).cells)
+    finally:
+        logger.disabled = previous

@@ -1,0 +1,99 @@
+"""Results: the typed records that flow forward, from one test's outcome to a student's whole grade."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+
+class Status(str, enum.Enum):
+    """Why a submission got the grade it got; the gradebook's ``status`` column (contract words)."""
+
+    GRADED = "graded"  # loaded and run, whatever its cells and tests did
+    EMPTY = "empty"  # a file with nothing in it
+    UNREADABLE = "unreadable"  # not JSON, not text, truncated, or an nbformat older than v3
+    NOT_A_NOTEBOOK = "not_a_notebook"  # JSON, or another kind of file, that is not a notebook
+    TOO_LARGE = "too_large"  # larger than the grader accepts
+    DUPLICATE = "duplicate"  # several notebooks for one student: none is picked behind their back
+    NO_NOTEBOOK = "no_notebook"  # a student's folder with no notebook in it
+    GRADER_ERROR = "grader_error"  # a fault of the grader itself, confined to this submission
+
+
+class Outcome(str, enum.Enum):
+    """How one hidden test ended."""
+
+    PASSED = "passed"
+    FAILED = "failed"  # an assertion on the student's result failed
+    ERROR = "error"  # the student's code raised, or returned something that cannot be checked
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One line of a student's traceback, located in their notebook."""
+
+    cell: int  # 1-based position of the cell in the notebook
+    line: int
+    function: str
+    text: str
+
+
+@dataclass(frozen=True)
+class ErrorInfo:
+    """An exception raised by student code, as data: its type, message and traceback in their cells."""
+
+    type_name: str
+    message: str
+    frames: tuple[Frame, ...] = ()
+    type_names: tuple[str, ...] = ()  # the exception's classes from most to least derived
+
+    def summary(self) -> str:
+        return f"{self.type_name}: {self.message}" if self.message else self.type_name
+
+
+@dataclass(frozen=True)
+class CellRun:
+    """One code cell of a submission, as it ran."""
+
+    cell: int  # 1-based position in the notebook
+    ok: bool
+    error: ErrorInfo | None = None
+    output: str = ""
+
+
+@dataclass(frozen=True)
+class TestOutcome:
+    """One hidden test against one submission."""
+
+    __test__ = False  # not a pytest test class, whatever its name says
+
+    question: str
+    name: str  # pytest's name for it, parameters included
+    description: str  # what the test checks, in French, for the student
+    outcome: Outcome
+    message: str = ""  # why it failed: the hint, then what was expected against what came back
+    hint: str = ""  # id of the likely mistake the hint names, when one was recognised
+    weight: float = 1.0
+
+
+@dataclass(frozen=True)
+class QuestionResult:
+    question: str
+    score: float
+    max_score: float
+    tests: tuple[TestOutcome, ...]
+    scores: tuple[float, ...]  # each test's share of the points, in the order of ``tests``
+    reason: str = ""  # why the question could not run at all, when it could not
+
+
+@dataclass(frozen=True)
+class StudentResult:
+    student: str
+    status: Status
+    score: float
+    max_score: float
+    questions: tuple[QuestionResult, ...] = ()
+    cells: tuple[CellRun, ...] = ()
+    source: str = ""  # the submission's path, as discovered
+    message: str = ""  # why it was not graded, for statuses other than GRADED
+    seconds: float = 0.0
+    notes: tuple[str, ...] = field(default=())

@@ -1,0 +1,195 @@
+"""Suites: the hidden pytest suites of an assignment, its ``assignment.yaml``, and running them.
+
+The suites live in ``autograder/assignments/<id>/`` beside ``assignment.yaml``; they are never
+part of a student release. :func:`run_suite` runs them with real pytest, in this (trusted)
+process, giving each test a ``student`` fixture built by the caller, and turns every test's
+ending into a :class:`TestOutcome`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import sys
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import yaml
+
+from autograder.checks import Mistake
+from autograder.errors import AutograderError
+from autograder.results import Outcome, TestOutcome
+from autograder.transport import MissingDefinition, StudentError, UnusableResult
+
+ASSIGNMENTS_DIR = Path(__file__).resolve().parent / "assignments"
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    points: float
+    tests: str  # the suite's file for this question, relative to the assignment's folder
+    weights: Mapping[str, float] = field(default_factory=dict)  # test function name -> weight (default 1)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits for one submission, as ``assignment.yaml`` sets them."""
+
+    cell_seconds: float = 30
+    call_seconds: float = 10
+    submission_seconds: float = 300
+    memory_mb: int = 2048
+    processes: int = 32
+    file_size_mb: int = 16
+    output_kb: int = 64
+
+
+@dataclass(frozen=True)
+class Assignment:
+    id: str
+    folder: Path
+    notebook: str
+    questions: tuple[Question, ...]
+    limits: Limits
+
+    @property
+    def max_score(self) -> float:
+        return sum(q.points for q in self.questions)
+
+    def question(self, question_id: str) -> Question:
+        for question in self.questions:
+            if question.id == question_id:
+                return question
+        raise KeyError(question_id)
+
+
+class AssignmentError(AutograderError):
+    """An ``assignment.yaml`` that cannot be used."""
+
+
+def load_assignment(assignment_id: str = "rnn_intro", folder: Path | None = None) -> Assignment:
+    """Read ``assignment.yaml`` from the assignment's folder (the bundled one by default)."""
+    folder = folder or ASSIGNMENTS_DIR / assignment_id
+    path = folder / "assignment.yaml"
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        questions = tuple(
+            Question(
+                id=str(q["id"]),
+                points=float(q["points"]),
+                tests=str(q["tests"]),
+                weights={str(k): float(v) for k, v in (q.get("weights") or {}).items()},
+            )
+            for q in raw["questions"]
+        )
+        limits = Limits(**(raw.get("limits") or {}))
+        assignment = Assignment(str(raw["assignment"]), folder, str(raw["notebook"]), questions, limits)
+    except (OSError, yaml.YAMLError, KeyError, TypeError, ValueError) as error:
+        raise AssignmentError(f"cannot read {path}: {error}") from None
+    missing = [q.tests for q in questions if not (folder / q.tests).is_file()]
+    if missing:
+        raise AssignmentError(f"{path} names test files that do not exist: {', '.join(missing)}")
+    return assignment
+
+
+def run_suite(
+    assignment: Assignment, make_student: Callable[[], object], questions: tuple[str, ...] | None = None
+) -> list[TestOutcome]:
+    """Run the hidden tests of ``questions`` (all by default); one outcome per test, in suite order."""
+    selected = [q for q in assignment.questions if questions is None or q.id in questions]
+    collector = _Collector(assignment, make_student)
+    args = [str(assignment.folder / q.tests) for q in selected]
+    args += ["-c", str(assignment.folder / "pytest.ini"), "--rootdir", str(assignment.folder)]
+    args += ["-q", "-p", "no:cacheprovider", "--import-mode=importlib", "--capture=no"]
+    with _quiet_pytest():
+        code = pytest.main(args, plugins=[collector])
+    if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) or collector.collection_errors:
+        raise AssignmentError(
+            f"the hidden suite of {assignment.id} did not run (pytest exit {int(code)}): "
+            + "; ".join(collector.collection_errors)
+        )
+    return collector.outcomes
+
+
+class _Collector:
+    """The pytest plugin: provides ``student`` and records how each test ended."""
+
+    def __init__(self, assignment: Assignment, make_student: Callable[[], object]) -> None:
+        self._make_student = make_student
+        self._questions = {(assignment.folder / q.tests).resolve(): q for q in assignment.questions}
+        self.outcomes: list[TestOutcome] = []
+        self.collection_errors: list[str] = []
+
+    @pytest.fixture
+    def student(self) -> object:
+        return self._make_student()
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
+        report = yield
+        if call.when == "call" or (call.when == "setup" and call.excinfo is not None):
+            self.outcomes.append(self._outcome(item, call))
+        return report
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            self.collection_errors.append(f"{report.nodeid}: {str(report.longrepr).strip().splitlines()[-1]}")
+
+    def _outcome(self, item: pytest.Item, call: pytest.CallInfo) -> TestOutcome:
+        question = self._questions[Path(item.path).resolve()]
+        function = getattr(item, "originalname", item.name)
+        doc = (getattr(item, "function", None).__doc__ or "").strip().splitlines()
+        common = {
+            "question": question.id,
+            "name": item.name,
+            "description": doc[0] if doc else item.name,
+            "weight": question.weights.get(function, 1.0),
+        }
+        if call.excinfo is None:
+            return TestOutcome(outcome=Outcome.PASSED, **common)
+        error = call.excinfo.value
+        if isinstance(error, Mistake):
+            return TestOutcome(outcome=Outcome.FAILED, message=str(error), hint=error.hint.id, **common)
+        if isinstance(error, MissingDefinition):
+            return TestOutcome(outcome=Outcome.FAILED, message=str(error), hint="missing_definition", **common)
+        if isinstance(error, UnusableResult):
+            return TestOutcome(outcome=Outcome.FAILED, message=str(error), hint="unusable_result", **common)
+        if isinstance(error, StudentError):
+            return TestOutcome(outcome=Outcome.ERROR, message=student_error_text(error), hint="raised", **common)
+        if isinstance(error, AssertionError):
+            return TestOutcome(outcome=Outcome.FAILED, message=str(error), **common)
+        message = f"Erreur interne du correcteur ({type(error).__name__}: {error}) ; signalez-la à l'enseignant."
+        return TestOutcome(outcome=Outcome.ERROR, message=message, hint="grader_error", **common)
+
+
+def student_error_text(error: StudentError) -> str:
+    """A student's exception as they read it: the call, the error, and where it came from in their cells."""
+    lines = [f"Votre fonction `{error.function}` a levé une erreur : {error.info.summary()}"]
+    for frame in error.info.frames:
+        lines.append(f"  cellule {frame.cell}, ligne {frame.line}, dans {frame.function} : {frame.text}")
+    return "\n".join(lines)
+
+
+@contextlib.contextmanager
+def _quiet_pytest() -> Iterator[None]:
+    """pytest's own report goes nowhere, and nothing from the instructor's environment changes the run."""
+    saved_env = {k: os.environ.get(k) for k in ("PYTEST_ADDOPTS", "PYTEST_PLUGINS", "PYTEST_DISABLE_PLUGIN_AUTOLOAD")}
+    os.environ.pop("PYTEST_ADDOPTS", None)
+    os.environ.pop("PYTEST_PLUGINS", None)
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    sink = io.StringIO()
+    saved_streams = sys.stdout, sys.stderr
+    sys.stdout = sys.stderr = sink
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = saved_streams
+        for key, value in saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value

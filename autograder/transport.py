@@ -1,0 +1,253 @@
+"""Transport: how a hidden test reaches the student's names, every value going through the codec.
+
+A hidden test only sees :class:`Student` (the ``student`` fixture). ``student.f(...)`` encodes
+the arguments, the transport calls the student's ``f`` on decoded copies, and the result comes
+back encoded, then decoded into fresh objects. :class:`InProcessTransport` does this against a
+namespace in this process (the nbgrader bridge, debugging, and the grader until the sandboxed
+worker lands); a worker process is a drop-in replacement because only encoded trees cross.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import sys
+import traceback
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Protocol
+
+import torch
+
+from autograder.codec import Codec, CodecError
+from autograder.results import ErrorInfo, Frame
+
+CELL_FILENAME = "<cell {}>"  # how a notebook cell's code is named in tracebacks
+MAX_FRAMES = 8  # a student's traceback keeps its last frames in their own cells
+MAX_CALL_OUTPUT = 20_000  # characters of output kept from one call
+
+
+class StudentError(Exception):
+    """The student's code raised: its type, message and trimmed traceback, as data.
+
+    Raised inside the hidden test, so a test can expect it (``pytest.raises(StudentError)``)
+    and look at ``type_name``; it is never the student's own exception object.
+    """
+
+    def __init__(self, function: str, info: ErrorInfo) -> None:
+        super().__init__(f"{function}(...) a levé {info.summary()}")
+        self.function = function
+        self.info = info
+        self.type_name = info.type_name
+
+    def is_a(self, type_name: str) -> bool:
+        """True when the student's exception is of that built-in type or a subclass of it."""
+        return type_name in (self.info.type_names or (self.info.type_name,))
+
+
+class MissingDefinition(AssertionError):
+    """The hidden test needs a name the student's notebook did not define."""
+
+
+class UnusableResult(AssertionError):
+    """The student's function returned something outside the codec (a generator, a custom object)."""
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What a transport answers to one call, still encoded."""
+
+    result: object = None
+    error: ErrorInfo | None = None
+    unusable: str = ""  # why the result could not be encoded, if it could not
+    arguments: object = None  # the encoded (args, kwargs) as they were after the call, when asked
+    output: str = ""
+
+
+class Transport(Protocol):
+    """The student's side of the boundary, seen from the trusted runner."""
+
+    def kind(self, name: str) -> str:
+        """``"missing"``, ``"callable"`` or ``"value"``."""
+
+    def fetch(self, name: str) -> object:
+        """The encoded value of a name that is not callable."""
+
+    def call(self, name: str, arguments: object, keep_arguments: bool) -> Reply:
+        """Call ``name`` with the encoded ``(args, kwargs)``."""
+
+
+@dataclass(frozen=True)
+class CallResult:
+    """A call's result with its arguments as they were after the call (to check nothing changed)."""
+
+    value: object
+    args: tuple
+    kwargs: dict
+    output: str
+
+
+class Student:
+    """The ``student`` fixture: the names the student's notebook defined, reached through a transport."""
+
+    def __init__(
+        self, transport: Transport, codec: Codec | None = None, explain_missing: Callable[[str], str] | None = None
+    ) -> None:
+        self._transport = transport
+        self._codec = codec or Codec()
+        self._explain_missing = explain_missing or _not_defined
+
+    def __getattr__(self, name: str) -> object:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        kind = self._transport.kind(name)
+        if kind == "missing":
+            raise MissingDefinition(self._explain_missing(name))
+        if kind == "callable":
+            return StudentFunction(self, name)
+        tree = self._transport.fetch(name)
+        return self._codec.decode(tree)
+
+
+class StudentFunction:
+    """One of the student's functions; calling it crosses the boundary once."""
+
+    def __init__(self, student: Student, name: str) -> None:
+        self._student = student
+        self.name = name
+
+    def __call__(self, *args: object, **kwargs: object) -> object:
+        return self._call(args, kwargs, keep_arguments=False).value
+
+    def keeping_arguments(self, *args: object, **kwargs: object) -> CallResult:
+        """Call it, and also get back the arguments as the student's function left them."""
+        return self._call(args, kwargs, keep_arguments=True)
+
+    def _call(self, args: tuple, kwargs: dict, keep_arguments: bool) -> CallResult:
+        codec = self._student._codec
+        reply = self._student._transport.call(self.name, codec.encode([list(args), kwargs]), keep_arguments)
+        if reply.error is not None:
+            raise StudentError(self.name, reply.error)
+        if reply.unusable:
+            raise UnusableResult(
+                f"`{self.name}` a renvoyé une valeur que le correcteur ne peut pas lire : {reply.unusable}. "
+                "Renvoyez des données : un tenseur, un nombre, un tuple, une liste ou un dict."
+            )
+        value = codec.decode(reply.result)
+        after_args, after_kwargs = ((), {})
+        if keep_arguments:
+            after_args, after_kwargs = codec.decode(reply.arguments)
+        return CallResult(value, tuple(after_args), after_kwargs, reply.output)
+
+
+def _not_defined(name: str) -> str:
+    return f"`{name}` n'est pas défini dans votre notebook."
+
+
+class InProcessTransport:
+    """Calls into a namespace held in this process, through the codec all the same."""
+
+    def __init__(self, namespace: dict, codec: Codec | None = None) -> None:
+        self._namespace = namespace
+        self._codec = codec or Codec()
+
+    def kind(self, name: str) -> str:
+        if name not in self._namespace:
+            return "missing"
+        return "callable" if callable(self._namespace[name]) else "value"
+
+    def fetch(self, name: str) -> object:
+        return self._codec.encode(self._namespace[name])
+
+    def call(self, name: str, arguments: object, keep_arguments: bool) -> Reply:
+        args, kwargs = self._codec.decode(arguments)
+        function = self._namespace[name]
+        output = CappedText(MAX_CALL_OUTPUT)
+        with torch_globals_restored(), captured_output(output):
+            try:
+                value = function(*args, **kwargs)
+            except (Exception, SystemExit) as error:  # KeyboardInterrupt is the instructor's: let it stop us
+                return Reply(error=error_info(error), output=output.text())
+        try:
+            result = self._codec.encode(value)
+        except (CodecError, RecursionError) as error:
+            return Reply(unusable=str(error), output=output.text())
+        encoded_arguments = self._codec.encode([args, kwargs]) if keep_arguments else None
+        return Reply(result=result, arguments=encoded_arguments, output=output.text())
+
+
+def error_info(error: BaseException) -> ErrorInfo:
+    """An exception as data, its traceback trimmed to the frames in the student's cells."""
+    frames = []
+    for summary in traceback.extract_tb(error.__traceback__):
+        cell = cell_number(summary.filename)
+        if cell is not None:
+            frames.append(Frame(cell, summary.lineno or 0, summary.name, (summary.line or "").strip()))
+    if isinstance(error, SyntaxError) and cell_number(error.filename or "") is not None:
+        frames.append(Frame(cell_number(error.filename), error.lineno or 0, "<module>", (error.text or "").strip()))
+    message = str(error) if not isinstance(error, SyntaxError) else (error.msg or "")
+    type_names = tuple(cls.__name__ for cls in type(error).__mro__ if cls.__module__ == "builtins")
+    return ErrorInfo(type(error).__name__, message[:2000], tuple(frames[-MAX_FRAMES:]), type_names)
+
+
+def cell_number(filename: str) -> int | None:
+    prefix, suffix = CELL_FILENAME.split("{}")
+    if filename.startswith(prefix) and filename.endswith(suffix):
+        number = filename[len(prefix) : len(filename) - len(suffix)]
+        if number.isdigit():
+            return int(number)
+    return None
+
+
+class CappedText(io.TextIOBase):
+    """A text stream that keeps its first ``cap`` characters and counts the rest."""
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        self._parts: list[str] = []
+        self._kept = 0
+        self.dropped = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        text = str(text)
+        room = self.cap - self._kept
+        if room > 0:
+            self._parts.append(text[:room])
+            self._kept += min(room, len(text))
+        self.dropped += max(0, len(text) - max(room, 0))
+        return len(text)
+
+    def text(self) -> str:
+        kept = "".join(self._parts)
+        if self.dropped:
+            kept += f"\n[… {self.dropped} caractères de sortie non conservés]"
+        return kept
+
+
+@contextlib.contextmanager
+def captured_output(stream: CappedText) -> Iterator[None]:
+    saved = sys.stdout, sys.stderr
+    sys.stdout = sys.stderr = stream
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = saved
+
+
+@contextlib.contextmanager
+def torch_globals_restored() -> Iterator[None]:
+    """Torch's process-wide switches, put back as they were: a student's ``set_grad_enabled(False)``
+    or ``set_default_dtype`` must not change how the next call, or the next student, is checked."""
+    grad = torch.is_grad_enabled()
+    dtype = torch.get_default_dtype()
+    threads = torch.get_num_threads()
+    try:
+        yield
+    finally:
+        torch.set_grad_enabled(grad)
+        torch.set_default_dtype(dtype)
+        if torch.get_num_threads() != threads:
+            torch.set_num_threads(threads)
