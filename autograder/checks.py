@@ -60,8 +60,11 @@ def expect_close(
     tensors); when ``got`` matches one of them, that hint is the one the student reads.
     """
     if _close(got, expected, atol, rtol):
-        if check_dtype and got.dtype != expected.dtype:
-            raise Mistake(WRONG_DTYPE, f"{what} : dtype attendu {_dtype(expected)}, obtenu {_dtype(got)}")
+        pairs = zip(got, expected, strict=True) if isinstance(expected, tuple) else [(got, expected)]
+        for got_part, expected_part in pairs:
+            if check_dtype and got_part.dtype != expected_part.dtype:
+                detail = f"{what} : dtype attendu {_dtype(expected_part)}, obtenu {_dtype(got_part)}"
+                raise Mistake(WRONG_DTYPE, detail)
         return
     for mistake, wrong in (mistakes or {}).items():
         if wrong is not None and _close(got, wrong, atol, rtol):
@@ -74,15 +77,26 @@ def expect_close(
 
 
 def expect_equal(
-    got: object, expected: object, hint: Hint, mistakes: Mapping[Hint, object] | None = None, *, what: str = "le résultat"
+    got: object,
+    expected: object,
+    hint: Hint,
+    mistakes: Mapping[Hint, object] | None = None,
+    *,
+    what: str = "le résultat",
+    reveal_expected: bool = True,
 ) -> None:
-    """``got == expected`` for plain values (numbers, tuples, strings); otherwise the likeliest hint."""
+    """``got == expected`` for plain values (numbers, tuples, strings); otherwise the likeliest hint.
+
+    ``reveal_expected=False`` keeps the expected value out of the message, for a question with
+    few possible answers (the feedback must not hand the answer out).
+    """
     if _same_value(got, expected):
         return
+    detail = f"{what} : attendu {expected!r}, obtenu {_short(got)}" if reveal_expected else f"{what} : {_short(got)}"
     for mistake, wrong in (mistakes or {}).items():
         if _same_value(got, wrong):
-            raise Mistake(mistake, f"{what} : attendu {expected!r}, obtenu {got!r}")
-    raise Mistake(hint, f"{what} : attendu {expected!r}, obtenu {_short(got)}")
+            raise Mistake(mistake, detail)
+    raise Mistake(hint, detail)
 
 
 @contextlib.contextmanager
@@ -91,6 +105,8 @@ def expect_raises(type_name: str, hint: Hint) -> Iterator[None]:
     try:
         yield
     except StudentError as error:
+        if error.is_a("NotImplementedError") and type_name != "NotImplementedError":
+            raise  # an unfinished stub: say so, not that the wrong error was raised
         if not error.is_a(type_name):
             raise Mistake(hint, f"attendu {type_name}, obtenu {error.info.summary()}") from None
         return
@@ -103,6 +119,8 @@ def hints_for_errors(hints: Mapping[str, Hint]) -> Iterator[None]:
     try:
         yield
     except StudentError as error:
+        if error.is_a("NotImplementedError") and "NotImplementedError" not in hints:
+            raise  # a subclass of RuntimeError, but an unfinished stub is not a RuntimeError mistake
         for type_name, hint in hints.items():
             if error.is_a(type_name):
                 raise Mistake(hint, f"votre fonction a levé {error.info.summary()}") from error

@@ -33,6 +33,12 @@ class ReleaseOptions:
     check: bool
 
 
+@dataclass(frozen=True)
+class GradeOptions:
+    submissions: Path  # a folder of submissions, or one notebook
+    out: Path
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="autograder", description="Exercises and automated grading for the PyTorch RNN lab.")
     parser.add_argument("--version", action="version", version=f"autograder {__version__}")
@@ -57,7 +63,55 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="write nothing; exit 1 if the student notebook differs from a fresh release",
     )
+
+    grade = verbs.add_parser(
+        "grade",
+        help="grade a folder of submissions (or one notebook) with the hidden test suites",
+        description="Grade every student notebook under PATH: flat PATH/<student>.ipynb files, one folder per "
+        "student, or nbgrader's submitted/<student>/<assignment>/ folders. Writes grades.csv and "
+        "results/<student>.json into the output folder and prints the class table.",
+    )
+    grade.add_argument("path", type=Path, metavar="PATH", help="folder of submissions, or a single notebook")
+    grade.add_argument(
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help="output folder (default: grading-output/ beside the submissions)",
+    )
     return parser
+
+
+def _grade_options(args: argparse.Namespace) -> GradeOptions:
+    path = args.path
+    if not path.exists():
+        raise UsageError(f"no such file or folder: {path}")
+    path = path.resolve()
+    out = args.out.resolve() if args.out else path.parent / "grading-output"
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"output path exists and is not a folder: {args.out}")
+    return GradeOptions(submissions=path, out=out)
+
+
+def run_grade(options: GradeOptions) -> int:
+    # Imported here: torch, pytest and the suites take seconds to import, which `--help` should not pay.
+    from autograder.discover import discover
+    from autograder.grade import grade_batch
+    from autograder.reports import terminal_table, write_reports
+    from autograder.suites import load_assignment
+
+    assignment = load_assignment()
+    submissions = discover(options.submissions, exclude=options.out)
+    if not submissions:
+        raise UsageError(f"no submissions in {options.submissions}")
+    print(f"grading {len(submissions)} submission(s) from {options.submissions}", file=sys.stderr)
+    results = grade_batch(submissions, assignment)
+    try:
+        gradebook = write_reports(results, assignment, options.out)
+    except OSError as error:
+        raise AutograderError(f"cannot write reports to {options.out}: {error.strerror or error}") from None
+    print(terminal_table(results, assignment))
+    print(f"\nwrote {gradebook} and {len(results)} result file(s) in {gradebook.parent / 'results'}")
+    return EXIT_OK
 
 
 def _release_options(args: argparse.Namespace) -> ReleaseOptions:
@@ -89,7 +143,9 @@ def run_release(options: ReleaseOptions) -> int:
 def main(argv: list[str] | None = None) -> int:
     try:
         args = _parser().parse_args(argv)
-        return run_release(_release_options(args))  # the only verb so far; argparse rejects others
+        if args.verb == "grade":
+            return run_grade(_grade_options(args))
+        return run_release(_release_options(args))
     except UsageError as error:
         print(f"autograder: error: {error}", file=sys.stderr)
         return EXIT_USAGE

@@ -48,7 +48,7 @@ class Limits:
     """Bounds on one encoded value, so that a result cannot exhaust the grader's memory."""
 
     max_bytes: int = 256 * 2**20  # all tensor data in one value
-    max_items: int = 100_000  # elements of lists, tuples and dicts, all nesting levels together
+    max_items: int = 2_000_000  # elements of lists, tuples and dicts, all nesting levels together
     max_depth: int = 32
     max_str: int = 1_000_000  # characters of one string
     max_int_digits: int = 4_300  # Python's own default limit for int <-> str conversion
@@ -100,7 +100,9 @@ class Codec:
             return self._encode_tensor(value, budget)
         if kind in MODULES.values():
             return self._encode_module(value, budget)
-        raise CodecError(f"a value of type {_type_name(value)} cannot be passed (only data: numbers, str, tensors, ...)")
+        raise CodecError(
+            f"a value of type {_type_name(value)} cannot be passed (only data: numbers, str, tensors, ...)"
+        )
 
     def _encode_tensor(self, tensor: torch.Tensor, budget: _Budget) -> dict:
         if tensor.layout is not torch.strided or tensor.device.type != "cpu":

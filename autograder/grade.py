@@ -14,7 +14,7 @@ from pathlib import Path
 
 from autograder.discover import Submission
 from autograder.execute import new_namespace, run_cells
-from autograder.load import LoadedNotebook, NotebookLoadError, load_notebook
+from autograder.load import MAX_NOTEBOOK_BYTES, LoadedNotebook, NotebookLoadError, load_notebook
 from autograder.results import CellRun, Status, StudentResult
 from autograder.scoring import not_graded, score_student
 from autograder.suites import Assignment, run_suite
@@ -28,8 +28,9 @@ def grade_submission(submission: Submission, assignment: Assignment) -> StudentR
     if submission.problem is not None:
         return not_graded(submission.student, assignment, submission.problem, submission.message, source)
     try:
-        data = submission.path.read_bytes()
-        notebook = load_notebook(data)
+        if submission.path.stat().st_size > MAX_NOTEBOOK_BYTES:  # not even read into memory
+            raise NotebookLoadError(Status.TOO_LARGE, f"file larger than {MAX_NOTEBOOK_BYTES // 2**20} MB")
+        notebook = load_notebook(submission.path.read_bytes())
     except NotebookLoadError as error:
         return not_graded(submission.student, assignment, error.status, str(error), source)
     except OSError as error:
@@ -81,10 +82,7 @@ def missing_explainer(notebook: LoadedNotebook, cells: Sequence[CellRun]) -> Cal
                         f"`{name}` n'est pas défini : la cellule {cell.cell}, qui le définit, "
                         f"a échoué ({run.error.summary()})."
                     )
-        return (
-            f"`{name}` n'est défini dans aucune cellule de votre notebook "
-            "(nom modifié, ou cellule supprimée ?)."
-        )
+        return f"`{name}` n'est défini dans aucune cellule de votre notebook (nom modifié, ou cellule supprimée ?)."
 
     return explain
 

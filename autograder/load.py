@@ -40,10 +40,10 @@ class LoadedNotebook:
     nbformat: int  # the version the file was written in (3 is upgraded)
 
 
-def load_notebook(data: bytes) -> LoadedNotebook:
+def load_notebook(data: bytes, max_bytes: int = MAX_NOTEBOOK_BYTES) -> LoadedNotebook:
     """Parse a submission; raise :class:`NotebookLoadError` with the right status when it cannot be graded."""
-    if len(data) > MAX_NOTEBOOK_BYTES:
-        raise NotebookLoadError(Status.TOO_LARGE, f"file larger than {MAX_NOTEBOOK_BYTES // 2**20} MB")
+    if len(data) > max_bytes:
+        raise NotebookLoadError(Status.TOO_LARGE, f"file larger than {max_bytes / 2**20:g} MB")
     if not data.strip():
         raise NotebookLoadError(Status.EMPTY, "empty file")
     try:
@@ -51,8 +51,11 @@ def load_notebook(data: bytes) -> LoadedNotebook:
         raw = json.loads(text)
     except UnicodeDecodeError:
         raise NotebookLoadError(Status.UNREADABLE, "not UTF-8 text") from None
-    except (json.JSONDecodeError, RecursionError) as error:
-        raise NotebookLoadError(Status.UNREADABLE, f"not valid JSON ({error})") from None
+    except json.JSONDecodeError as error:
+        where = f"line {error.lineno}, column {error.colno}"
+        raise NotebookLoadError(Status.UNREADABLE, f"not valid JSON ({error.msg} at {where})") from None
+    except RecursionError:
+        raise NotebookLoadError(Status.UNREADABLE, "not valid JSON (nested too deeply)") from None
     if not isinstance(raw, dict) or not ({"cells", "worksheets"} & raw.keys()) or "nbformat" not in raw:
         raise NotebookLoadError(Status.NOT_A_NOTEBOOK, "JSON, but not a Jupyter notebook")
     version = raw.get("nbformat")

@@ -56,7 +56,5 @@ def score_student(
 
 def not_graded(student: str, assignment: Assignment, status: Status, message: str, source: str = "") -> StudentResult:
     """The row of a submission that could not be graded: 0 on every question, and why."""
-    questions = tuple(
-        QuestionResult(q.id, 0.0, q.points, (), (), reason=message) for q in assignment.questions
-    )
+    questions = tuple(QuestionResult(q.id, 0.0, q.points, (), (), reason=message) for q in assignment.questions)
     return StudentResult(student, status, 0.0, assignment.max_score, questions, source=source, message=message)

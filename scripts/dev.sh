@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The README's two commands. Each one sets up the venv first, so it works on a fresh clone.
-#   scripts/dev.sh demo   the main job (today: check the student release, run the solution notebook)
+#   scripts/dev.sh demo   the main job: check the student release is current, grade the bundled examples
 #   scripts/dev.sh test   the test suite (what CI runs, through .ci/run)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,9 +10,8 @@ bin=${AUTOGRADER_VENV:-.venv}/bin
 case "${1:-}" in
   demo)
     "$bin/autograder" release --check
-    # Runs every cell, visible checks included, in a real Jupyter kernel; saves nothing.
-    "$bin/jupyter" execute solutions/rnn_intro/rnn_intro.ipynb
-    echo "solution notebook: every cell ran, every visible check passed"
+    # Writes examples/grading-output/ (grades.csv, results/*.json); git ignores it.
+    "$bin/autograder" grade examples/submissions
     ;;
   test)
     shift

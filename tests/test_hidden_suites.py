@@ -26,7 +26,9 @@ def _wrong_answers() -> list:
         spec = importlib.util.spec_from_file_location(f"wrong_answers_{path.stem}", path)
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
-        cases += [pytest.param(path.stem, hint, code, id=f"{path.stem}-{hint}") for hint, code in module.WRONG_ANSWERS.items()]
+        cases += [
+            pytest.param(path.stem, hint, code, id=f"{path.stem}-{hint}") for hint, code in module.WRONG_ANSWERS.items()
+        ]
     return cases
 
 

@@ -1,6 +1,133 @@
-"""placeholder"""
+"""count_recurrent_parameters(kind, ...): the number of parameters of nn.RNN / nn.GRU / nn.LSTM, by formula."""
+
+import pytest
+import torch
+from torch import nn
+
+from autograder.checks import Hint, expect_equal, expect_raises
+
+WRONG_COUNT = Hint(
+    "parameter_count_wrong",
+    "Le nombre ne correspond pas au module PyTorch : par couche et par direction, chaque bloc a une matrice "
+    "H × (taille de l'entrée de la couche), une matrice H × H et deux biais de taille H.",
+)
+ONE_BIAS = Hint(
+    "one_bias_per_block",
+    "PyTorch met deux vecteurs de biais par bloc (bias_ih et bias_hh) : comptez 2 × H biais par bloc, et non H.",
+)
+INPUT_SIZE_EVERY_LAYER = Hint(
+    "input_size_every_layer",
+    "Seule la première couche reçoit les entrées de taille E : une couche suivante reçoit la sortie de la "
+    "précédente, de taille H (ou 2 × H si le réseau est bidirectionnel).",
+)
+DEEPER_LAYERS_TAKE_2H = Hint(
+    "deeper_layers_take_2h",
+    "Dans un réseau bidirectionnel, une couche au-dessus de la première reçoit les deux directions concaténées : "
+    "son entrée est de taille 2 × H, et non H.",
+)
+BIDIRECTIONAL_NOT_DOUBLED = Hint(
+    "bidirectional_not_doubled",
+    "Un réseau bidirectionnel a, à chaque couche, deux jeux de poids indépendants, un par direction : "
+    "comptez les deux.",
+)
+WRONG_BLOCKS = Hint(
+    "wrong_block_count",
+    "Nombre de blocs par couche et par direction : 1 pour un RNN, 3 pour un GRU (porte de réinitialisation, "
+    "porte de mise à jour, candidat), 4 pour un LSTM (portes d'entrée, d'oubli et de sortie, candidat).",
+)
+UNKNOWN_KIND = Hint(
+    "unknown_kind_no_value_error",
+    'Pour un kind autre que "rnn", "gru" ou "lstm", votre fonction doit lever une ValueError '
+    "(raise ValueError(...)) : ni renvoyer un nombre, ni laisser passer une autre erreur (KeyError...).",
+)
+KIND_NOT_EXACT = Hint(
+    "kind_not_exact",
+    'kind doit valoir exactement "rnn", "gru" ou "lstm" : "RNN" en majuscules doit lever une ValueError '
+    "(ne convertissez pas kind en minuscules).",
+)
+
+BLOCKS = {"rnn": 1, "gru": 3, "lstm": 4}
+MODULES = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
 
 
-def test_placeholder(student):
-    """À écrire."""
-    raise AssertionError("placeholder")
+def _sizes(seed):
+    """E and H drawn apart (E < H), so that each typical mistake gives its own count."""
+    gen = torch.Generator().manual_seed(seed)
+    e = int(torch.randint(3, 10, (1,), generator=gen))
+    h = int(torch.randint(11, 20, (1,), generator=gen))
+    return e, h
+
+
+def _real_count(kind, e, h, layers, bidirectional):
+    """What PyTorch itself holds: build the module and count."""
+    module = MODULES[kind](e, h, num_layers=layers, bidirectional=bidirectional)
+    return sum(p.numel() for p in module.parameters())
+
+
+def _formula(e, h, layers, blocks, *, directions, deeper_input, biases=2):
+    total = 0
+    for layer in range(layers):
+        layer_input = e if layer == 0 else deeper_input
+        total += directions * blocks * h * (layer_input + h + biases)
+    return total
+
+
+def _variants(kind, e, h, layers, bidirectional):
+    """(hint, count) for each typical mistake; a hint may have several variants."""
+    d = 2 if bidirectional else 1
+    blocks = BLOCKS[kind]
+    pairs = [
+        (ONE_BIAS, _formula(e, h, layers, blocks, directions=d, deeper_input=d * h, biases=1)),
+        (INPUT_SIZE_EVERY_LAYER, _formula(e, h, layers, blocks, directions=d, deeper_input=e)),
+        (DEEPER_LAYERS_TAKE_2H, _formula(e, h, layers, blocks, directions=d, deeper_input=h)),
+        (BIDIRECTIONAL_NOT_DOUBLED, _formula(e, h, layers, blocks, directions=1, deeper_input=h)),
+        (BIDIRECTIONAL_NOT_DOUBLED, _formula(e, h, layers, blocks, directions=1, deeper_input=d * h)),
+    ]
+    wrong_blocks = {"rnn": (3, 4), "gru": (4, 2, 1), "lstm": (3, 1)}[kind]
+    pairs += [(WRONG_BLOCKS, _formula(e, h, layers, b, directions=d, deeper_input=d * h)) for b in wrong_blocks]
+    return pairs
+
+
+def _mistakes(got, pairs):
+    """One value per hint for expect_equal: of a hint's variants, the one equal to ``got`` if any."""
+    chosen = {}
+    for hint, value in pairs:
+        if hint not in chosen or (type(got) in (int, float) and value == got):
+            chosen[hint] = value
+    return chosen
+
+
+@pytest.mark.parametrize(
+    ("seed", "kind", "layers", "bidirectional"),
+    [
+        (0, "rnn", 1, False),
+        (1, "gru", 1, False),
+        (2, "lstm", 2, False),
+        (3, "gru", 3, True),
+        (4, "rnn", 2, True),
+        (5, "lstm", 3, True),
+    ],
+)
+def test_count_matches_pytorch(student, seed, kind, layers, bidirectional):
+    """Le nombre de paramètres égale celui du module PyTorch (type, nombre de couches, directions)."""
+    e, h = _sizes(seed)
+    expected = _real_count(kind, e, h, layers, bidirectional)
+    if layers == 1 and not bidirectional:
+        got = student.count_recurrent_parameters(kind, e, h)
+    else:
+        got = student.count_recurrent_parameters(kind, e, h, num_layers=layers, bidirectional=bidirectional)
+    pairs = _variants(kind, e, h, layers, bidirectional)
+    expect_equal(got, expected, WRONG_COUNT, _mistakes(got, pairs), what=f"nombre de paramètres ({kind})")
+
+
+@pytest.mark.parametrize("kind", ["transformer", ""])
+def test_unknown_kind_raises_value_error(student, kind):
+    """Un kind inconnu (« transformer », chaîne vide) lève une ValueError."""
+    with expect_raises("ValueError", UNKNOWN_KIND):
+        student.count_recurrent_parameters(kind, 10, 20)
+
+
+def test_kind_is_case_sensitive(student):
+    """kind doit valoir exactement "rnn", "gru" ou "lstm" : « RNN » lève une ValueError."""
+    with expect_raises("ValueError", KIND_NOT_EXACT):
+        student.count_recurrent_parameters("RNN", 10, 20)

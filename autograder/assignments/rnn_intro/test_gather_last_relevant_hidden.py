@@ -1,6 +1,163 @@
-"""placeholder"""
+"""gather_last_relevant_hidden(hiddens, x_lengths): row b is hiddens[b, x_lengths[b] - 1], ValueError on bad lengths."""
+
+import contextlib
+
+import pytest
+import torch
+
+from autograder.checks import Hint, Mistake, expect_close, expect_raises, hints_for_errors
+from autograder.transport import StudentError
+
+WRONG_VALUES = Hint(
+    "gather_wrong_values",
+    "La ligne b du résultat doit être hiddens[b, x_lengths[b] - 1], l'état au dernier pas réel de la séquence b.",
+)
+OFF_BY_ONE = Hint(
+    "gather_off_by_one",
+    "Décalage d'indice : une séquence de longueur L a ses états aux pas 0, ..., L - 1 ; "
+    "son dernier état réel est hiddens[b, L - 1], pas hiddens[b, L].",
+)
+READS_PADDING = Hint(
+    "gather_reads_padding",
+    "Vous prenez le dernier pas hiddens[:, -1] pour toutes les séquences : pour les plus courtes, "
+    "c'est un état calculé sur le remplissage. Prenez le pas x_lengths[b] - 1 de chaque séquence.",
+)
+KEPT_TIME_AXIS = Hint(
+    "gather_kept_time_axis",
+    "Le résultat garde l'axe du temps, forme (N, 1, H) : il doit être (N, H) (retirez l'axe, par exemple squeeze(1)).",
+)
+ALL_ROWS = Hint(
+    "gather_all_rows",
+    "hiddens[:, x_lengths - 1] prend, pour chaque séquence, les pas de toutes les longueurs : forme (N, N, H). "
+    "Indexez les lignes et les pas ensemble : hiddens[torch.arange(N), x_lengths - 1].",
+)
+LENGTHS_AS_LIST = Hint(
+    "gather_lengths_as_list",
+    "x_lengths peut être une liste d'entiers : convertissez-la d'abord en tenseur (torch.as_tensor(x_lengths)) "
+    "avant de calculer avec.",
+)
+OUT_OF_RANGE = Hint(
+    "length_out_of_range_accepted",
+    "Une longueur doit être comprise entre 1 et T : pour une longueur < 1 ou > T, levez une ValueError "
+    "(raise ValueError(...)) au lieu de renvoyer un résultat ou de laisser passer une autre erreur.",
+)
+WRONG_COUNT = Hint(
+    "wrong_number_of_lengths_accepted",
+    "Il faut exactement une longueur par séquence (N longueurs) : sinon, levez une ValueError.",
+)
 
 
-def test_placeholder(student):
-    """À écrire."""
-    raise AssertionError("placeholder")
+def _hiddens(seed, n, t, h):
+    gen = torch.Generator().manual_seed(seed)
+    return torch.randn(n, t, h, generator=gen)
+
+
+def _as_kind(lengths, kind):
+    if kind == "list":
+        return list(lengths)
+    return torch.tensor(lengths, dtype=torch.int32 if kind == "int32" else torch.int64)
+
+
+def _expected(hiddens, lengths):
+    return torch.stack([hiddens[b, length - 1] for b, length in enumerate(lengths)])
+
+
+def _mistakes(hiddens, lengths):
+    n, t = hiddens.shape[0], hiddens.shape[1]
+    expected = _expected(hiddens, lengths)
+    index = torch.tensor(lengths)
+    return {
+        READS_PADDING: hiddens[:, -1],
+        OFF_BY_ONE: torch.stack([hiddens[b, length] for b, length in enumerate(lengths)]) if max(lengths) < t else None,
+        KEPT_TIME_AXIS: expected.unsqueeze(1),
+        ALL_ROWS: hiddens[:, index - 1] if n > 1 else None,
+    }
+
+
+@contextlib.contextmanager
+def _explained(hints):
+    """The student's errors of these types get their hint (a stub's NotImplementedError does not)."""
+    try:
+        with hints_for_errors(hints):
+            yield
+    except Mistake as mistake:
+        cause = mistake.__cause__
+        if isinstance(cause, StudentError) and cause.is_a("NotImplementedError"):
+            raise cause from None
+        raise
+
+
+def _gather(student, hiddens, lengths, kind):
+    hints = {"IndexError": OFF_BY_ONE}
+    if kind == "list":
+        hints |= {"TypeError": LENGTHS_AS_LIST, "AttributeError": LENGTHS_AS_LIST}
+    with _explained(hints):
+        return student.gather_last_relevant_hidden(hiddens, _as_kind(lengths, kind))
+
+
+def _check(student, hiddens, lengths, kind):
+    got = _gather(student, hiddens, lengths, kind)
+    expect_close(
+        got, _expected(hiddens, lengths), WRONG_VALUES, _mistakes(hiddens, lengths), what=f"longueurs {lengths}"
+    )
+
+
+@pytest.mark.parametrize(
+    ("seed", "kind", "t", "lengths"),
+    [(0, "list", 6, [4, 1, 6, 2, 5]), (1, "int64", 7, [3, 7, 5, 1]), (2, "int32", 5, [2, 5, 1, 4, 3, 5])],
+)
+def test_unsorted_lengths(student, seed, kind, t, lengths):
+    """Longueurs dans le désordre, en liste, en tenseur int64 ou int32 : ligne b = hiddens[b, x_lengths[b] - 1]."""
+    _check(student, _hiddens(seed, len(lengths), t, 3), lengths, kind)
+
+
+@pytest.mark.parametrize(("seed", "kind", "lengths"), [(3, "list", [5, 5, 5]), (4, "int64", [1, 1, 1, 1])])
+def test_extreme_lengths(student, seed, kind, lengths):
+    """Toutes les longueurs égales à T (pas de remplissage), ou toutes égales à 1 (seul le premier pas compte)."""
+    _check(student, _hiddens(seed, len(lengths), 5, 4), lengths, kind)
+
+
+def test_single_sequence(student):
+    """Un batch d'une seule séquence (N = 1) : le résultat a la forme (1, H)."""
+    _check(student, _hiddens(5, 1, 6, 3), [4], "list")
+
+
+def test_large_batch(student):
+    """Un grand batch de N = 100 000 séquences : le résultat reste juste."""
+    n, t, h = 100_000, 4, 2
+    gen = torch.Generator().manual_seed(6)
+    hiddens = torch.randn(n, t, h, generator=gen)
+    lengths = torch.randint(1, t + 1, (n,), generator=gen)
+    expected = hiddens.gather(1, (lengths - 1).view(n, 1, 1).expand(n, 1, h)).squeeze(1)
+    with _explained({"IndexError": OFF_BY_ONE}):
+        got = student.gather_last_relevant_hidden(hiddens, lengths)
+    mistakes = {READS_PADDING: hiddens[:, -1], KEPT_TIME_AXIS: expected.unsqueeze(1)}
+    expect_close(got, expected, WRONG_VALUES, mistakes, what=f"{n} séquences")
+
+
+def _expect_value_error(student, hiddens, lengths, hint, case):
+    try:
+        with expect_raises("ValueError", hint):
+            student.gather_last_relevant_hidden(hiddens, lengths)
+    except Mistake as mistake:
+        error = mistake.__context__
+        if isinstance(error, StudentError) and error.is_a("NotImplementedError"):
+            raise error from None
+        raise Mistake(
+            mistake.hint, f"{case} (T = {hiddens.shape[1]}, N = {hiddens.shape[0]}) : {mistake.detail}"
+        ) from None
+
+
+def test_rejects_lengths_out_of_range(student):
+    """Une longueur 0, négative ou supérieure à T lève une ValueError."""
+    hiddens = _hiddens(7, 4, 5, 3)
+    _expect_value_error(student, hiddens, [3, 0, 5, 2], OUT_OF_RANGE, "une longueur vaut 0")
+    _expect_value_error(student, hiddens, torch.tensor([3, 1, -2, 2]), OUT_OF_RANGE, "une longueur est négative")
+    _expect_value_error(student, hiddens, [3, 6, 5, 2], OUT_OF_RANGE, "une longueur vaut T + 1")
+
+
+def test_rejects_wrong_number_of_lengths(student):
+    """Moins ou plus de longueurs que de séquences lève une ValueError."""
+    hiddens = _hiddens(8, 4, 5, 3)
+    _expect_value_error(student, hiddens, [3, 1, 5], WRONG_COUNT, "3 longueurs pour 4 séquences")
+    _expect_value_error(student, hiddens, torch.tensor([3, 1, 5, 2, 4]), WRONG_COUNT, "5 longueurs pour 4 séquences")

@@ -1,6 +1,123 @@
-"""placeholder"""
+"""gru_output_shapes(...): the shapes of (out, h_n) of a batch-first nn.GRU, as tuples of ints, from the sizes alone."""
+
+import pytest
+import torch
+from torch import nn
+
+from autograder.checks import Hint, expect_equal
+
+WRONG_SHAPES = Hint(
+    "gru_shapes_wrong",
+    "Les formes ne correspondent pas à celles d'un nn.GRU construit avec batch_first=True : out est "
+    "(N, T, D × H) et h_n (D × nombre de couches, N, H), avec D = 2 s'il est bidirectionnel, 1 sinon.",
+)
+OUT_NOT_DOUBLED = Hint(
+    "out_features_not_doubled",
+    "Pour un GRU bidirectionnel, out concatène les deux directions à chaque pas : sa dernière dimension "
+    "vaut 2 × H, et non H.",
+)
+H_N_NOT_DOUBLED = Hint(
+    "h_n_layers_not_doubled",
+    "Pour un GRU bidirectionnel, h_n garde un état final par couche et par direction : sa première "
+    "dimension vaut 2 × nombre de couches.",
+)
+BIDIRECTIONAL_IGNORED = Hint(
+    "bidirectional_ignored",
+    "Vous ne tenez pas compte de bidirectional : avec deux directions, out a 2 × H composantes par pas "
+    "et h_n contient 2 × nombre de couches états finaux.",
+)
+H_N_BATCH_FIRST = Hint(
+    "h_n_batch_first",
+    "batch_first=True ne concerne que les entrées et out : h_n garde la forme (D × nombre de couches, N, H), "
+    "avec le batch en deuxième position.",
+)
+OUT_TIME_FIRST = Hint(
+    "out_time_first",
+    "Le GRU est construit avec batch_first=True : out a la forme (N, T, D × H), le batch d'abord, "
+    "et non (T, N, D × H).",
+)
+H_N_IGNORES_LAYERS = Hint(
+    "h_n_ignores_layers",
+    "h_n garde l'état final de chaque couche empilée : sa première dimension vaut D × nombre de couches, "
+    "pas seulement D.",
+)
+SHAPES_AS_LISTS = Hint(
+    "shapes_as_lists",
+    "Les valeurs sont justes, mais renvoyez des tuples d'entiers, par exemple (N, T, H), et non des listes : "
+    "le résultat est le couple (forme de out, forme de h_n).",
+)
 
 
-def test_placeholder(student):
-    """À écrire."""
-    raise AssertionError("placeholder")
+def _sizes(seed):
+    """N, T, E, H drawn so that every typical mistake gives a different answer (N > 2 × layers, N != T)."""
+    gen = torch.Generator().manual_seed(seed)
+    n = int(torch.randint(7, 10, (1,), generator=gen))
+    t = int(torch.randint(2, 6, (1,), generator=gen))
+    e = int(torch.randint(2, 12, (1,), generator=gen))
+    h = int(torch.randint(10, 16, (1,), generator=gen))
+    return n, t, e, h
+
+
+def _real_shapes(n, t, e, h, layers, bidirectional):
+    """What PyTorch itself gives: build the GRU and run it."""
+    gru = nn.GRU(e, h, num_layers=layers, batch_first=True, bidirectional=bidirectional)
+    with torch.no_grad():
+        out, h_n = gru(torch.zeros(n, t, e))
+    return tuple(out.shape), tuple(h_n.shape)
+
+
+def _tupled(value):
+    if isinstance(value, (list, tuple)):
+        return tuple(_tupled(item) for item in value)
+    return value
+
+
+def _has_list(value):
+    if isinstance(value, list):
+        return True
+    return isinstance(value, tuple) and any(_has_list(item) for item in value)
+
+
+def _mistakes(got, n, t, h, layers, bidirectional):
+    d = 2 if bidirectional else 1
+    mistakes = {
+        BIDIRECTIONAL_IGNORED: ((n, t, h), (layers, n, h)),
+        OUT_NOT_DOUBLED: ((n, t, h), (d * layers, n, h)),
+        H_N_NOT_DOUBLED: ((n, t, d * h), (layers, n, h)),
+        H_N_BATCH_FIRST: ((n, t, d * h), (n, d * layers, h)),
+        OUT_TIME_FIRST: ((t, n, d * h), (d * layers, n, h)),
+        H_N_IGNORES_LAYERS: ((n, t, d * h), (d, n, h)),
+    }
+    expected = ((n, t, d * h), (d * layers, n, h))
+    if _has_list(got) and _tupled(got) == expected:
+        mistakes[SHAPES_AS_LISTS] = got
+    return mistakes
+
+
+def _check(got, n, t, e, h, layers, bidirectional):
+    expected = _real_shapes(n, t, e, h, layers, bidirectional)
+    expect_equal(got, expected, WRONG_SHAPES, _mistakes(got, n, t, h, layers, bidirectional), what="(out, h_n)")
+
+
+@pytest.mark.parametrize(
+    ("seed", "layers", "bidirectional"),
+    [(0, 1, False), (1, 1, True), (2, 2, False), (3, 2, True), (4, 3, True), (5, 3, False)],
+)
+def test_shapes_match_a_real_gru(student, seed, layers, bidirectional):
+    """Les formes de (out, h_n) sont celles d'un vrai nn.GRU, selon le nombre de couches et de directions."""
+    n, t, e, h = _sizes(seed)
+    got = student.gru_output_shapes(n, t, e, h, num_layers=layers, bidirectional=bidirectional)
+    _check(got, n, t, e, h, layers, bidirectional)
+
+
+def test_default_arguments(student):
+    """Sans num_layers ni bidirectional : un GRU à une couche, une seule direction."""
+    n, t, e, h = _sizes(6)
+    got = student.gru_output_shapes(n, t, e, h)
+    _check(got, n, t, e, h, 1, False)
+
+
+def test_single_sequence_single_step(student):
+    """Une seule séquence d'un seul pas (N = 1, T = 1), GRU bidirectionnel à deux couches."""
+    got = student.gru_output_shapes(1, 1, 5, 12, num_layers=2, bidirectional=True)
+    _check(got, 1, 1, 5, 12, 2, True)

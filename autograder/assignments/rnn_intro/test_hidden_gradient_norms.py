@@ -1,6 +1,149 @@
-"""placeholder"""
+"""hidden_gradient_norms(rnn_cell, x_in): the norm of d loss / d h_t for loss = h_T.sum(), t = 1..T, shape (T,)."""
+
+import pytest
+import torch
+from torch import nn
+
+from autograder.checks import Hint, Mistake, expect_close, hints_for_errors
+from autograder.transport import StudentError
+
+WRONG_NORMS = Hint(
+    "gradient_norms_wrong",
+    "Les normes ne correspondent pas à celles de d loss / d h_t pour loss = h_T.sum() : déroulez la cellule "
+    "depuis un état nul en gardant h_1, ..., h_T, puis utilisez torch.autograd.grad(loss, [h_1, ..., h_T]).",
+)
+REVERSED = Hint(
+    "norms_reversed",
+    "Vos normes sont dans l'ordre inverse : l'entrée t correspond à h_t, la première à h_1 et la dernière à h_T "
+    "(qui vaut sqrt(N × H), puisque d loss / d h_T vaut 1 partout).",
+)
+INCLUDES_H0 = Hint(
+    "includes_h0",
+    "Vous renvoyez T + 1 normes : l'état initial h_0 ne compte pas, gardez seulement h_1, ..., h_T.",
+)
+PER_SEQUENCE = Hint(
+    "norms_per_sequence",
+    "Vous calculez une norme par séquence du batch : la norme porte sur tout le gradient (N, H) d'un pas, "
+    "batch compris, et donne un seul nombre par pas de temps (résultat de forme (T,)).",
+)
+NORM_OF_STATES = Hint(
+    "norm_of_states",
+    "Vous renvoyez la norme des états h_t eux-mêmes : il faut la norme de leur gradient, d loss / d h_t.",
+)
+GRAD_WRT_INPUTS = Hint(
+    "gradient_wrt_inputs",
+    "Vous dérivez par rapport aux entrées x_t : il faut le gradient par rapport aux états cachés h_t.",
+)
+MEAN_LOSS = Hint(
+    "loss_mean_not_sum",
+    "La perte est loss = h_T.sum(), et non h_T.mean() : avec la moyenne, tous les gradients sont divisés par N × H.",
+)
+GRAPH_BROKEN = Hint(
+    "autograd_graph_broken",
+    "Votre fonction a levé une RuntimeError d'autograd : chaque h_t doit rester dans le graphe de calcul "
+    "(pas de detach, de .data ni de torch.no_grad() dans la boucle), et la perte doit être calculée à partir "
+    "de ces mêmes h_t, une seule fois, après la boucle.",
+)
+MODIFIED_INPUT = Hint(
+    "gradient_norms_modified_input",
+    "Votre fonction modifie x_in (opération en place comme transpose_, mul_ ou une affectation x_in[...] = ...) : "
+    "travaillez sur de nouveaux tenseurs, sans toucher à l'argument.",
+)
 
 
-def test_placeholder(student):
-    """À écrire."""
-    raise AssertionError("placeholder")
+def _case(seed, n, t, e, h, scale=0.5):
+    """A seeded nn.RNNCell(E, H) and an input (N, T, E)."""
+    gen = torch.Generator().manual_seed(seed)
+    cell = nn.RNNCell(e, h)
+    with torch.no_grad():
+        for param in cell.parameters():
+            param.copy_(torch.randn(param.shape, generator=gen) * scale)
+    x = torch.randn(n, t, e, generator=gen)
+    return cell, x
+
+
+def _reference(cell, x):
+    """Autograd on the loop from a zero state: the expected norms and what typical mistakes return."""
+    n, t = x.shape[0], x.shape[1]
+    h_0 = torch.zeros(n, cell.hidden_size, requires_grad=True)
+    x = x.clone().requires_grad_(True)
+    states, hidden = [], h_0
+    for step in range(t):
+        hidden = cell(x[:, step], hidden)
+        hidden.retain_grad()
+        states.append(hidden)
+    states[-1].sum().backward()
+    norms = torch.stack([s.grad.norm() for s in states])
+    per_sequence = torch.stack([s.grad.norm(dim=1) for s in states])  # (T, N)
+    variants = [
+        (REVERSED, norms.flip(0)),
+        (INCLUDES_H0, torch.cat([h_0.grad.norm().reshape(1), norms])),
+        (PER_SEQUENCE, per_sequence),
+        (PER_SEQUENCE, per_sequence.T),
+        (NORM_OF_STATES, torch.stack([s.detach().norm() for s in states])),
+        (GRAD_WRT_INPUTS, x.grad.norm(dim=(0, 2))),
+        (MEAN_LOSS, norms / states[-1].numel()),
+    ]
+    return norms, variants
+
+
+def _mistakes(got, variants):
+    """One value per hint for expect_close: of a hint's variants, the one shaped like ``got`` if any."""
+    chosen = {}
+    for hint, value in variants:
+        if hint not in chosen or (isinstance(got, torch.Tensor) and got.shape == value.shape):
+            chosen[hint] = value
+    return chosen
+
+
+def _call(student, cell, x):
+    try:
+        return student.hidden_gradient_norms.keeping_arguments(cell, x)
+    except StudentError as error:
+        if error.is_a("NotImplementedError"):  # a RuntimeError too, but not an autograd one
+            raise
+        with hints_for_errors({"RuntimeError": GRAPH_BROKEN}):
+            raise
+
+
+def _check(student, cell, x):
+    call = _call(student, cell, x)
+    expected, variants = _reference(cell, x)
+    expect_close(call.value, expected, WRONG_NORMS, _mistakes(call.value, variants), what="normes", rtol=1e-4)
+    return call
+
+
+@pytest.mark.parametrize(
+    ("seed", "n", "t", "e", "h"),
+    [(0, 3, 5, 4, 6), (1, 2, 8, 3, 5), (2, 4, 6, 2, 7)],
+)
+def test_gradient_norms(student, seed, n, t, e, h):
+    """Norme de d loss / d h_t pour chaque pas t, de h_1 à h_T (forme (T,))."""
+    cell, x = _case(seed, n, t, e, h)
+    _check(student, cell, x)
+
+
+def test_single_step(student):
+    """Une séquence d'un seul pas (T = 1) : une seule norme, celle de d loss / d h_1 = sqrt(N × H)."""
+    cell, x = _case(3, 3, 1, 4, 5)
+    _check(student, cell, x)
+
+
+def test_single_sequence(student):
+    """Un batch d'une seule séquence (N = 1)."""
+    cell, x = _case(4, 1, 6, 3, 4)
+    _check(student, cell, x)
+
+
+def test_long_sequence_with_small_weights(student):
+    """Une longue séquence avec de petits poids : le gradient s'évanouit vers les premiers pas."""
+    cell, x = _case(5, 3, 20, 4, 6, scale=0.2)
+    _check(student, cell, x)
+
+
+def test_input_left_unchanged(student):
+    """x_in n'est pas modifié par la fonction (et les normes sont justes)."""
+    cell, x = _case(6, 2, 7, 5, 3)
+    after = _check(student, cell, x).args[1]
+    if not (isinstance(after, torch.Tensor) and after.shape == x.shape and torch.equal(after, x)):
+        raise Mistake(MODIFIED_INPUT, "x_in n'a plus, après l'appel, les valeurs ou la forme qu'il avait avant")

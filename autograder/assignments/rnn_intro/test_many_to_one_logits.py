@@ -1,6 +1,148 @@
-"""placeholder"""
+"""many_to_one_logits(rnn, fc, x_in, x_lengths): fc of each sequence's last relevant output, against unpadded runs."""
+
+import contextlib
+
+import pytest
+import torch
+from torch import nn
+
+from autograder.checks import Hint, Mistake, expect_close, hints_for_errors
+from autograder.transport import StudentError
+
+WRONG_VALUES = Hint(
+    "many_to_one_wrong_values",
+    "Les logits ne correspondent pas à fc appliquée à la sortie du réseau au dernier pas réel de chaque séquence, "
+    "out[b, x_lengths[b] - 1].",
+)
+READS_PADDING = Hint(
+    "many_to_one_reads_padding",
+    "Vous utilisez h_n (ou out[:, -1]) : pour les séquences plus courtes que T, cet état a aussi lu le remplissage. "
+    "Prenez la sortie out[b, x_lengths[b] - 1] de chaque séquence.",
+)
+OFF_BY_ONE = Hint(
+    "many_to_one_off_by_one",
+    "Décalage d'indice : la sortie au dernier pas réel d'une séquence de longueur L est out[b, L - 1], pas out[b, L].",
+)
+FIRST_LAYER = Hint(
+    "many_to_one_first_layer",
+    "Avec plusieurs couches, h_n[0] est l'état de la première couche : le classifieur doit lire la dernière couche, "
+    "c'est-à-dire la sortie out du réseau (ou h_n[-1] d'une séquence empaquetée).",
+)
+MISSING_FC = Hint(
+    "many_to_one_missing_fc",
+    "Vous renvoyez les états cachés (N, H) : appliquez ensuite la couche fc pour obtenir les logits (N, C).",
+)
+PROBABILITIES = Hint(
+    "many_to_one_probabilities",
+    "Vous renvoyez des probabilités (softmax) : la fonction doit renvoyer les logits, c'est-à-dire fc(...) seul.",
+)
+LENGTHS_AS_LIST = Hint(
+    "many_to_one_lengths_as_list",
+    "x_lengths peut être une liste d'entiers : convertissez-la d'abord en tenseur (torch.as_tensor(x_lengths)).",
+)
+ENFORCE_SORTED = Hint(
+    "many_to_one_enforce_sorted",
+    "Les longueurs ne sont pas triées : si vous empaquetez la séquence, passez enforce_sorted=False "
+    "à pack_padded_sequence (le résultat garde alors l'ordre du batch).",
+)
 
 
-def test_placeholder(student):
-    """À écrire."""
-    raise AssertionError("placeholder")
+def _modules(seed, kind, e, h, c, layers):
+    gen = torch.Generator().manual_seed(seed)
+    rnn = getattr(nn, kind)(e, h, num_layers=layers, batch_first=True)
+    fc = nn.Linear(h, c)
+    with torch.no_grad():
+        for param in (*rnn.parameters(), *fc.parameters()):
+            param.copy_(torch.randn(param.shape, generator=gen) * 0.6)
+    return rnn, fc, gen
+
+
+def _case(seed, kind, lengths, t, layers=1, e=4, h=5, c=3):
+    rnn, fc, gen = _modules(seed, kind, e, h, c, layers)
+    x_in = torch.randn(len(lengths), t, e, generator=gen)
+    return rnn, fc, x_in
+
+
+def _closest(got, candidates):
+    """The candidate a wrong answer returned, when it returned one of them (else the first)."""
+    for candidate in candidates:
+        if isinstance(got, torch.Tensor) and got.shape == candidate.shape and torch.allclose(got, candidate, atol=1e-5):
+            return candidate
+    return candidates[0]
+
+
+@torch.no_grad()
+def _expected_and_mistakes(got, rnn, fc, x_in, lengths):
+    # Each sequence alone, without its padding: its last output is the state the classifier must read.
+    alone = [rnn(x_in[b : b + 1, :length]) for b, length in enumerate(lengths)]
+    relevant = torch.cat([out[:, -1] for out, _ in alone])
+    expected = fc(relevant)
+    out, h_n = rnn(x_in)
+    t = x_in.shape[1]
+    packed_first_layer = torch.cat([h[0] for _, h in alone])
+    mistakes = {
+        READS_PADDING: fc(h_n[-1]),
+        OFF_BY_ONE: fc(torch.stack([out[b, n] for b, n in enumerate(lengths)])) if max(lengths) < t else None,
+        FIRST_LAYER: _closest(got, [fc(h_n[0]), fc(packed_first_layer)]) if rnn.num_layers > 1 else None,
+        MISSING_FC: relevant,
+        PROBABILITIES: torch.softmax(expected, dim=-1),
+    }
+    return expected, mistakes
+
+
+@contextlib.contextmanager
+def _explained(hints):
+    """The student's errors of these types get their hint (a stub's NotImplementedError does not)."""
+    try:
+        with hints_for_errors(hints):
+            yield
+    except Mistake as mistake:
+        cause = mistake.__cause__
+        if isinstance(cause, StudentError) and cause.is_a("NotImplementedError"):
+            raise cause from None
+        if mistake.hint == ENFORCE_SORTED and "enforce_sorted" not in cause.info.message:
+            raise cause from None
+        raise
+
+
+def _check(student, rnn, fc, x_in, lengths, as_tensor):
+    hints = {"IndexError": OFF_BY_ONE, "RuntimeError": ENFORCE_SORTED}
+    if not as_tensor:
+        hints |= {"TypeError": LENGTHS_AS_LIST, "AttributeError": LENGTHS_AS_LIST}
+    with _explained(hints):
+        got = student.many_to_one_logits(rnn, fc, x_in, torch.tensor(lengths) if as_tensor else list(lengths))
+    expected, mistakes = _expected_and_mistakes(got, rnn, fc, x_in, lengths)
+    expect_close(got, expected, WRONG_VALUES, mistakes, what=f"logits (longueurs {lengths})")
+
+
+@pytest.mark.parametrize(
+    ("seed", "t", "lengths", "as_tensor"),
+    [(0, 6, [3, 6, 1, 4], False), (1, 7, [2, 5, 7, 4, 6], True), (2, 6, [4, 2, 5], False)],
+)
+def test_rnn_unsorted_lengths(student, seed, t, lengths, as_tensor):
+    """nn.RNN à une couche, longueurs dans le désordre (liste ou tenseur) : fc de la sortie au dernier pas réel."""
+    rnn, fc, x_in = _case(seed, "RNN", lengths, t=t)
+    _check(student, rnn, fc, x_in, lengths, as_tensor)
+
+
+@pytest.mark.parametrize(
+    ("seed", "layers", "lengths", "as_tensor"), [(3, 2, [5, 2, 6, 3], False), (4, 3, [1, 4, 2], True)]
+)
+def test_multilayer_gru(student, seed, layers, lengths, as_tensor):
+    """nn.GRU à plusieurs couches : la sortie out est celle de la dernière couche, au dernier pas réel."""
+    rnn, fc, x_in = _case(seed, "GRU", lengths, t=6, layers=layers)
+    _check(student, rnn, fc, x_in, lengths, as_tensor)
+
+
+def test_full_length_batch(student):
+    """Toutes les séquences de longueur T (aucun remplissage) : fc de la sortie au dernier pas."""
+    lengths = [5, 5, 5, 5]
+    rnn, fc, x_in = _case(5, "GRU", lengths, t=5, layers=2)
+    _check(student, rnn, fc, x_in, lengths, True)
+
+
+def test_single_short_sequence(student):
+    """Une seule séquence, plus courte que T : les pas de remplissage ne doivent pas compter."""
+    lengths = [3]
+    rnn, fc, x_in = _case(6, "RNN", lengths, t=7)
+    _check(student, rnn, fc, x_in, lengths, False)

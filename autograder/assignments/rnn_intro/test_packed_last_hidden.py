@@ -1,6 +1,143 @@
-"""placeholder"""
+"""packed_last_hidden(rnn, x_in, x_lengths): the last layer's final state (N, H) from a packed run, unsorted lengths."""
+
+import contextlib
+
+import pytest
+import torch
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from autograder.checks import Hint, Mistake, expect_close, hints_for_errors
+from autograder.transport import StudentError
+
+WRONG_VALUES = Hint(
+    "packed_wrong_values",
+    "Le résultat ne correspond pas à l'état final de la dernière couche, calculé sur la séquence empaquetée "
+    "(pack_padded_sequence(..., batch_first=True, enforce_sorted=False)).",
+)
+ENFORCE_SORTED = Hint(
+    "enforce_sorted_true",
+    "Les longueurs arrivent dans n'importe quel ordre : passez enforce_sorted=False à pack_padded_sequence, "
+    "qui trie le batch puis remet les états finaux dans l'ordre d'origine.",
+)
+SORTED_ORDER = Hint(
+    "returned_in_sorted_order",
+    "Vos états sont dans l'ordre des longueurs triées, pas dans celui du batch : ne triez pas vous-même, "
+    "ou remettez les lignes dans l'ordre d'origine (enforce_sorted=False le fait pour vous).",
+)
+RETURNED_C_N = Hint(
+    "returned_c_n",
+    "Avec un nn.LSTM, l'état final est un tuple (h_n, c_n) : renvoyez la dernière couche de h_n, pas c_n "
+    "(l'état de la cellule mémoire).",
+)
+WHOLE_H_N = Hint(
+    "returned_whole_h_n",
+    "Vous renvoyez tout h_n, de forme (L, N, H) : gardez seulement la dernière couche, h_n[-1], de forme (N, H).",
+)
+FIRST_LAYER = Hint(
+    "returned_first_layer",
+    "h_n[0] est l'état de la première couche : pour un réseau à plusieurs couches, il faut la dernière, h_n[-1].",
+)
+PADDED_LAST_STEP = Hint(
+    "read_padded_last_step",
+    "Vous lisez le dernier pas de la sortie remise en forme (out[:, -1]) ou d'un passage sans empaquetage : "
+    "pour les séquences courtes, c'est du remplissage. L'état final h_n de la séquence empaquetée est le bon.",
+)
+LENGTHS_AS_LIST = Hint(
+    "packed_lengths_as_list",
+    "x_lengths peut être une liste d'entiers : convertissez-la d'abord en tenseur (torch.as_tensor(x_lengths)).",
+)
 
 
-def test_placeholder(student):
-    """À écrire."""
-    raise AssertionError("placeholder")
+def _case(seed, kind, lengths, t, layers=1, e=4, h=5):
+    gen = torch.Generator().manual_seed(seed)
+    rnn = getattr(nn, kind)(e, h, num_layers=layers, batch_first=True)
+    with torch.no_grad():
+        for param in rnn.parameters():
+            param.copy_(torch.randn(param.shape, generator=gen) * 0.6)
+    x_in = torch.randn(len(lengths), t, e, generator=gen)
+    return rnn, x_in
+
+
+def _closest(got, candidates):
+    """The candidate a wrong answer returned, when it returned one of them (else the first)."""
+    for candidate in candidates:
+        if isinstance(got, torch.Tensor) and got.shape == candidate.shape and torch.allclose(got, candidate, atol=1e-5):
+            return candidate
+    return candidates[0]
+
+
+@torch.no_grad()
+def _expected_and_mistakes(got, rnn, x_in, lengths):
+    # Each sequence alone, without its padding: its final state is what the packed run must give.
+    finals = [rnn(x_in[b : b + 1, :length])[1] for b, length in enumerate(lengths)]
+    lstm = isinstance(rnn, nn.LSTM)
+    h_n = torch.cat([f[0] if lstm else f for f in finals], dim=1)  # (L, N, H), in batch order
+    expected = h_n[-1]
+    out_packed, _ = rnn(pack_padded_sequence(x_in, lengths, batch_first=True, enforce_sorted=False))
+    out_padded, _ = pad_packed_sequence(out_packed, batch_first=True)
+    c_n = torch.cat([f[1] for f in finals], dim=1) if lstm else None
+    order = sorted(range(len(lengths)), key=lambda b: -lengths[b])
+    mistakes = {
+        SORTED_ORDER: expected[order] if order != sorted(order) else None,
+        RETURNED_C_N: _closest(got, [c_n[-1], c_n]) if lstm else None,
+        WHOLE_H_N: h_n,
+        FIRST_LAYER: h_n[0] if rnn.num_layers > 1 else None,
+        PADDED_LAST_STEP: _closest(got, [out_padded[:, -1], rnn(x_in)[0][:, -1]]),
+    }
+    return expected, mistakes
+
+
+@contextlib.contextmanager
+def _explained(hints):
+    """The student's errors of these types get their hint (a stub's NotImplementedError does not)."""
+    try:
+        with hints_for_errors(hints):
+            yield
+    except Mistake as mistake:
+        cause = mistake.__cause__
+        if isinstance(cause, StudentError) and cause.is_a("NotImplementedError"):
+            raise cause from None
+        if mistake.hint == ENFORCE_SORTED and "enforce_sorted" not in cause.info.message:
+            raise cause from None
+        raise
+
+
+def _check(student, rnn, x_in, lengths, as_tensor):
+    hints = {"RuntimeError": ENFORCE_SORTED}
+    if not as_tensor:
+        hints |= {"TypeError": LENGTHS_AS_LIST, "AttributeError": LENGTHS_AS_LIST}
+    with _explained(hints):
+        got = student.packed_last_hidden(rnn, x_in, torch.tensor(lengths) if as_tensor else list(lengths))
+    expected, mistakes = _expected_and_mistakes(got, rnn, x_in, lengths)
+    expect_close(got, expected, WRONG_VALUES, mistakes, what=f"états finaux (longueurs {lengths})")
+
+
+@pytest.mark.parametrize(("seed", "lengths", "as_tensor"), [(0, [3, 6, 1, 4], False), (1, [2, 5, 6, 4, 3], True)])
+def test_rnn(student, seed, lengths, as_tensor):
+    """nn.RNN, longueurs dans le désordre (liste ou tenseur) : état final de chaque séquence, dans l'ordre du batch."""
+    rnn, x_in = _case(seed, "RNN", lengths, t=6)
+    _check(student, rnn, x_in, lengths, as_tensor)
+
+
+@pytest.mark.parametrize(("seed", "lengths", "as_tensor"), [(2, [5, 2, 7, 3], False), (3, [1, 4, 2, 6], True)])
+def test_two_layer_gru(student, seed, lengths, as_tensor):
+    """nn.GRU à deux couches : l'état final de la dernière couche, forme (N, H)."""
+    rnn, x_in = _case(seed, "GRU", lengths, t=7, layers=2)
+    _check(student, rnn, x_in, lengths, as_tensor)
+
+
+@pytest.mark.parametrize(
+    ("seed", "layers", "lengths", "as_tensor"), [(4, 1, [2, 5, 3], True), (5, 2, [4, 1, 6, 2], False)]
+)
+def test_lstm(student, seed, layers, lengths, as_tensor):
+    """nn.LSTM : l'état caché h (et non la cellule mémoire c) de la dernière couche."""
+    rnn, x_in = _case(seed, "LSTM", lengths, t=6, layers=layers)
+    _check(student, rnn, x_in, lengths, as_tensor)
+
+
+def test_sorted_lengths(student):
+    """Longueurs déjà triées par ordre décroissant, dont une de longueur 1 : même résultat."""
+    lengths = [6, 4, 4, 1]
+    rnn, x_in = _case(6, "GRU", lengths, t=6)
+    _check(student, rnn, x_in, lengths, True)

@@ -1,6 +1,142 @@
-"""placeholder"""
+"""rnn_cell_forward(x_t, h_prev, W_xh, W_hh, b_h): one step of the equation, against nn.RNNCell."""
+
+import contextlib
+
+import pytest
+import torch
+from torch import nn
+
+from autograder.checks import Hint, Mistake, expect_close, hints_for_errors
+from autograder.transport import StudentError
+
+WRONG_VALUES = Hint(
+    "cell_wrong_values",
+    "h_t ne correspond pas à l'équation h_t = tanh(x_t @ W_xh + h_prev @ W_hh + b_h).",
+)
+MISSING_TANH = Hint(
+    "missing_tanh",
+    "Il manque la non-linéarité : appliquez torch.tanh à x_t @ W_xh + h_prev @ W_hh + b_h.",
+)
+RELU = Hint(
+    "relu_instead_of_tanh",
+    "Vous appliquez ReLU : le RNN simple de l'équation utilise tanh (torch.tanh).",
+)
+SIGMOID = Hint(
+    "sigmoid_instead_of_tanh",
+    "Vous appliquez une sigmoïde : le RNN simple de l'équation utilise tanh (torch.tanh), à valeurs dans [-1, 1].",
+)
+TRANSPOSED_W_XH = Hint(
+    "transposed_w_xh",
+    "Vous utilisez W_xh transposée : W_xh est déjà de forme (E, H), le produit s'écrit x_t @ W_xh, sans .T.",
+)
+TRANSPOSED_W_HH = Hint(
+    "transposed_w_hh",
+    "Vous utilisez W_hh transposée : le produit s'écrit h_prev @ W_hh, sans .T "
+    "(nn.RNNCell range ses poids transposés, mais ici ils sont donnés dans le sens de l'équation).",
+)
+FORGOT_BIAS = Hint(
+    "forgot_bias",
+    "Il manque le biais : ajoutez b_h avant d'appliquer tanh.",
+)
+IGNORED_H_PREV = Hint(
+    "ignored_h_prev",
+    "L'état précédent n'intervient pas : il faut ajouter le terme h_prev @ W_hh.",
+)
+MATMUL_SHAPES = Hint(
+    "matmul_shapes",
+    "Les formes ne s'accordent pas : x_t (N, E) se multiplie par W_xh (E, H) et h_prev (N, H) par W_hh (H, H), "
+    "dans cet ordre (x_t @ W_xh, h_prev @ W_hh) et sans transposer.",
+)
+MODIFIED_INPUTS = Hint(
+    "modified_inputs",
+    "Votre fonction modifie un de ses arguments (une opération sur place, comme h_prev.copy_(...) ou +=) : "
+    "calculez un nouveau tenseur au lieu de changer les entrées.",
+)
 
 
-def test_placeholder(student):
-    """À écrire."""
-    raise AssertionError("placeholder")
+def _case(seed, n, e, h):
+    gen = torch.Generator().manual_seed(seed)
+    x_t = torch.randn(n, e, generator=gen)
+    h_prev = torch.randn(n, h, generator=gen)
+    w_xh = torch.randn(e, h, generator=gen) * 0.6
+    w_hh = torch.randn(h, h, generator=gen) * 0.6
+    b_h = torch.randn(h, generator=gen)
+    return x_t, h_prev, w_xh, w_hh, b_h
+
+
+def _reference(x_t, h_prev, w_xh, w_hh, b_h, nonlinearity="tanh"):
+    """nn.RNNCell with the equation's weights: it stores them transposed and has a second bias (zero here)."""
+    cell = nn.RNNCell(w_xh.shape[0], w_xh.shape[1], nonlinearity=nonlinearity)
+    with torch.no_grad():
+        cell.weight_ih.copy_(w_xh.T)
+        cell.weight_hh.copy_(w_hh.T)
+        cell.bias_ih.copy_(b_h)
+        cell.bias_hh.zero_()
+        return cell(x_t, h_prev)
+
+
+def _mistakes(x_t, h_prev, w_xh, w_hh, b_h):
+    pre = x_t @ w_xh + h_prev @ w_hh + b_h
+    square = w_xh.shape[0] == w_xh.shape[1]
+    return {
+        MISSING_TANH: pre,
+        RELU: _reference(x_t, h_prev, w_xh, w_hh, b_h, nonlinearity="relu"),
+        SIGMOID: torch.sigmoid(pre),
+        TRANSPOSED_W_XH: _reference(x_t, h_prev, w_xh.T, w_hh, b_h) if square else None,
+        TRANSPOSED_W_HH: _reference(x_t, h_prev, w_xh, w_hh.T, b_h),
+        FORGOT_BIAS: _reference(x_t, h_prev, w_xh, w_hh, torch.zeros_like(b_h)),
+        IGNORED_H_PREV: _reference(x_t, torch.zeros_like(h_prev), w_xh, w_hh, b_h),
+    }
+
+
+@contextlib.contextmanager
+def _explained():
+    """A RuntimeError from the student's matmuls gets the shapes hint (a stub's NotImplementedError does not)."""
+    try:
+        with hints_for_errors({"RuntimeError": MATMUL_SHAPES}):
+            yield
+    except Mistake as mistake:
+        cause = mistake.__cause__
+        if isinstance(cause, StudentError) and cause.is_a("NotImplementedError"):
+            raise cause from None
+        raise
+
+
+def _check(student, args):
+    with _explained():
+        got = student.rnn_cell_forward(*args)
+    expect_close(got, _reference(*args), WRONG_VALUES, _mistakes(*args), what="h_t")
+
+
+@pytest.mark.parametrize(("seed", "n", "e", "h"), [(0, 3, 4, 5), (1, 6, 7, 3), (2, 2, 10, 6)])
+def test_matches_rnn_cell(student, seed, n, e, h):
+    """Un pas de temps sur un batch (E différent de H) : même résultat que nn.RNNCell avec les mêmes poids."""
+    _check(student, _case(seed, n, e, h))
+
+
+def test_square_weights(student):
+    """Avec E = H, les deux matrices sont carrées : x_t @ W_xh et h_prev @ W_hh, sans transposition."""
+    _check(student, _case(3, 4, 5, 5))
+
+
+def test_single_sequence(student):
+    """Un batch d'une seule séquence (N = 1) : le résultat a la forme (1, H)."""
+    _check(student, _case(4, 1, 3, 4))
+
+
+def test_large_inputs(student):
+    """Des entrées de grande amplitude : tanh sature vers ±1 sans dépasser."""
+    x_t, h_prev, w_xh, w_hh, b_h = _case(5, 5, 6, 4)
+    _check(student, (x_t * 4, h_prev, w_xh, w_hh, b_h))
+
+
+def test_inputs_unchanged(student):
+    """La fonction ne modifie aucun de ses arguments."""
+    args = _case(6, 4, 3, 6)
+    originals = [a.clone() for a in args]
+    with _explained():
+        call = student.rnn_cell_forward.keeping_arguments(*args)
+    expect_close(call.value, _reference(*originals), WRONG_VALUES, _mistakes(*originals), what="h_t")
+    for name, after, before in zip(("x_t", "h_prev", "W_xh", "W_hh", "b_h"), call.args, originals, strict=True):
+        if not (isinstance(after, torch.Tensor) and after.shape == before.shape and torch.equal(after, before)):
+            raise Mistake(MODIFIED_INPUTS, f"{name} a changé pendant l'appel")

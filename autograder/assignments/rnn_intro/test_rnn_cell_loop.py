@@ -1,6 +1,154 @@
-"""placeholder"""
+"""rnn_cell_loop(rnn_cell, x_in, hidden=None): every hidden state (N, T, H), against nn.RNN with the cell's weights."""
+
+import contextlib
+
+import pytest
+import torch
+from torch import nn
+
+from autograder.checks import Hint, Mistake, expect_close, hints_for_errors
+from autograder.transport import StudentError
+
+WRONG_VALUES = Hint(
+    "loop_wrong_values",
+    "Les états ne correspondent pas à ceux de nn.RNN avec les mêmes poids : à chaque pas t, appelez la cellule "
+    "sur x_in[:, t] et sur l'état produit au pas précédent, et gardez chaque nouvel état.",
+)
+TIME_FIRST = Hint(
+    "stacked_time_first",
+    "Vos états sont empilés sur le premier axe, forme (T, N, H) : le résultat doit être batch d'abord, (N, T, H). "
+    "Utilisez torch.stack(..., dim=1).",
+)
+LAST_STATE_ONLY = Hint(
+    "returned_last_state_only",
+    "Vous ne renvoyez que le dernier état h_T : il faut renvoyer tous les états h_1, ..., h_T, de forme (N, T, H).",
+)
+INCLUDED_INITIAL_STATE = Hint(
+    "included_initial_state",
+    "Vous gardez l'état initial h_0 parmi les états renvoyés : le résultat contient h_1, ..., h_T, "
+    "les états produits par la cellule, et rien d'autre.",
+)
+STATE_NOT_FED_BACK = Hint(
+    "state_not_fed_back",
+    "Chaque pas repart de l'état initial : réinjectez dans la cellule l'état qu'elle vient de produire "
+    "(hidden = rnn_cell(x_in[:, t], hidden)).",
+)
+IGNORED_HIDDEN = Hint(
+    "ignored_initial_hidden",
+    "L'argument `hidden` est ignoré : quand il est donné, c'est lui l'état initial ; "
+    "les zéros ne servent que lorsque hidden vaut None.",
+)
+DEFAULT_DTYPE = Hint(
+    "default_hidden_dtype",
+    "Avec une cellule et des entrées en float64, votre état initial par défaut n'a pas le bon type : créez les zéros "
+    "avec le dtype (et le device) de x_in, par exemple torch.zeros(N, H, dtype=x_in.dtype, device=x_in.device).",
+)
+MODIFIED_INPUT = Hint(
+    "modified_x_in",
+    "Votre fonction modifie x_in ou hidden (une opération sur place, comme transpose_ ou +=) : "
+    "les arguments doivent ressortir inchangés ; travaillez sur de nouveaux tenseurs.",
+)
 
 
-def test_placeholder(student):
-    """À écrire."""
-    raise AssertionError("placeholder")
+def _cell(seed, e, h, dtype=torch.float32):
+    gen = torch.Generator().manual_seed(seed)
+    cell = nn.RNNCell(e, h, dtype=dtype)
+    with torch.no_grad():
+        for param in cell.parameters():
+            param.copy_(torch.randn(param.shape, generator=gen, dtype=dtype) * 0.5)
+    return cell, gen
+
+
+def _case(seed, n, t, e, h, dtype=torch.float32, with_hidden=False):
+    cell, gen = _cell(seed, e, h, dtype)
+    x_in = torch.randn(n, t, e, generator=gen, dtype=dtype)
+    hidden = torch.randn(n, h, generator=gen, dtype=dtype) if with_hidden else None
+    return cell, x_in, hidden
+
+
+def _run_rnn(cell, x_in, hidden=None):
+    """nn.RNN(batch_first=True) with the cell's weights: all its outputs (N, T, H)."""
+    rnn = nn.RNN(cell.input_size, cell.hidden_size, batch_first=True, dtype=x_in.dtype)
+    with torch.no_grad():
+        for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+            getattr(rnn, name + "_l0").copy_(getattr(cell, name))
+        out, _ = rnn(x_in, None if hidden is None else hidden.unsqueeze(0))
+    return out
+
+
+def _expected_and_mistakes(cell, x_in, hidden):
+    expected = _run_rnn(cell, x_in, hidden)
+    start = torch.zeros(x_in.shape[0], cell.hidden_size, dtype=x_in.dtype) if hidden is None else hidden
+    from_start = torch.cat([_run_rnn(cell, x_in[:, t : t + 1], hidden) for t in range(x_in.shape[1])], dim=1)
+    with_start = torch.cat([start.unsqueeze(1), expected], dim=1)
+    mistakes = {
+        TIME_FIRST: expected.transpose(0, 1),
+        LAST_STATE_ONLY: expected[:, -1],
+        INCLUDED_INITIAL_STATE: with_start,
+        STATE_NOT_FED_BACK: from_start if x_in.shape[1] > 1 else None,
+        IGNORED_HIDDEN: _run_rnn(cell, x_in) if hidden is not None else None,
+    }
+    return expected, mistakes, with_start
+
+
+@contextlib.contextmanager
+def _explained(hints):
+    """The student's errors of these types get their hint (a stub's NotImplementedError does not)."""
+    try:
+        with hints_for_errors(hints):
+            yield
+    except Mistake as mistake:
+        cause = mistake.__cause__
+        if isinstance(cause, StudentError) and cause.is_a("NotImplementedError"):
+            raise cause from None
+        raise
+
+
+def _check(got, cell, x_in, hidden):
+    expected, mistakes, with_start = _expected_and_mistakes(cell, x_in, hidden)
+    if isinstance(got, torch.Tensor) and got.shape == expected.shape:
+        # Same shape as expected: h_0, ..., h_{T-1} instead of h_1, ..., h_T.
+        mistakes[INCLUDED_INITIAL_STATE] = with_start[:, :-1]
+    expect_close(got, expected, WRONG_VALUES, mistakes, what="les états cachés")
+
+
+@pytest.mark.parametrize(("seed", "n", "t", "e", "h"), [(0, 3, 5, 4, 6), (1, 5, 2, 3, 4), (2, 2, 7, 6, 3)])
+def test_without_hidden(student, seed, n, t, e, h):
+    """Sans `hidden` (état initial nul) : mêmes états que nn.RNN avec les poids de la cellule, forme (N, T, H)."""
+    cell, x_in, _ = _case(seed, n, t, e, h)
+    got = student.rnn_cell_loop(cell, x_in)
+    _check(got, cell, x_in, None)
+
+
+@pytest.mark.parametrize(("seed", "n", "t", "e", "h"), [(3, 4, 6, 5, 3), (4, 2, 3, 4, 5)])
+def test_with_hidden(student, seed, n, t, e, h):
+    """Avec un état initial `hidden` donné : la boucle part de cet état."""
+    cell, x_in, hidden = _case(seed, n, t, e, h, with_hidden=True)
+    got = student.rnn_cell_loop(cell, x_in, hidden)
+    _check(got, cell, x_in, hidden)
+
+
+def test_single_step(student):
+    """Une séquence d'un seul pas (T = 1) : le résultat a la forme (N, 1, H)."""
+    cell, x_in, hidden = _case(5, 3, 1, 4, 5, with_hidden=True)
+    got = student.rnn_cell_loop(cell, x_in, hidden)
+    _check(got, cell, x_in, hidden)
+
+
+def test_float64(student):
+    """Cellule et entrées en float64, sans `hidden` : l'état initial nul prend le dtype de x_in."""
+    cell, x_in, _ = _case(6, 3, 4, 5, 4, dtype=torch.float64)
+    with _explained({"RuntimeError": DEFAULT_DTYPE}):
+        got = student.rnn_cell_loop(cell, x_in)
+    _check(got, cell, x_in, None)
+
+
+def test_arguments_unchanged(student):
+    """x_in et hidden ressortent inchangés de l'appel."""
+    cell, x_in, hidden = _case(7, 3, 5, 4, 6, with_hidden=True)
+    x_before, hidden_before = x_in.clone(), hidden.clone()
+    call = student.rnn_cell_loop.keeping_arguments(cell, x_in, hidden)
+    for name, after, before in (("x_in", call.args[1], x_before), ("hidden", call.args[2], hidden_before)):
+        if not (isinstance(after, torch.Tensor) and after.shape == before.shape and torch.equal(after, before)):
+            raise Mistake(MODIFIED_INPUT, f"{name} a changé pendant l'appel")
+    _check(call.value, cell, x_before, hidden_before)

@@ -1,6 +1,155 @@
-"""placeholder"""
+"""TASK_TYPES: each of the five tasks mapped to its family: one-to-one, one-to-many, many-to-one or many-to-many."""
+
+import re
+
+import pytest
+
+from autograder.checks import Hint, Mistake, expect_equal
+
+FAMILIES = ("one-to-one", "one-to-many", "many-to-one", "many-to-many")
+
+# The contract's answer, as the notebook describes each example.
+EXPECTED = {
+    "pos_tag_of_word": "one-to-one",  # one isolated word -> its part of speech
+    "generate_review": "one-to-many",  # one rating -> a text, word after word
+    "review_sentiment": "many-to-one",  # all the words of a review -> positive or negative
+    "translation": "many-to-many",  # a sentence read -> a sentence written
+    "risk_at_each_step": "many-to-many",  # one measure a day -> a risk every day
+}
+
+WRONG_FAMILY = Hint(
+    "task_family_wrong",
+    "Relisez la description de la tâche : le modèle lit-il une seule entrée ou une séquence ? "
+    "Produit-il une seule sortie ou une séquence de sorties ?",
+)
+SPELLING = Hint(
+    "task_type_spelling",
+    "Écrivez la famille exactement comme dans l'énoncé : "
+    '"one-to-one", "one-to-many", "many-to-one" ou "many-to-many" (en minuscules, avec des tirets).',
+)
+NOT_A_FAMILY = Hint(
+    "task_type_not_a_family",
+    'Chaque valeur doit être l\'une des quatre chaînes "one-to-one", "one-to-many", "many-to-one" ou "many-to-many".',
+)
+MISSING_KEY = Hint(
+    "task_types_missing_key",
+    "Il manque une ou plusieurs tâches dans TASK_TYPES : gardez exactement les cinq clés de l'énoncé, "
+    "orthographiées de la même façon.",
+)
+UNKNOWN_KEY = Hint(
+    "task_types_unknown_key",
+    "TASK_TYPES contient des clés qui ne sont pas dans l'énoncé : gardez exactement les cinq clés données.",
+)
+NOT_A_DICT = Hint(
+    "task_types_not_a_dict",
+    'TASK_TYPES doit être un dictionnaire {tâche: famille}, par exemple {"translation": "..."}.',
+)
+
+POS_TAG_AS_SEQUENCE = Hint(
+    "pos_tag_word_as_sequence",
+    "Ici, on donne un mot isolé et le modèle prédit une seule catégorie : il n'y a de séquence ni en entrée "
+    "ni en sortie (étiqueter tous les mots d'une phrase serait une autre tâche).",
+)
+GENERATE_REVIEW_MANY_TO_MANY = Hint(
+    "generate_review_many_to_many",
+    "Le texte produit est bien une séquence, mais l'entrée est une seule note, pas une séquence : "
+    "le modèle part d'une entrée unique.",
+)
+GENERATE_REVIEW_REVERSED = Hint(
+    "generate_review_reversed",
+    "Lisez le nom de la famille dans le sens entrée → sortie : ici, le modèle reçoit une note (une seule entrée) "
+    "et écrit un texte (une séquence de mots).",
+)
+REVIEW_SENTIMENT_REVERSED = Hint(
+    "review_sentiment_reversed",
+    "Lisez le nom de la famille dans le sens entrée → sortie : le modèle lit beaucoup de mots (l'entrée est "
+    "une séquence) et ne donne qu'une réponse à la fin.",
+)
+REVIEW_SENTIMENT_MANY_TO_MANY = Hint(
+    "review_sentiment_many_to_many",
+    "Le modèle ne produit qu'une seule sortie, après avoir lu toute la critique, et non une sortie par mot.",
+)
+TRANSLATION_MANY_TO_ONE = Hint(
+    "translation_many_to_one",
+    "Une traduction n'est pas une sortie unique : après avoir lu la phrase, le modèle écrit toute une phrase, "
+    "une séquence de mots.",
+)
+TRANSLATION_ONE_TO_MANY = Hint(
+    "translation_one_to_many",
+    "L'entrée d'une traduction est une phrase entière, lue mot après mot : c'est une séquence, pas une entrée unique.",
+)
+RISK_MANY_TO_ONE = Hint(
+    "risk_at_each_step_many_to_one",
+    "Le modèle prédit le risque chaque jour, pas une seule fois à la fin : il produit une sortie par pas de temps, "
+    "donc une séquence de sorties.",
+)
+
+# For each task, the families a student typically confuses it with (one hint per wrong answer).
+CONFUSIONS = {
+    "pos_tag_of_word": [(POS_TAG_AS_SEQUENCE, "many-to-many"), (POS_TAG_AS_SEQUENCE, "many-to-one")],
+    "generate_review": [(GENERATE_REVIEW_MANY_TO_MANY, "many-to-many"), (GENERATE_REVIEW_REVERSED, "many-to-one")],
+    "review_sentiment": [
+        (REVIEW_SENTIMENT_REVERSED, "one-to-many"),
+        (REVIEW_SENTIMENT_MANY_TO_MANY, "many-to-many"),
+    ],
+    "translation": [(TRANSLATION_MANY_TO_ONE, "many-to-one"), (TRANSLATION_ONE_TO_MANY, "one-to-many")],
+    "risk_at_each_step": [(RISK_MANY_TO_ONE, "many-to-one")],
+}
 
 
-def test_placeholder(student):
-    """À écrire."""
-    raise AssertionError("placeholder")
+def _family(value):
+    """The canonical family a value spells, whatever its case and separators ("Many to one" -> "many-to-one")."""
+    if not isinstance(value, str):
+        return value
+    letters = re.sub(r"[^a-z]", "", value.lower())
+    for family in FAMILIES:
+        if letters == family.replace("-", ""):
+            return family
+    return value
+
+
+def _mistakes(family, pairs):
+    """One value per hint for expect_equal: of a hint's families, the one the student gave if any."""
+    chosen = {}
+    for hint, value in pairs:
+        if hint not in chosen or value == family:
+            chosen[hint] = value
+    return chosen
+
+
+def _task_types(student):
+    task_types = student.TASK_TYPES
+    if not isinstance(task_types, dict):
+        raise Mistake(NOT_A_DICT, f"TASK_TYPES est de type {type(task_types).__name__}")
+    return task_types
+
+
+@pytest.mark.parametrize("task", list(EXPECTED))
+def test_task_family(student, task):
+    """La tâche est rangée dans la bonne famille, écrite comme dans l'énoncé."""
+    task_types = _task_types(student)
+    if task not in task_types:
+        raise Mistake(MISSING_KEY, f"la clé {task!r} est absente de TASK_TYPES")
+    got = task_types[task]
+    family = _family(got)
+    what = f"TASK_TYPES[{task!r}]"
+    try:
+        expect_equal(family, EXPECTED[task], WRONG_FAMILY, _mistakes(family, CONFUSIONS[task]), what=what)
+    except Mistake as mistake:  # the hint, but not the right answer: the student reads this feedback
+        raise Mistake(mistake.hint, f"{what} : {got!r} ne convient pas") from None
+    expect_equal(got, EXPECTED[task], SPELLING, what=what)
+
+
+def test_every_task_has_an_allowed_family(student):
+    """Les cinq tâches sont présentes, sans clé en trop, chacune avec l'une des quatre familles."""
+    task_types = _task_types(student)
+    missing = sorted(set(EXPECTED) - set(task_types))
+    if missing:
+        raise Mistake(MISSING_KEY, f"clés manquantes : {', '.join(map(repr, missing))}")
+    extra = sorted(set(task_types) - set(EXPECTED))
+    if extra:
+        raise Mistake(UNKNOWN_KEY, f"clés en trop : {', '.join(map(repr, extra))}")
+    for task, got in task_types.items():
+        if got not in FAMILIES:
+            hint = SPELLING if _family(got) in FAMILIES else NOT_A_FAMILY
+            raise Mistake(hint, f"TASK_TYPES[{task!r}] vaut {got!r}")

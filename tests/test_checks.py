@@ -1,0 +1,98 @@
+"""Checks: a failure names the likeliest mistake, then what was expected against what came back."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from autograder.checks import Hint, Mistake, expect_close, expect_equal, expect_raises, hints_for_errors
+from autograder.results import ErrorInfo
+from autograder.transport import StudentError
+
+WRONG = Hint("wrong", "Faux.")
+OVER_BATCH = Hint("over_batch", "Softmax sur le batch.")
+
+
+def _raised(type_name: str, *bases: str) -> StudentError:
+    return StudentError("f", ErrorInfo(type_name, "boom", (), (type_name, *bases, "Exception")))
+
+
+def test_a_close_result_passes_and_a_known_wrong_one_gets_its_hint():
+    logits = torch.randn(4, 3)
+    expect_close(torch.softmax(logits, 1) + 1e-7, torch.softmax(logits, 1), WRONG)
+    with pytest.raises(Mistake) as caught:
+        expect_close(torch.softmax(logits, 0), torch.softmax(logits, 1), WRONG, {OVER_BATCH: torch.softmax(logits, 0)})
+    assert caught.value.hint is OVER_BATCH
+    assert str(caught.value).startswith("Softmax sur le batch.\n")
+
+
+def test_an_unknown_wrong_result_gets_the_default_hint_and_where_it_differs():
+    expected = torch.zeros(2, 3)
+    got = expected.clone()
+    got[1, 2] = 5.0
+    with pytest.raises(Mistake) as caught:
+        expect_close(got, expected, WRONG)
+    assert caught.value.hint is WRONG
+    assert "1 valeur(s) sur 6" in str(caught.value)
+    assert "[1, 2]" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("got", "hint_id", "words"),
+    [
+        (None, "not_a_tensor", "None"),
+        ([1.0, 2.0], "not_a_tensor", "list"),
+        (torch.zeros(3, 2), "wrong_shape", "(2, 3)"),
+        (torch.zeros(2, 3, dtype=torch.float64), "wrong_dtype", "float64"),
+    ],
+)
+def test_type_shape_and_dtype_problems_are_named(got, hint_id, words):
+    with pytest.raises(Mistake) as caught:
+        expect_close(got, torch.zeros(2, 3), WRONG)
+    assert caught.value.hint.id == hint_id
+    assert words in str(caught.value)
+
+
+def test_plain_values_compare_by_value_and_type():
+    expect_equal(12, 12, WRONG)
+    expect_equal(12.0, 12, WRONG)
+    expect_equal((1, (2, 3)), (1, (2, 3)), WRONG)
+    with pytest.raises(Mistake) as caught:
+        expect_equal([1, 2], (1, 2), WRONG, {OVER_BATCH: [1, 2]})
+    assert caught.value.hint is OVER_BATCH
+    with pytest.raises(Mistake):
+        expect_equal(True, 1, WRONG)
+
+
+def test_expect_raises_wants_that_error_from_the_student():
+    with expect_raises("ValueError", WRONG):
+        raise _raised("ValueError")
+    with pytest.raises(Mistake, match="attendu ValueError, obtenu IndexError"), expect_raises("ValueError", WRONG):
+        raise _raised("IndexError", "LookupError")
+    with pytest.raises(Mistake, match="aucune"), expect_raises("ValueError", WRONG):
+        pass
+
+
+def test_an_unfinished_stub_is_never_mistaken_for_a_runtime_error():
+    stub = _raised("NotImplementedError", "RuntimeError")
+    with pytest.raises(StudentError), expect_raises("ValueError", WRONG):
+        raise stub
+    with pytest.raises(StudentError), hints_for_errors({"RuntimeError": WRONG}):
+        raise stub
+    with pytest.raises(Mistake), hints_for_errors({"RuntimeError": WRONG}):
+        raise _raised("RuntimeError")
+
+
+def test_pairs_of_tensors_compare_part_by_part_with_their_dtypes():
+    pair = (torch.ones(2), torch.zeros(2))
+    expect_close((torch.ones(2), torch.zeros(2)), pair, WRONG)
+    with pytest.raises(Mistake) as caught:
+        expect_close((torch.ones(2), torch.zeros(2, dtype=torch.float64)), pair, WRONG)
+    assert caught.value.hint.id == "wrong_dtype"
+
+
+def test_the_expected_value_can_be_kept_out_of_the_message():
+    with pytest.raises(Mistake) as caught:
+        expect_equal("many-to-one", "many-to-many", WRONG, reveal_expected=False)
+    assert "many-to-many" not in str(caught.value)
+    assert "many-to-one" in str(caught.value)

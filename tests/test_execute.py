@@ -1,0 +1,75 @@
+"""Running cells: each cell fails on its own, magics that wrap code still run it, the rest is inert."""
+
+from __future__ import annotations
+
+import torch
+
+from autograder.execute import new_namespace, run_cells
+from autograder.load import CodeCell, inert_magics
+
+
+def _run(*sources: str, output_cap: int = 64_000):
+    namespace = new_namespace()
+    cells = [CodeCell(i, inert_magics(s)) for i, s in enumerate(sources, start=1)]
+    return namespace, run_cells(cells, namespace, output_cap=output_cap)
+
+
+def test_a_failing_cell_does_not_stop_the_next_ones():
+    namespace, runs = _run("def f():\n    return 1\n", "1 / 0", "def g(:\n", "h = f() + 1")
+    assert [r.ok for r in runs] == [True, False, False, True]
+    assert namespace["h"] == 2
+    assert runs[1].error.type_name == "ZeroDivisionError"
+    assert (runs[1].error.frames[0].cell, runs[1].error.frames[0].line) == (2, 1)
+    assert runs[2].error.type_name == "SyntaxError"
+    assert runs[2].error.frames[-1].cell == 3
+
+
+def test_sys_exit_in_a_cell_costs_that_cell_only():
+    namespace, runs = _run("import sys\nsys.exit(3)", "after = True")
+    assert runs[0].error.type_name == "SystemExit"
+    assert namespace["after"] is True
+
+
+def test_cell_magics_that_wrap_code_still_run_it():
+    namespace, runs = _run("%%time\ndef f(x):\n    return 2 * x\n", "%time y = f(21)", "%timeit -n 1 -r 1 z = 5")
+    assert all(r.ok for r in runs)
+    assert namespace["y"] == 42
+    assert namespace["z"] == 5
+
+
+def test_shell_escapes_and_other_magics_do_nothing(tmp_path):
+    marker = tmp_path / "marker"
+    namespace, runs = _run(
+        f"!touch {marker}", f"%%bash\ntouch {marker}\n", f"%%writefile {marker}\nx\n", "out = !ls", "%matplotlib inline"
+    )
+    assert all(r.ok for r in runs)
+    assert not marker.exists()
+    assert namespace["out"] == []
+
+
+def test_a_traceback_points_into_the_cell_that_raised():
+    _, runs = _run("def f(x):\n    return x[10]\n", "f([1, 2])")
+    frames = runs[1].error.frames
+    assert [(f.cell, f.line) for f in frames] == [(2, 1), (1, 2)]
+    assert frames[-1].text == "return x[10]"
+
+
+def test_input_gets_end_of_file_instead_of_waiting():
+    _, runs = _run("name = input('Votre nom ? ')")
+    assert runs[0].error.type_name == "EOFError"
+
+
+def test_output_is_kept_up_to_the_cap_and_the_rest_dropped_with_a_note():
+    _, runs = _run("print('a' * 100)", "print('b' * 100)", output_cap=150)
+    assert runs[0].output == "a" * 100 + "\n"
+    assert runs[1].output.startswith("b" * 49)
+    assert "non conservés" in runs[1].output
+
+
+def test_torch_switches_a_cell_flips_are_put_back():
+    _, runs = _run(
+        "torch.set_grad_enabled(False)\ntorch.set_default_dtype(torch.float64)".replace("torch", "__import__('torch')")
+    )
+    assert runs[0].ok
+    assert torch.is_grad_enabled()
+    assert torch.get_default_dtype() is torch.float32

@@ -1,0 +1,190 @@
+"""`autograder grade`: the gradebook and result files of the contract, whatever the batch holds."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+from conftest import CONTRACT, LAYOUT, REPO, TOTAL_POINTS, run_cli, run_tool
+
+COLUMNS = ["student", "total", "max_total", "status", *CONTRACT]
+FULL_MARKS = {qid: str(points) for qid, (_, points) in CONTRACT.items()}
+NOTHING = dict.fromkeys(CONTRACT, "0")
+
+
+def _gradebook(out: Path) -> dict[str, dict[str, str]]:
+    with (out / "grades.csv").open(newline="") as stream:
+        reader = csv.DictReader(stream)
+        assert reader.fieldnames == COLUMNS
+        return {row["student"]: row for row in reader}
+
+
+def _scores(row: dict) -> dict:
+    return {qid: row[qid] for qid in CONTRACT}
+
+
+@pytest.fixture(scope="module")
+def graded_batch(tmp_path_factory):
+    """One batch holding the solution, the stubs and every kind of bad file, graded once by the CLI."""
+    root = tmp_path_factory.mktemp("batch")
+    subs = root / "submissions"
+    subs.mkdir()
+    shutil.copy(LAYOUT.solution_notebook, subs / "solution.ipynb")
+    shutil.copy(LAYOUT.exercise_notebook, subs / "stubs.ipynb")
+    solution = nbformat.read(LAYOUT.solution_notebook, as_version=4)
+    (subs / "old_v3.ipynb").write_text(json.dumps(nbformat.convert(solution, 3)))
+    (subs / "old_v2.ipynb").write_text('{"nbformat": 2, "nbformat_minor": 0, "worksheets": []}')
+    (subs / "invalid.ipynb").write_text('{"cells": [{"cell_type": "code", "source": "x = 1"')
+    (subs / "empty.ipynb").write_text("")
+    (subs / "not_notebook.ipynb").write_text('{"name": "a package.json renamed"}')
+    (subs / "notes.txt").write_text("not for grading")
+    (subs / "twice").mkdir()
+    shutil.copy(LAYOUT.solution_notebook, subs / "twice.ipynb")
+    shutil.copy(LAYOUT.solution_notebook, subs / "twice" / "rnn_intro.ipynb")
+    (subs / "nobody").mkdir()
+    result = run_cli("grade", str(subs), cwd=root)
+    return root, result
+
+
+def test_the_batch_is_graded_and_exits_zero(graded_batch):
+    root, result = graded_batch
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.strip().splitlines() == [f"grading 10 submission(s) from {root / 'submissions'}"]
+    assert (root / "grading-output" / "grades.csv").is_file()
+
+
+def test_solution_scores_full_marks_and_the_stubs_nothing(graded_batch):
+    rows = _gradebook(graded_batch[0] / "grading-output")
+    assert (rows["solution"]["total"], rows["solution"]["max_total"], rows["solution"]["status"]) == (
+        str(TOTAL_POINTS),
+        str(TOTAL_POINTS),
+        "graded",
+    )
+    assert _scores(rows["solution"]) == FULL_MARKS
+    assert (rows["stubs"]["total"], rows["stubs"]["status"]) == ("0", "graded")
+    assert _scores(rows["stubs"]) == NOTHING
+
+
+def test_every_bad_file_is_a_row_with_the_reason(graded_batch):
+    rows = _gradebook(graded_batch[0] / "grading-output")
+    statuses = {student: row["status"] for student, row in rows.items()}
+    assert statuses == {
+        "empty": "empty",
+        "invalid": "unreadable",
+        "nobody": "no_notebook",
+        "not_notebook": "not_a_notebook",
+        "notes.txt": "not_a_notebook",
+        "old_v2": "unreadable",
+        "old_v3": "graded",
+        "solution": "graded",
+        "stubs": "graded",
+        "twice": "duplicate",
+    }
+    assert rows["old_v3"]["total"] == str(TOTAL_POINTS)
+    for student in ("empty", "invalid", "nobody", "not_notebook", "twice"):
+        assert rows[student]["total"] == "0"
+        assert _scores(rows[student]) == NOTHING
+
+
+def test_every_row_has_a_result_file_in_gradescope_shape(graded_batch):
+    out = graded_batch[0] / "grading-output"
+    rows = _gradebook(out)
+    assert sorted(p.stem for p in (out / "results").glob("*.json")) == sorted(rows)
+    solution = json.loads((out / "results" / "solution.json").read_text())
+    assert (solution["score"], solution["max_score"], solution["status"]) == (TOTAL_POINTS, TOTAL_POINTS, "graded")
+    assert {"name", "score", "max_score", "output", "visibility"} <= set(solution["tests"][0])
+    assert sum(t["score"] for t in solution["tests"]) == pytest.approx(TOTAL_POINTS, abs=0.01)
+    assert [q["id"] for q in solution["questions"]] == list(CONTRACT)
+    stubs = json.loads((out / "results" / "stubs.json").read_text())
+    assert all(t["score"] == 0 and t["output"] for t in stubs["tests"])
+    assert any("NotImplementedError" in t["output"] for t in stubs["tests"])
+    invalid = json.loads((out / "results" / "invalid.json").read_text())
+    assert (invalid["status"], invalid["score"], invalid["tests"]) == ("unreadable", 0, [])
+    assert "not valid JSON" in invalid["message"]
+
+
+def test_the_table_names_every_student_and_status(graded_batch):
+    _, result = graded_batch
+    for word in ("solution", "26 / 26", "duplicate", "no_notebook", "unreadable", "mean"):
+        assert word in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["grade", "does-not-exist"], "no such file or folder: does-not-exist"),
+        (["grade"], "the following arguments are required: PATH"),
+        (["grade", ".", "--colour"], "unrecognized arguments: --colour"),
+    ],
+)
+def test_wrong_use_is_one_line_and_exit_2(tmp_path, args, message):
+    result = run_cli(*args, cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1
+    assert message in result.stderr
+
+
+def test_an_empty_folder_is_wrong_use_and_writes_nothing(tmp_path):
+    (tmp_path / "subs").mkdir()
+    result = run_cli("grade", "subs", cwd=tmp_path)
+    assert (result.returncode, result.stderr.strip()) == (
+        2,
+        f"autograder: error: no submissions in {tmp_path / 'subs'}",
+    )
+    assert not (tmp_path / "grading-output").exists()
+
+
+def test_console_script_and_out_option_grade_a_single_notebook(tmp_path):
+    notebook = tmp_path / "alice.ipynb"
+    shutil.copy(LAYOUT.solution_notebook, notebook)
+    result = run_tool("autograder", "grade", str(notebook), "--out", str(tmp_path / "report"), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    rows = _gradebook(tmp_path / "report")
+    assert list(rows) == ["alice"]
+    assert rows["alice"]["total"] == str(TOTAL_POINTS)
+
+
+# The bundled examples (scripts/make_examples.py): what each student's mistakes must cost.
+EXAMPLES = REPO / "examples" / "submissions"
+EXPECTED_EXAMPLES = {
+    "alice_martin": ("graded", set()),
+    "bruno_dupont": ("graded", {"classify_hidden", "many_to_one_logits", "count_recurrent_parameters"}),
+    "chloe_bernard": (
+        "graded",
+        {"gather_last_relevant_hidden", "bigru_final_states", "TASK_TYPES", "hidden_gradient_norms"},
+    ),
+    "david_petit": ("graded", set(CONTRACT) - {"rnn_cell_forward", "rnn_cell_loop", "gather_last_relevant_hidden"}),
+    "emma_leroy": ("unreadable", set(CONTRACT)),
+    "farid_haddad": ("duplicate", set(CONTRACT)),
+}
+
+
+@pytest.fixture(scope="module")
+def graded_examples(tmp_path_factory):
+    out = tmp_path_factory.mktemp("examples-output")
+    result = run_cli("grade", str(EXAMPLES), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+def test_bundled_examples_lose_points_exactly_where_their_mistakes_are(graded_examples):
+    rows = _gradebook(graded_examples)
+    assert set(rows) == set(EXPECTED_EXAMPLES)
+    for student, (status, losing) in EXPECTED_EXAMPLES.items():
+        row = rows[student]
+        assert row["status"] == status, student
+        below = {qid for qid in CONTRACT if float(row[qid]) < CONTRACT[qid][1]}
+        assert below == losing, student
+
+
+def test_bundled_examples_show_the_cell_that_did_not_compile(graded_examples):
+    david = json.loads((graded_examples / "results" / "david_petit.json").read_text())
+    errors = {cell["cell"]: cell["error"]["type"] for cell in david["cells"]}
+    assert errors[18] == "SyntaxError"
+    classify = next(q for q in david["questions"] if q["id"] == "classify_hidden")
+    assert "cellule 18" in classify["reason"]
