@@ -40,6 +40,7 @@ class Mistake(AssertionError):
 NOT_A_TENSOR = Hint("not_a_tensor", "Le résultat doit être un tenseur PyTorch.")
 WRONG_SHAPE = Hint("wrong_shape", "Le résultat n'a pas la forme attendue.")
 WRONG_DTYPE = Hint("wrong_dtype", "Le résultat n'a pas le type (dtype) attendu.")
+WRONG_STRUCTURE = Hint("wrong_structure", "Le résultat n'a pas la structure attendue (nombre d'éléments renvoyés).")
 NOT_RAISED = Hint("no_error_raised", "Une erreur était attendue, mais votre fonction n'en a levé aucune.")
 
 
@@ -69,11 +70,25 @@ def expect_close(
     for mistake, wrong in (mistakes or {}).items():
         if wrong is not None and _close(got, wrong, atol, rtol):
             raise Mistake(mistake, _difference(got, expected, what))
+    if isinstance(expected, tuple):
+        _expect_same_structure(got, expected, what)
+        raise Mistake(hint, _difference(tuple(got), expected, what))
     if not isinstance(got, torch.Tensor):
         raise Mistake(NOT_A_TENSOR, f"{what} : attendu un tenseur de forme {_shape(expected)}, obtenu {_kind(got)}")
     if got.shape != expected.shape:
         raise Mistake(WRONG_SHAPE, f"{what} : forme attendue {_shape(expected)}, obtenue {_shape(got)}")
     raise Mistake(hint, _difference(got, expected, what))
+
+
+def _expect_same_structure(got: object, expected: tuple, what: str) -> None:
+    if not isinstance(got, (tuple, list)) or len(got) != len(expected):
+        raise Mistake(WRONG_STRUCTURE, f"{what} : attendu {_describe(expected)}, obtenu {_describe(got)}")
+    for index, (got_part, expected_part) in enumerate(zip(got, expected, strict=True)):
+        where = f"{what}, élément {index}"
+        if not isinstance(got_part, torch.Tensor):
+            raise Mistake(NOT_A_TENSOR, f"{where} : attendu {_describe(expected_part)}, obtenu {_kind(got_part)}")
+        if got_part.shape != expected_part.shape:
+            raise Mistake(WRONG_SHAPE, f"{where} : forme attendue {_shape(expected_part)}, obtenue {_shape(got_part)}")
 
 
 def expect_equal(
@@ -158,6 +173,10 @@ def _same_value(got: object, expected: object) -> bool:
 
 
 def _difference(got: object, expected: torch.Tensor, what: str) -> str:
+    if isinstance(expected, tuple) and isinstance(got, tuple) and len(got) == len(expected):
+        for index, (got_part, expected_part) in enumerate(zip(got, expected, strict=True)):
+            if not _close(got_part, expected_part, 1e-5, 1.3e-6):
+                return _difference(got_part, expected_part, f"{what}, élément {index}")
     if not isinstance(got, torch.Tensor) or not isinstance(expected, torch.Tensor) or got.shape != expected.shape:
         return f"{what} : attendu {_describe(expected)}, obtenu {_describe(got)}"
     wrong = ~torch.isclose(got.double(), expected.double(), atol=1e-5, rtol=1.3e-6)

@@ -94,11 +94,16 @@ def _grade_options(args: argparse.Namespace) -> GradeOptions:
 
 def run_grade(options: GradeOptions) -> int:
     # Imported here: torch, pytest and the suites take seconds to import, which `--help` should not pay.
+    import torch
+
     from autograder.discover import discover
     from autograder.grade import grade_batch
     from autograder.reports import terminal_table, write_reports
     from autograder.suites import load_assignment
 
+    # One thread: the lab's tensors are tiny, and torch's thread pool competing with other work
+    # on the machine made some calls 10-100x slower when measured on 2 cores.
+    torch.set_num_threads(1)
     assignment = load_assignment()
     submissions = discover(options.submissions, exclude=options.out)
     if not submissions:

@@ -96,3 +96,20 @@ def test_the_expected_value_can_be_kept_out_of_the_message():
         expect_equal("many-to-one", "many-to-many", WRONG, reveal_expected=False)
     assert "many-to-many" not in str(caught.value)
     assert "many-to-one" in str(caught.value)
+
+
+def test_a_wrong_pair_says_which_element_differs():
+    with pytest.raises(Mistake) as caught:
+        expect_close((torch.ones(2), torch.ones(2)), (torch.ones(2), torch.zeros(2)), WRONG)
+    assert "élément 1" in str(caught.value)
+
+
+def test_a_pair_of_the_wrong_length_or_shape_is_named():
+    pair = (torch.ones(2), torch.zeros(2))
+    with pytest.raises(Mistake) as caught:
+        expect_close(torch.ones(2, 2), pair, WRONG)
+    assert caught.value.hint.id == "wrong_structure"
+    with pytest.raises(Mistake) as caught:
+        expect_close((torch.ones(2), torch.zeros(3)), pair, WRONG)
+    assert caught.value.hint.id == "wrong_shape"
+    assert "élément 1" in str(caught.value)

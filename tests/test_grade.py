@@ -182,6 +182,24 @@ def test_bundled_examples_lose_points_exactly_where_their_mistakes_are(graded_ex
         assert below == losing, student
 
 
+EXPECTED_HINTS = {
+    ("bruno_dupont", "classify_hidden"): "softmax_over_batch",
+    ("bruno_dupont", "many_to_one_logits"): "many_to_one_reads_padding",
+    ("bruno_dupont", "count_recurrent_parameters"): "one_bias_per_block",
+    ("chloe_bernard", "gather_last_relevant_hidden"): "gather_off_by_one",
+    ("chloe_bernard", "bigru_final_states"): "directions_swapped",
+    ("chloe_bernard", "TASK_TYPES"): "risk_at_each_step_many_to_one",
+    ("chloe_bernard", "hidden_gradient_norms"): "norms_reversed",
+}
+
+
+def test_bundled_examples_get_the_hint_that_names_each_mistake(graded_examples):
+    for (student, question), hint in EXPECTED_HINTS.items():
+        result = json.loads((graded_examples / "results" / f"{student}.json").read_text())
+        tests = next(q["tests"] for q in result["questions"] if q["id"] == question)
+        assert hint in {t["hint"] for t in tests if t["status"] == "failed"}, (student, question)
+
+
 def test_bundled_examples_show_the_cell_that_did_not_compile(graded_examples):
     david = json.loads((graded_examples / "results" / "david_petit.json").read_text())
     errors = {cell["cell"]: cell["error"]["type"] for cell in david["cells"]}
