@@ -109,7 +109,7 @@ def run_grade(options: GradeOptions) -> int:
     if not submissions:
         raise UsageError(f"no submissions in {options.submissions}")
     print(f"grading {len(submissions)} submission(s) from {options.submissions}", file=sys.stderr)
-    results = grade_batch(submissions, assignment)
+    results = grade_batch(submissions, assignment, on_result=_progress(len(submissions)))
     try:
         gradebook = write_reports(results, assignment, options.out)
     except OSError as error:
@@ -117,6 +117,21 @@ def run_grade(options: GradeOptions) -> int:
     print(terminal_table(results, assignment))
     print(f"\nwrote {gradebook} and {len(results)} result file(s) in {gradebook.parent / 'results'}")
     return EXIT_OK
+
+
+def _progress(total: int):
+    """A one-line counter on a terminal's stderr while the batch is graded; nothing in logs and pipes."""
+    if not sys.stderr.isatty():
+        return None
+    done = 0
+
+    def show(result: object) -> None:
+        nonlocal done
+        done += 1
+        end = "\n" if done == total else ""
+        print(f"\r  {done}/{total} graded", end=end, file=sys.stderr, flush=True)
+
+    return show
 
 
 def _release_options(args: argparse.Namespace) -> ReleaseOptions:

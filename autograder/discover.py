@@ -48,6 +48,9 @@ def discover(root: Path, exclude: Path | None = None) -> list[Submission]:
         found.setdefault(submission.student, []).append(submission)
     result = []
     for student, candidates in found.items():
+        with_notebook = [c for c in candidates if c.path is not None and c.problem is None]
+        if len(candidates) > 1 and len(with_notebook) == 1:
+            candidates = with_notebook  # alice.ipynb beside an empty alice/ folder: the notebook is hers
         if len(candidates) == 1:
             result.append(candidates[0])
         else:

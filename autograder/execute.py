@@ -16,7 +16,14 @@ from collections.abc import Iterator, Sequence
 
 from autograder.load import CodeCell
 from autograder.results import CellRun
-from autograder.transport import CELL_FILENAME, CappedText, error_info, torch_globals_restored
+from autograder.transport import (
+    CELL_FILENAME,
+    CappedText,
+    TimeLimitExceeded,
+    error_info,
+    time_limit,
+    torch_globals_restored,
+)
 
 # Magics whose code is the student's own and runs (timed or captured in Jupyter, plainly here).
 _CODE_LINE_MAGICS = {"time", "timeit", "prun"}
@@ -68,23 +75,26 @@ def new_namespace() -> dict:
     return namespace
 
 
-def run_cells(cells: Sequence[CodeCell], namespace: dict, output_cap: int = 64_000) -> tuple[CellRun, ...]:
+def run_cells(
+    cells: Sequence[CodeCell], namespace: dict, output_cap: int = 64_000, cell_seconds: float | None = None
+) -> tuple[CellRun, ...]:
     """Run each cell in ``namespace``; one :class:`CellRun` per cell, whatever the cells do.
 
     ``output_cap`` is the characters of output kept for the whole notebook; the rest is dropped
-    with a note in the cell where the cap struck.
+    with a note in the cell where the cap struck. ``cell_seconds`` stops a runaway cell (see
+    :func:`autograder.transport.time_limit`); the names it defined before it stopped are kept.
     """
     runs = []
     room = output_cap
     with torch_globals_restored(), _no_stdin():
         for cell in cells:
-            run = _run_cell(cell, namespace, max(room, 0))
+            run = _run_cell(cell, namespace, max(room, 0), cell_seconds)
             room -= len(run.output)
             runs.append(run)
     return tuple(runs)
 
 
-def _run_cell(cell: CodeCell, namespace: dict, output_room: int) -> CellRun:
+def _run_cell(cell: CodeCell, namespace: dict, output_room: int, seconds: float | None) -> CellRun:
     filename = CELL_FILENAME.format(cell.cell)
     linecache.cache[filename] = (len(cell.source), None, cell.source.splitlines(keepends=True), filename)
     namespace["__cell_file__"] = filename
@@ -92,8 +102,9 @@ def _run_cell(cell: CodeCell, namespace: dict, output_room: int) -> CellRun:
     saved = sys.stdout, sys.stderr
     sys.stdout = sys.stderr = output
     try:
-        exec(compile(cell.source, filename, "exec"), namespace)
-    except (Exception, SystemExit) as error:  # the instructor's Ctrl-C still stops the grader
+        with time_limit(seconds):
+            exec(compile(cell.source, filename, "exec"), namespace)
+    except (Exception, SystemExit, TimeLimitExceeded) as error:  # the instructor's Ctrl-C still stops us
         return CellRun(cell.cell, ok=False, error=error_info(error), output=output.text())
     finally:
         sys.stdout, sys.stderr = saved

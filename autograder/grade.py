@@ -47,9 +47,10 @@ def grade_notebook(
 ) -> StudentResult:
     started = time.perf_counter() if started is None else started
     namespace = new_namespace()
-    cells = run_cells(notebook.cells, namespace, output_cap=assignment.limits.output_kb * 1000)
+    limits = assignment.limits
+    cells = run_cells(notebook.cells, namespace, output_cap=limits.output_kb * 1000, cell_seconds=limits.cell_seconds)
     explain = missing_explainer(notebook, cells)
-    transport = InProcessTransport(namespace)
+    transport = InProcessTransport(namespace, call_seconds=limits.call_seconds)
     outcomes = run_suite(assignment, lambda: Student(transport, explain_missing=explain))
     return score_student(student, assignment, outcomes, cells, source, time.perf_counter() - started)
 

@@ -172,7 +172,12 @@ class _Collector:
 
 def student_error_text(error: StudentError) -> str:
     """A student's exception as they read it: the call, the error, and where it came from in their cells."""
-    if error.is_a("NotImplementedError") and not error.info.message:
+    if error.type_name == "TimeLimitExceeded":
+        lines = [
+            f"`{error.function}` n'a pas terminé à temps ({error.info.message}) : "
+            "une boucle qui ne s'arrête jamais, ou un calcul beaucoup trop long ?"
+        ]
+    elif error.is_a("NotImplementedError") and not error.info.message:
         lines = [
             f"`{error.function}` n'est pas encore écrite : elle lève toujours NotImplementedError. "
             "Remplacez `raise NotImplementedError()` par votre code."

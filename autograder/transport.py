@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import contextlib
 import io
+import signal
 import sys
+import threading
 import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -25,6 +27,36 @@ from autograder.results import ErrorInfo, Frame
 CELL_FILENAME = "<cell {}>"  # how a notebook cell's code is named in tracebacks
 MAX_FRAMES = 8  # a student's traceback keeps its last frames in their own cells
 MAX_CALL_OUTPUT = 20_000  # characters of output kept from one call
+
+
+class TimeLimitExceeded(BaseException):
+    """Raised inside student code when its time is up. A BaseException, so that the student's own
+    ``except Exception`` does not swallow it."""
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float | None) -> Iterator[None]:
+    """Interrupt the Python code in the block after ``seconds`` of wall time (best effort).
+
+    A timer signal raises :class:`TimeLimitExceeded` at the next Python instruction: it stops
+    loops written in Python (the usual runaway student loop), not a long call inside torch's C++
+    code, and a determined student can disarm it; the sandboxed worker is what enforces limits
+    against hostile code. No limit off the main thread, where signals cannot be handled.
+    """
+    if not seconds or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def _expire(signum: int, frame: object) -> None:
+        raise TimeLimitExceeded(f"limite de temps dépassée ({seconds:g} s)")
+
+    previous = signal.signal(signal.SIGALRM, _expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 class StudentError(Exception):
@@ -147,9 +179,10 @@ def _not_defined(name: str) -> str:
 class InProcessTransport:
     """Calls into a namespace held in this process, through the codec all the same."""
 
-    def __init__(self, namespace: dict, codec: Codec | None = None) -> None:
+    def __init__(self, namespace: dict, codec: Codec | None = None, call_seconds: float | None = None) -> None:
         self._namespace = namespace
         self._codec = codec or Codec()
+        self._call_seconds = call_seconds
 
     def kind(self, name: str) -> str:
         if name not in self._namespace:
@@ -165,8 +198,10 @@ class InProcessTransport:
         output = CappedText(MAX_CALL_OUTPUT)
         with torch_globals_restored(), captured_output(output):
             try:
-                value = function(*args, **kwargs)
-            except (Exception, SystemExit) as error:  # KeyboardInterrupt is the instructor's: let it stop us
+                with time_limit(self._call_seconds):
+                    value = function(*args, **kwargs)
+            # KeyboardInterrupt is the instructor's Ctrl-C: it stops the grader.
+            except (Exception, SystemExit, TimeLimitExceeded) as error:
                 return Reply(error=error_info(error), output=output.text())
         try:
             result = self._codec.encode(value)

@@ -75,3 +75,9 @@ def test_students_come_out_in_a_stable_order(tmp_path):
     for name in ["zoe", "Adam", "bruno", "adam2"]:
         _touch(tmp_path / f"{name}.ipynb")
     assert [s.student for s in discover(tmp_path)] == ["Adam", "adam2", "bruno", "zoe"]
+
+
+def test_an_empty_folder_beside_a_students_notebook_does_not_hide_it(tmp_path):
+    notebook = _touch(tmp_path / "alice.ipynb")
+    (tmp_path / "alice").mkdir()
+    assert [(s.student, s.path, s.problem) for s in discover(tmp_path)] == [("alice", notebook, None)]

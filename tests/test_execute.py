@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import torch
 
 from autograder.execute import new_namespace, run_cells
@@ -73,3 +75,26 @@ def test_torch_switches_a_cell_flips_are_put_back():
     assert runs[0].ok
     assert torch.is_grad_enabled()
     assert torch.get_default_dtype() is torch.float32
+
+
+# A loop that would end by itself after 5 s: if the limit failed, the test fails instead of hanging.
+RUNAWAY = "import time\nstop = time.monotonic() + 5\nwhile time.monotonic() < stop:\n    pass\n"
+
+
+def test_a_runaway_cell_is_stopped_and_earlier_functions_stay():
+    namespace = new_namespace()
+    cells = [
+        CodeCell(1, "def f():\n    return 1\n"),
+        CodeCell(2, RUNAWAY),
+        CodeCell(
+            3, "try:\n" + "\n".join("    " + line for line in RUNAWAY.splitlines()) + "\nexcept Exception:\n    pass\n"
+        ),
+        CodeCell(4, "g = f() + 1"),
+    ]
+    started = time.monotonic()
+    runs = run_cells(cells, namespace, cell_seconds=0.3)
+    assert time.monotonic() - started < 3
+    assert [r.ok for r in runs] == [True, False, False, True]
+    assert runs[1].error.type_name == "TimeLimitExceeded"
+    assert runs[2].error.type_name == "TimeLimitExceeded"
+    assert namespace["g"] == 2

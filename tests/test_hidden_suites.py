@@ -7,7 +7,7 @@ import importlib.util
 from pathlib import Path
 
 import pytest
-from conftest import CONTRACT, LAYOUT, TOTAL_POINTS
+from conftest import CONTRACT, LAYOUT, TOTAL_POINTS, run_tool
 
 from autograder.execute import new_namespace, run_cells
 from autograder.grade import read_notebook_file
@@ -93,3 +93,19 @@ def test_wrong_answer_costs_its_question_only_and_names_the_mistake(solution_nam
     assert set(lost) == {question}, lost
     hints = {o.hint for o in outcomes if o.question == question and o.outcome is not Outcome.PASSED}
     assert hint in hints, hints
+
+
+def test_the_student_release_holds_nothing_of_the_hidden_suites(exercise_nb):
+    released = "\n".join(cell.source for cell in exercise_nb.cells)
+    names = {o.name.split("[")[0] for o in _outcomes(new_namespace())}
+    assert len(names) > 30
+    leaked = [name for name in names if name in released]
+    assert not leaked
+    assert "autograder" not in released
+
+
+def test_the_projects_own_test_run_never_collects_the_hidden_suites():
+    result = run_tool("python", "-m", "pytest", "--collect-only", "-q", "-p", "no:randomly")
+    assert result.returncode == 0, result.stdout[-2000:]
+    assert "tests/test_hidden_suites.py" in result.stdout
+    assert "assignments" not in result.stdout

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 import torch
 from torch import nn
@@ -116,3 +118,17 @@ def test_a_missing_name_says_so_in_french():
     default = Student(InProcessTransport(new_namespace()))
     with pytest.raises(MissingDefinition, match="n'est pas défini"):
         _ = default.TASK_TYPES
+
+
+def test_a_call_that_never_returns_is_stopped_at_the_call_limit():
+    namespace = new_namespace()
+    source = (
+        "import time\ndef spin():\n    stop = time.monotonic() + 5\n    while time.monotonic() < stop:\n        pass\n"
+    )
+    run_cells([CodeCell(1, source)], namespace)
+    student = Student(InProcessTransport(namespace, call_seconds=0.3))
+    started = time.monotonic()
+    with pytest.raises(StudentError) as caught:
+        student.spin()
+    assert time.monotonic() - started < 3
+    assert caught.value.type_name == "TimeLimitExceeded"
