@@ -11,6 +11,7 @@ from conftest import CONTRACT, LAYOUT, TOTAL_POINTS, run_tool
 
 from autograder.execute import new_namespace, run_cells
 from autograder.grade import read_notebook_file
+from autograder.load import CodeCell
 from autograder.results import Outcome
 from autograder.scoring import score_student
 from autograder.suites import load_assignment, run_suite
@@ -109,3 +110,17 @@ def test_the_projects_own_test_run_never_collects_the_hidden_suites():
     assert result.returncode == 0, result.stdout[-2000:]
     assert "tests/test_hidden_suites.py" in result.stdout
     assert "assignments" not in result.stdout
+
+
+@pytest.mark.parametrize(
+    "body",
+    ["return None", "return args[0]", "raise ValueError('non')", "return torch.zeros(1)", "return 0"],
+    ids=["none", "first-argument", "always-value-error", "zeros", "zero"],
+)
+def test_a_function_that_does_nothing_useful_earns_nothing(body):
+    functions = [q.id for q in ASSIGNMENT.questions if q.id != "TASK_TYPES"]
+    source = "import torch\n" + "".join(f"def {name}(*args, **kwargs):\n    {body}\n" for name in functions)
+    namespace = new_namespace()
+    run_cells([CodeCell(1, source + "TASK_TYPES = {}\n")], namespace)
+    passed = [f"{o.question}::{o.name}" for o in _outcomes(namespace) if o.outcome is Outcome.PASSED]
+    assert not passed

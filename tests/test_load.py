@@ -77,3 +77,36 @@ def test_magics_and_shell_escapes_become_calls_on_get_ipython():
     assert "run_cell_magic('time'" in inert_magics("%%time\nx = 1\n")
     assert inert_magics("y = 10 % 3\n") == "y = 10 % 3\n"
     assert inert_magics("def f(:\n") == "def f(:\n"
+
+
+def _mutations(tree, rng, count):
+    """Seeded random damage to a notebook's JSON: values replaced by values of other types."""
+    junk = [None, 0, -1, 3.5, "", "x", [], {}, [None], {"a": 1}, True]
+    for _ in range(count):
+        damaged = json.loads(json.dumps(tree))
+        node = damaged
+        for _depth in range(rng.randint(1, 5)):
+            keys = list(node) if isinstance(node, dict) else list(range(len(node)))
+            if not keys:
+                break
+            key = rng.choice(keys)
+            if rng.random() < 0.4 or not isinstance(node[key], (dict, list)):
+                node[key] = rng.choice(junk)
+                break
+            node = node[key]
+        yield damaged
+
+
+def test_damaged_notebooks_are_loaded_or_refused_with_a_status_never_a_crash():
+    import random
+
+    tree = json.loads(LAYOUT.solution_notebook.read_text())
+    outcomes = set()
+    for damaged in _mutations(tree, random.Random(7), 400):
+        try:
+            load_notebook(json.dumps(damaged).encode())
+            outcomes.add("loaded")
+        except NotebookLoadError as error:
+            outcomes.add(error.status.value)
+    assert "loaded" in outcomes
+    assert outcomes <= {"loaded", "not_a_notebook", "unreadable"}

@@ -97,6 +97,16 @@ def _mistakes(got, pairs):
     return chosen
 
 
+def _expect_count(student, kind, e, h, layers=1, bidirectional=False):
+    expected = _real_count(kind, e, h, layers, bidirectional)
+    if layers == 1 and not bidirectional:
+        got = student.count_recurrent_parameters(kind, e, h)
+    else:
+        got = student.count_recurrent_parameters(kind, e, h, num_layers=layers, bidirectional=bidirectional)
+    pairs = _variants(kind, e, h, layers, bidirectional)
+    expect_equal(got, expected, WRONG_COUNT, _mistakes(got, pairs), what=f"nombre de paramètres ({kind})")
+
+
 @pytest.mark.parametrize(
     ("seed", "kind", "layers", "bidirectional"),
     [
@@ -111,23 +121,19 @@ def _mistakes(got, pairs):
 def test_count_matches_pytorch(student, seed, kind, layers, bidirectional):
     """Le nombre de paramètres égale celui du module PyTorch (type, nombre de couches, directions)."""
     e, h = _sizes(seed)
-    expected = _real_count(kind, e, h, layers, bidirectional)
-    if layers == 1 and not bidirectional:
-        got = student.count_recurrent_parameters(kind, e, h)
-    else:
-        got = student.count_recurrent_parameters(kind, e, h, num_layers=layers, bidirectional=bidirectional)
-    pairs = _variants(kind, e, h, layers, bidirectional)
-    expect_equal(got, expected, WRONG_COUNT, _mistakes(got, pairs), what=f"nombre de paramètres ({kind})")
+    _expect_count(student, kind, e, h, layers, bidirectional)
 
 
 @pytest.mark.parametrize("kind", ["transformer", ""])
 def test_unknown_kind_raises_value_error(student, kind):
-    """Un kind inconnu (« transformer », chaîne vide) lève une ValueError."""
+    """Un kind inconnu (« transformer », chaîne vide) lève une ValueError (et « gru » n'en lève pas)."""
+    _expect_count(student, "gru", 10, 20)  # a function that always raises earns nothing here
     with expect_raises("ValueError", UNKNOWN_KIND):
         student.count_recurrent_parameters(kind, 10, 20)
 
 
 def test_kind_is_case_sensitive(student):
-    """kind doit valoir exactement "rnn", "gru" ou "lstm" : « RNN » lève une ValueError."""
+    """kind doit valoir exactement "rnn", "gru" ou "lstm" : « RNN » lève une ValueError, « rnn » non."""
+    _expect_count(student, "rnn", 10, 20)  # a function that always raises earns nothing here
     with expect_raises("ValueError", KIND_NOT_EXACT):
         student.count_recurrent_parameters("RNN", 10, 20)

@@ -149,15 +149,17 @@ def _expect_value_error(student, hiddens, lengths, hint, case):
 
 
 def test_rejects_lengths_out_of_range(student):
-    """Une longueur 0, négative ou supérieure à T lève une ValueError."""
+    """Une longueur 0, négative ou supérieure à T lève une ValueError (et des longueurs valides n'en lèvent pas)."""
     hiddens = _hiddens(7, 4, 5, 3)
+    _check(student, hiddens, [3, 1, 5, 2], "list")  # a function that always raises earns nothing here
     _expect_value_error(student, hiddens, [3, 0, 5, 2], OUT_OF_RANGE, "une longueur vaut 0")
     _expect_value_error(student, hiddens, torch.tensor([3, 1, -2, 2]), OUT_OF_RANGE, "une longueur est négative")
     _expect_value_error(student, hiddens, [3, 6, 5, 2], OUT_OF_RANGE, "une longueur vaut T + 1")
 
 
 def test_rejects_wrong_number_of_lengths(student):
-    """Moins ou plus de longueurs que de séquences lève une ValueError."""
+    """Moins ou plus de longueurs que de séquences lève une ValueError (et N longueurs n'en lèvent pas)."""
     hiddens = _hiddens(8, 4, 5, 3)
+    _check(student, hiddens, [3, 1, 5, 2], "int64")  # a function that always raises earns nothing here
     _expect_value_error(student, hiddens, [3, 1, 5], WRONG_COUNT, "3 longueurs pour 4 séquences")
     _expect_value_error(student, hiddens, torch.tensor([3, 1, 5, 2, 4]), WRONG_COUNT, "5 longueurs pour 4 séquences")
