@@ -14,6 +14,7 @@ from autograder.errors import AutograderError
 EXIT_OK = 0
 EXIT_FAILED = 1  # the command ran and found a problem (for example a stale release)
 EXIT_USAGE = 2  # wrong use: unknown option, missing folder or file
+EXIT_INTERRUPTED = 130  # Ctrl-C, as shells report it
 
 
 class UsageError(Exception):
@@ -172,3 +173,6 @@ def main(argv: list[str] | None = None) -> int:
     except AutograderError as error:
         print(f"autograder: {error}", file=sys.stderr)
         return EXIT_FAILED
+    except KeyboardInterrupt:
+        print("\nautograder: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED

@@ -7,9 +7,12 @@ in one submission, the grader's own included, becomes that student's status, nev
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
+import tempfile
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 from autograder.discover import Submission
@@ -48,11 +51,26 @@ def grade_notebook(
     started = time.perf_counter() if started is None else started
     namespace = new_namespace()
     limits = assignment.limits
-    cells = run_cells(notebook.cells, namespace, output_cap=limits.output_kb * 1000, cell_seconds=limits.cell_seconds)
-    explain = missing_explainer(notebook, cells)
-    transport = InProcessTransport(namespace, call_seconds=limits.call_seconds)
-    outcomes = run_suite(assignment, lambda: Student(transport, explain_missing=explain))
+    # The student's relative paths (a saved model, a data file) land in a scratch folder that is
+    # deleted afterwards, not in the instructor's working folder.
+    with tempfile.TemporaryDirectory(prefix="autograder-scratch-") as scratch, _working_folder(Path(scratch)):
+        cells = run_cells(
+            notebook.cells, namespace, output_cap=limits.output_kb * 1000, cell_seconds=limits.cell_seconds
+        )
+        explain = missing_explainer(notebook, cells)
+        transport = InProcessTransport(namespace, call_seconds=limits.call_seconds)
+        outcomes = run_suite(assignment, lambda: Student(transport, explain_missing=explain))
     return score_student(student, assignment, outcomes, cells, source, time.perf_counter() - started)
+
+
+@contextlib.contextmanager
+def _working_folder(folder: Path) -> Iterator[None]:
+    previous = Path.cwd()
+    os.chdir(folder)
+    try:
+        yield
+    finally:
+        os.chdir(previous)
 
 
 def grade_batch(
