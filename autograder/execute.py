@@ -72,7 +72,15 @@ def new_namespace() -> dict:
     namespace: dict = {"__name__": "__main__", "__builtins__": builtins}
     shell = InertShell(namespace)
     namespace["get_ipython"] = lambda: shell
+    # What a Jupyter kernel puts in every notebook's builtins: display() prints into the cell's
+    # captured output instead of rendering.
+    namespace["display"] = _display
     return namespace
+
+
+def _display(*objects: object, **options: object) -> None:
+    for item in objects:
+        print(repr(item))
 
 
 def run_cells(

@@ -98,3 +98,10 @@ def test_a_runaway_cell_is_stopped_and_earlier_functions_stay():
     assert runs[1].error.type_name == "TimeLimitExceeded"
     assert runs[2].error.type_name == "TimeLimitExceeded"
     assert namespace["g"] == 2
+
+
+def test_display_works_as_in_a_kernel():
+    namespace, runs = _run("display({'a': 1}, 'texte')\nshown = True")
+    assert runs[0].ok
+    assert runs[0].output == "{'a': 1}\n'texte'\n"
+    assert namespace["shown"] is True

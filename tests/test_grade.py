@@ -99,6 +99,8 @@ def test_every_row_has_a_result_file_in_gradescope_shape(graded_batch):
     assert {"name", "score", "max_score", "output", "visibility"} <= set(solution["tests"][0])
     assert sum(t["score"] for t in solution["tests"]) == pytest.approx(TOTAL_POINTS, abs=0.01)
     assert [q["id"] for q in solution["questions"]] == list(CONTRACT)
+    names = [t["name"] for t in solution["tests"]]
+    assert len(set(names)) == len(names)
     stubs = json.loads((out / "results" / "stubs.json").read_text())
     assert all(t["score"] == 0 and t["output"] for t in stubs["tests"])
     assert any("NotImplementedError" in t["output"] for t in stubs["tests"])
