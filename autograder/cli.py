@@ -38,6 +38,7 @@ class ReleaseOptions:
 class GradeOptions:
     submissions: Path  # a folder of submissions, or one notebook
     out: Path
+    suite: Path | None  # None: the bundled suites
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -79,6 +80,12 @@ def _parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="output folder (default: grading-output/ beside the submissions)",
     )
+    grade.add_argument(
+        "--suite",
+        type=Path,
+        metavar="DIR",
+        help="folder holding assignment.yaml and the hidden tests (default: the suites bundled with autograder)",
+    )
     return parser
 
 
@@ -90,7 +97,10 @@ def _grade_options(args: argparse.Namespace) -> GradeOptions:
     out = args.out.resolve() if args.out else path.parent / "grading-output"
     if out.exists() and not out.is_dir():
         raise UsageError(f"output path exists and is not a folder: {args.out}")
-    return GradeOptions(submissions=path, out=out)
+    suite = args.suite.resolve() if args.suite else None
+    if suite is not None and not (suite / "assignment.yaml").is_file():
+        raise UsageError(f"no assignment.yaml in {args.suite}")
+    return GradeOptions(submissions=path, out=out, suite=suite)
 
 
 def run_grade(options: GradeOptions) -> int:
@@ -105,7 +115,7 @@ def run_grade(options: GradeOptions) -> int:
     # One thread: the lab's tensors are tiny, and torch's thread pool competing with other work
     # on the machine made some calls 10-100x slower when measured on 2 cores.
     torch.set_num_threads(1)
-    assignment = load_assignment()
+    assignment = load_assignment(folder=options.suite)
     submissions = discover(options.submissions, exclude=options.out)
     if not submissions:
         raise UsageError(f"no submissions in {options.submissions}")

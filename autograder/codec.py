@@ -216,19 +216,23 @@ class Codec:
         try:
             dtypes = {t.dtype for t in state.values()}
             dtype = dtypes.pop() if len(dtypes) == 1 else torch.float32
-            # Built on the meta device first: a forged tree cannot make us allocate a huge module.
-            module = cls(**init, device="meta", dtype=dtype)
+            # Sized by formula before anything is built: a forged tree cannot make us allocate a
+            # module larger than the state it carries. (The meta device would do the same, but its
+            # first use costs half a second of lazy set-up inside torch.)
+            claimed = _parameter_count(cls.__name__, init)
+            if claimed != sum(t.numel() for t in state.values()):
+                raise CodecError(f"state dict does not match {cls.__name__}({init})")
+            module = cls(**init, dtype=dtype)
             expected = {name: tuple(p.shape) for name, p in module.named_parameters()}
             if expected != {name: tuple(t.shape) for name, t in state.items()}:
                 raise CodecError(f"state dict does not match {cls.__name__}({init})")
-            module = module.to_empty(device="cpu")
             with torch.no_grad():
                 for name, param in module.named_parameters():
                     param.copy_(state[name])
                     param.requires_grad_(state[name].requires_grad)
         except CodecError:
             raise
-        except (TypeError, ValueError, RuntimeError) as error:
+        except (KeyError, TypeError, ValueError, RuntimeError) as error:
             raise CodecError(f"cannot rebuild {cls.__name__}: {error}") from None
         module.train(_field(tree, "training", bool))
         return module
@@ -259,6 +263,35 @@ _ALLOWED_INIT = {
     "LSTMCell": {"input_size", "hidden_size", "bias"},
     "Linear": {"in_features", "out_features", "bias"},
 }
+
+
+_GATES = {"RNN": 1, "GRU": 3, "LSTM": 4, "RNNCell": 1, "GRUCell": 3, "LSTMCell": 4}
+
+
+def _parameter_count(name: str, init: dict) -> int:
+    """How many numbers the module's parameters hold, from its constructor arguments alone."""
+    sizes = {k: v for k, v in init.items() if k in ("input_size", "hidden_size", "num_layers", "proj_size")}
+    sizes.update({k: v for k, v in init.items() if k in ("in_features", "out_features")})
+    if not all(type(v) is int and 0 <= v < 2**31 for v in sizes.values()):
+        raise CodecError(f"malformed sizes for {name}")
+    bias = init.get("bias", True)
+    if type(bias) is not bool:
+        raise CodecError(f"malformed bias for {name}")
+    if name == "Linear":
+        return init["out_features"] * (init["in_features"] + bias)
+    gates, hidden, inputs = _GATES[name], init["hidden_size"], init["input_size"]
+    if name in _CELLS:
+        return gates * hidden * (inputs + hidden + 2 * bias)
+    directions = 2 if init.get("bidirectional") else 1
+    projected = init.get("proj_size", 0) or hidden
+    total = 0
+    for layer in range(init.get("num_layers", 1)):
+        layer_input = inputs if layer == 0 else projected * directions
+        per_direction = gates * hidden * (layer_input + projected + 2 * bias)
+        if init.get("proj_size", 0):
+            per_direction += init["proj_size"] * hidden
+        total += directions * per_direction
+    return total
 
 
 def _constructor_arguments(module: nn.Module) -> dict:

@@ -20,7 +20,7 @@ from autograder.execute import new_namespace, run_cells
 from autograder.load import MAX_NOTEBOOK_BYTES, LoadedNotebook, NotebookLoadError, load_notebook
 from autograder.results import CellRun, Status, StudentResult
 from autograder.scoring import not_graded, score_student
-from autograder.suites import Assignment, run_suite
+from autograder.suites import Assignment, AssignmentError, run_suite
 from autograder.transport import InProcessTransport, Student
 
 
@@ -40,6 +40,8 @@ def grade_submission(submission: Submission, assignment: Assignment) -> StudentR
         return not_graded(submission.student, assignment, Status.UNREADABLE, f"cannot read: {error.strerror}", source)
     try:
         return grade_notebook(submission.student, notebook, assignment, source, started)
+    except AssignmentError:
+        raise  # the hidden suite itself is broken: the instructor must hear it once, not per student
     except Exception as error:  # a bug of ours: this student gets a status, the batch goes on
         message = f"internal grader error: {type(error).__name__}: {error}"
         return not_graded(submission.student, assignment, Status.GRADER_ERROR, message, source)

@@ -4,7 +4,8 @@ import pytest
 import torch
 from torch import nn
 
-from autograder.checks import Hint, expect_equal, expect_raises
+from autograder.checks import Hint, Mistake, expect_equal, expect_raises
+from autograder.transport import StudentError
 
 WRONG_COUNT = Hint(
     "parameter_count_wrong",
@@ -44,6 +45,12 @@ KIND_NOT_EXACT = Hint(
     "kind_not_exact",
     'kind doit valoir exactement "rnn", "gru" ou "lstm" : "RNN" en majuscules doit lever une ValueError '
     "(ne convertissez pas kind en minuscules).",
+)
+
+VALID_KIND_REFUSED = Hint(
+    "valid_kind_refused",
+    'Pour un kind valide ("rnn", "gru" ou "lstm"), votre fonction doit renvoyer un nombre : '
+    "seuls les autres kinds lèvent une ValueError.",
 )
 
 BLOCKS = {"rnn": 1, "gru": 3, "lstm": 4}
@@ -97,6 +104,18 @@ def _mistakes(got, pairs):
     return chosen
 
 
+def _expect_accepted(student, kind):
+    """A valid kind gives a number, right or wrong (the counting tests judge its value), and no error."""
+    try:
+        got = student.count_recurrent_parameters(kind, 10, 20)
+    except StudentError as error:
+        if error.is_a("NotImplementedError"):
+            raise
+        raise Mistake(VALID_KIND_REFUSED, f"kind = {kind!r} : votre fonction a levé {error.info.summary()}") from None
+    if isinstance(got, bool) or not isinstance(got, (int, float)):
+        raise Mistake(VALID_KIND_REFUSED, f"kind = {kind!r} : attendu un nombre, obtenu {type(got).__name__}")
+
+
 def _expect_count(student, kind, e, h, layers=1, bidirectional=False):
     expected = _real_count(kind, e, h, layers, bidirectional)
     if layers == 1 and not bidirectional:
@@ -127,13 +146,13 @@ def test_count_matches_pytorch(student, seed, kind, layers, bidirectional):
 @pytest.mark.parametrize("kind", ["transformer", ""])
 def test_unknown_kind_raises_value_error(student, kind):
     """Un kind inconnu (« transformer », chaîne vide) lève une ValueError (et « gru » n'en lève pas)."""
-    _expect_count(student, "gru", 10, 20)  # a function that always raises earns nothing here
+    _expect_accepted(student, "gru")  # a function that always raises earns nothing here
     with expect_raises("ValueError", UNKNOWN_KIND):
         student.count_recurrent_parameters(kind, 10, 20)
 
 
 def test_kind_is_case_sensitive(student):
     """kind doit valoir exactement "rnn", "gru" ou "lstm" : « RNN » lève une ValueError, « rnn » non."""
-    _expect_count(student, "rnn", 10, 20)  # a function that always raises earns nothing here
+    _expect_accepted(student, "rnn")  # a function that always raises earns nothing here
     with expect_raises("ValueError", KIND_NOT_EXACT):
         student.count_recurrent_parameters("RNN", 10, 20)

@@ -47,6 +47,13 @@ WRONG_COUNT = Hint(
 )
 
 
+VALID_LENGTHS_REFUSED = Hint(
+    "valid_lengths_refused",
+    "Pour des longueurs valides (entre 1 et T, une par séquence), votre fonction doit renvoyer un tenseur : "
+    "seules les longueurs invalides lèvent une ValueError.",
+)
+
+
 def _hiddens(seed, n, t, h):
     gen = torch.Generator().manual_seed(seed)
     return torch.randn(n, t, h, generator=gen)
@@ -135,6 +142,26 @@ def test_large_batch(student):
     expect_close(got, expected, WRONG_VALUES, mistakes, what=f"{n} séquences")
 
 
+def _expect_accepted(student, hiddens, lengths):
+    """Valid lengths give a tensor, right or wrong (the other tests judge its values), and no error."""
+    try:
+        got = student.gather_last_relevant_hidden(hiddens, lengths)
+    except StudentError as error:
+        if error.is_a("NotImplementedError"):
+            raise
+        raise Mistake(
+            VALID_LENGTHS_REFUSED, f"longueurs {_listed(lengths)} : votre fonction a levé {error.info.summary()}"
+        ) from None
+    if not isinstance(got, torch.Tensor):
+        raise Mistake(
+            VALID_LENGTHS_REFUSED, f"longueurs {_listed(lengths)} : attendu un tenseur, obtenu {type(got).__name__}"
+        )
+
+
+def _listed(lengths):
+    return lengths.tolist() if isinstance(lengths, torch.Tensor) else lengths
+
+
 def _expect_value_error(student, hiddens, lengths, hint, case):
     try:
         with expect_raises("ValueError", hint):
@@ -151,7 +178,7 @@ def _expect_value_error(student, hiddens, lengths, hint, case):
 def test_rejects_lengths_out_of_range(student):
     """Une longueur 0, négative ou supérieure à T lève une ValueError (et des longueurs valides n'en lèvent pas)."""
     hiddens = _hiddens(7, 4, 5, 3)
-    _check(student, hiddens, [3, 1, 5, 2], "list")  # a function that always raises earns nothing here
+    _expect_accepted(student, hiddens, [3, 1, 5, 2])  # a function that always raises earns nothing here
     _expect_value_error(student, hiddens, [3, 0, 5, 2], OUT_OF_RANGE, "une longueur vaut 0")
     _expect_value_error(student, hiddens, torch.tensor([3, 1, -2, 2]), OUT_OF_RANGE, "une longueur est négative")
     _expect_value_error(student, hiddens, [3, 6, 5, 2], OUT_OF_RANGE, "une longueur vaut T + 1")
@@ -160,6 +187,6 @@ def test_rejects_lengths_out_of_range(student):
 def test_rejects_wrong_number_of_lengths(student):
     """Moins ou plus de longueurs que de séquences lève une ValueError (et N longueurs n'en lèvent pas)."""
     hiddens = _hiddens(8, 4, 5, 3)
-    _check(student, hiddens, [3, 1, 5, 2], "int64")  # a function that always raises earns nothing here
+    _expect_accepted(student, hiddens, torch.tensor([3, 1, 5, 2]))  # one that always raises earns nothing
     _expect_value_error(student, hiddens, [3, 1, 5], WRONG_COUNT, "3 longueurs pour 4 séquences")
     _expect_value_error(student, hiddens, torch.tensor([3, 1, 5, 2, 4]), WRONG_COUNT, "5 longueurs pour 4 séquences")

@@ -1,0 +1,94 @@
+"""Running the hidden suites: their own configuration only, and a broken suite said once, clearly."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from conftest import LAYOUT, run_cli
+
+from autograder.execute import new_namespace
+from autograder.results import Outcome, TestOutcome
+from autograder.scoring import score_question
+from autograder.suites import AssignmentError, Question, load_assignment, run_suite
+from autograder.transport import InProcessTransport, Student
+
+ASSIGNMENT = load_assignment()
+
+
+def _stub_outcomes():
+    transport = InProcessTransport(new_namespace())
+    return run_suite(ASSIGNMENT, lambda: Student(transport))
+
+
+def test_the_instructors_pytest_settings_do_not_change_the_run(monkeypatch):
+    expected = len(_stub_outcomes())
+    monkeypatch.setenv("PYTEST_ADDOPTS", "-x --maxfail=1 -k nothing_matches")
+    outcomes = _stub_outcomes()
+    assert len(outcomes) == expected
+    assert all(o.outcome is Outcome.FAILED and o.hint == "missing_definition" for o in outcomes)
+
+
+@pytest.fixture
+def suite_copy(tmp_path):
+    folder = tmp_path / "rnn_intro"
+    shutil.copytree(ASSIGNMENT.folder, folder)
+    return folder
+
+
+def test_a_suite_that_cannot_be_imported_is_reported_with_its_file(suite_copy):
+    (suite_copy / "test_task_types.py").write_text("import module_that_does_not_exist\n")
+    with pytest.raises(AssignmentError, match=r"test_task_types\.py.*module_that_does_not_exist"):
+        run_suite(load_assignment(folder=suite_copy), lambda: None)
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("questions: [", "cannot read"),
+        ("assignment: x\nnotebook: x.ipynb\nquestions: [{id: q, points: 1, tests: test_nowhere.py}]", "do not exist"),
+        ("assignment: x\nnotebook: x.ipynb\nquestions: [{id: q}]", "cannot read"),
+    ],
+)
+def test_a_broken_assignment_yaml_is_one_clear_error(suite_copy, text, words):
+    (suite_copy / "assignment.yaml").write_text(text)
+    with pytest.raises(AssignmentError, match=words):
+        load_assignment(folder=suite_copy)
+
+
+def test_weights_share_a_questions_points_unequally():
+    question = Question("q", 3.0, "test_q.py", {"test_big": 2.0})
+    outcomes = [
+        TestOutcome("q", "test_big", "", Outcome.PASSED, weight=2.0),
+        TestOutcome("q", "test_small[1]", "", Outcome.FAILED),
+        TestOutcome("q", "test_small[2]", "", Outcome.PASSED),
+    ]
+    result = score_question(question, outcomes)
+    assert result.scores == (1.5, 0.0, 0.75)
+    assert result.score == 2.25
+
+
+def test_question_scores_are_rounded_and_the_total_is_their_sum():
+    question = Question("q", 2.0, "test_q.py")
+    outcomes = [TestOutcome("q", f"t{i}", "", Outcome.PASSED if i else Outcome.FAILED) for i in range(3)]
+    assert score_question(question, outcomes).score == 1.33
+
+
+def test_an_instructors_own_copy_of_the_suites_is_used(tmp_path, suite_copy):
+    shutil.copy(LAYOUT.solution_notebook, tmp_path / "alice.ipynb")
+    text = (
+        (suite_copy / "assignment.yaml").read_text().replace("{id: TASK_TYPES, points: 2", "{id: TASK_TYPES, points: 4")
+    )
+    (suite_copy / "assignment.yaml").write_text(text)
+    result = run_cli("grade", str(tmp_path / "alice.ipynb"), "--suite", str(suite_copy), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "alice,28,28,graded" in (tmp_path / "grading-output" / "grades.csv").read_text()
+
+
+def test_grading_with_a_broken_suite_stops_with_one_line(tmp_path, suite_copy):
+    shutil.copy(LAYOUT.solution_notebook, tmp_path / "alice.ipynb")
+    (suite_copy / "test_task_types.py").write_text("def test_x(student:\n")
+    result = run_cli("grade", str(tmp_path / "alice.ipynb"), "--suite", str(suite_copy), cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[-1].startswith("autograder: the hidden suite of rnn_intro did not run")
+    assert not (tmp_path / "grading-output").exists()
