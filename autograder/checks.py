@@ -57,8 +57,9 @@ def expect_close(
 ) -> None:
     """``got`` equals ``expected`` up to float tolerance; otherwise fail with the likeliest hint.
 
-    ``mistakes`` maps a hint to what a typical wrong answer returns (a tensor, or a tuple of
-    tensors); when ``got`` matches one of them, that hint is the one the student reads.
+    ``mistakes`` maps a hint to what a typical wrong answer returns (a tensor, a tuple of
+    tensors, or a list of such forms); when ``got`` matches one, that hint is the one the
+    student reads.
     """
     if _close(got, expected, atol, rtol):
         pairs = zip(got, expected, strict=True) if isinstance(expected, tuple) else [(got, expected)]
@@ -68,7 +69,9 @@ def expect_close(
                 raise Mistake(WRONG_DTYPE, detail)
         return
     for mistake, wrong in (mistakes or {}).items():
-        if wrong is not None and _close(got, wrong, atol, rtol):
+        # A list holds the forms one mistake can take (c_n[-1] or the whole c_n, ...).
+        forms = wrong if isinstance(wrong, list) else [wrong]
+        if any(form is not None and _close(got, form, atol, rtol) for form in forms):
             raise Mistake(mistake, _difference(got, expected, what))
     if isinstance(expected, tuple):
         _expect_same_structure(got, expected, what)
@@ -129,15 +132,20 @@ def expect_raises(type_name: str, hint: Hint) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def hints_for_errors(hints: Mapping[str, Hint]) -> Iterator[None]:
-    """An error the student's code raises inside the block, of one of these types, gets that hint."""
+def hints_for_errors(hints: Mapping[str, Hint], *, only_if: Mapping[str, str] | None = None) -> Iterator[None]:
+    """An error the student's code raises inside the block, of one of these types, gets that hint.
+
+    ``only_if`` maps a type name to words its message must contain for the hint to apply (a
+    RuntimeError from ``pack_padded_sequence`` about ``enforce_sorted``, not any RuntimeError).
+    """
     try:
         yield
     except StudentError as error:
         if error.is_a("NotImplementedError") and "NotImplementedError" not in hints:
             raise  # a subclass of RuntimeError, but an unfinished stub is not a RuntimeError mistake
         for type_name, hint in hints.items():
-            if error.is_a(type_name):
+            words = (only_if or {}).get(type_name)
+            if error.is_a(type_name) and (words is None or words in error.info.message):
                 raise Mistake(hint, f"votre fonction a levé {error.info.summary()}") from error
         raise
 

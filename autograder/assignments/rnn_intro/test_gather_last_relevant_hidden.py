@@ -1,7 +1,5 @@
 """gather_last_relevant_hidden(hiddens, x_lengths): row b is hiddens[b, x_lengths[b] - 1], ValueError on bad lengths."""
 
-import contextlib
-
 import pytest
 import torch
 
@@ -81,24 +79,11 @@ def _mistakes(hiddens, lengths):
     }
 
 
-@contextlib.contextmanager
-def _explained(hints):
-    """The student's errors of these types get their hint (a stub's NotImplementedError does not)."""
-    try:
-        with hints_for_errors(hints):
-            yield
-    except Mistake as mistake:
-        cause = mistake.__cause__
-        if isinstance(cause, StudentError) and cause.is_a("NotImplementedError"):
-            raise cause from None
-        raise
-
-
 def _gather(student, hiddens, lengths, kind):
     hints = {"IndexError": OFF_BY_ONE}
     if kind == "list":
         hints |= {"TypeError": LENGTHS_AS_LIST, "AttributeError": LENGTHS_AS_LIST}
-    with _explained(hints):
+    with hints_for_errors(hints):
         return student.gather_last_relevant_hidden(hiddens, _as_kind(lengths, kind))
 
 
@@ -136,7 +121,7 @@ def test_large_batch(student):
     hiddens = torch.randn(n, t, h, generator=gen)
     lengths = torch.randint(1, t + 1, (n,), generator=gen)
     expected = hiddens.gather(1, (lengths - 1).view(n, 1, 1).expand(n, 1, h)).squeeze(1)
-    with _explained({"IndexError": OFF_BY_ONE}):
+    with hints_for_errors({"IndexError": OFF_BY_ONE}):
         got = student.gather_last_relevant_hidden(hiddens, lengths)
     mistakes = {READS_PADDING: hiddens[:, -1], KEPT_TIME_AXIS: expected.unsqueeze(1)}
     expect_close(got, expected, WRONG_VALUES, mistakes, what=f"{n} séquences")
@@ -167,9 +152,6 @@ def _expect_value_error(student, hiddens, lengths, hint, case):
         with expect_raises("ValueError", hint):
             student.gather_last_relevant_hidden(hiddens, lengths)
     except Mistake as mistake:
-        error = mistake.__context__
-        if isinstance(error, StudentError) and error.is_a("NotImplementedError"):
-            raise error from None
         raise Mistake(
             mistake.hint, f"{case} (T = {hiddens.shape[1]}, N = {hiddens.shape[0]}) : {mistake.detail}"
         ) from None

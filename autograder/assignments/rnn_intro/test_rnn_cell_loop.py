@@ -1,13 +1,10 @@
 """rnn_cell_loop(rnn_cell, x_in, hidden=None): every hidden state (N, T, H), against nn.RNN with the cell's weights."""
 
-import contextlib
-
 import pytest
 import torch
 from torch import nn
 
 from autograder.checks import Hint, Mistake, expect_close, hints_for_errors
-from autograder.transport import StudentError
 
 WRONG_VALUES = Hint(
     "loop_wrong_values",
@@ -91,19 +88,6 @@ def _expected_and_mistakes(cell, x_in, hidden):
     return expected, mistakes, with_start
 
 
-@contextlib.contextmanager
-def _explained(hints):
-    """The student's errors of these types get their hint (a stub's NotImplementedError does not)."""
-    try:
-        with hints_for_errors(hints):
-            yield
-    except Mistake as mistake:
-        cause = mistake.__cause__
-        if isinstance(cause, StudentError) and cause.is_a("NotImplementedError"):
-            raise cause from None
-        raise
-
-
 def _check(got, cell, x_in, hidden):
     expected, mistakes, with_start = _expected_and_mistakes(cell, x_in, hidden)
     if isinstance(got, torch.Tensor) and got.shape == expected.shape:
@@ -138,7 +122,7 @@ def test_single_step(student):
 def test_float64(student):
     """Cellule et entrées en float64, sans `hidden` : l'état initial nul prend le dtype de x_in."""
     cell, x_in, _ = _case(6, 3, 4, 5, 4, dtype=torch.float64)
-    with _explained({"RuntimeError": DEFAULT_DTYPE}):
+    with hints_for_errors({"RuntimeError": DEFAULT_DTYPE}):
         got = student.rnn_cell_loop(cell, x_in)
     _check(got, cell, x_in, None)
 
