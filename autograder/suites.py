@@ -22,7 +22,7 @@ import yaml
 from autograder.checks import Mistake
 from autograder.errors import AutograderError
 from autograder.results import Outcome, TestOutcome
-from autograder.transport import MissingDefinition, StudentError, UnusableResult
+from autograder.transport import MissingDefinition, StudentError, UnusableResult, captured_output
 
 ASSIGNMENTS_DIR = Path(__file__).resolve().parent / "assignments"
 
@@ -215,13 +215,10 @@ def _quiet_pytest() -> Iterator[None]:
     os.environ.pop("PYTEST_ADDOPTS", None)
     os.environ.pop("PYTEST_PLUGINS", None)
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
-    sink = io.StringIO()
-    saved_streams = sys.stdout, sys.stderr
-    sys.stdout = sys.stderr = sink
     try:
-        yield
+        with captured_output(io.StringIO()):
+            yield
     finally:
-        sys.stdout, sys.stderr = saved_streams
         for key, value in saved_env.items():
             if value is None:
                 os.environ.pop(key, None)

@@ -263,7 +263,8 @@ class CappedText(io.TextIOBase):
 
 
 @contextlib.contextmanager
-def captured_output(stream: CappedText) -> Iterator[None]:
+def captured_output(stream: io.TextIOBase) -> Iterator[None]:
+    """Everything printed in the block, to stdout or stderr, goes to ``stream``."""
     saved = sys.stdout, sys.stderr
     sys.stdout = sys.stderr = stream
     try:
