@@ -4,7 +4,8 @@ A value is encoded into a tree of plain values (None, bool, int, float, str, byt
 str-keyed dicts), which any transport can carry, and decoded into fresh objects on the other
 side. Accepted: None, bool, int, float, str, list, tuple, str-keyed dict, ``torch.Size``, NumPy
 scalars (as Python numbers), dense CPU tensors of the allow-listed dtypes, and the allow-listed
-``nn`` modules (rebuilt from their class, constructor arguments and state dict). Nothing else:
+``nn`` modules (rebuilt from their class, constructor arguments, state dict and the ``.grad``
+their parameters hold). Nothing else:
 no pickle, no callables, no custom classes, so the grader never runs an object the student made.
 """
 
@@ -124,14 +125,17 @@ class Codec:
     def _encode_module(self, module: nn.Module, budget: _Budget) -> dict:
         if list(module.buffers()) or list(module.children()):
             raise CodecError(f"this {type(module).__name__} carries extra state and cannot be passed")
-        state = {}
+        state, grads = {}, {}
         for name, param in module.named_parameters():
             state[name] = self._encode_tensor(param, budget)
+            if param.grad is not None:  # accumulated by a backward(): part of what a call may change
+                grads[name] = self._encode_tensor(param.grad, budget)
         return {
             _TAG: "module",
             "class": type(module).__name__,
             "init": _constructor_arguments(module),
             "state": state,
+            "grads": grads,
             "training": bool(module.training),
         }
 
@@ -226,10 +230,14 @@ class Codec:
             expected = {name: tuple(p.shape) for name, p in module.named_parameters()}
             if expected != {name: tuple(t.shape) for name, t in state.items()}:
                 raise CodecError(f"state dict does not match {cls.__name__}({init})")
+            grads = {name: self._decode_tensor(_as_tagged(t), budget) for name, t in _grads_field(tree).items()}
+            if any(name not in state or grads[name].shape != state[name].shape for name in grads):
+                raise CodecError(f"gradients do not match {cls.__name__}({init})")
             with torch.no_grad():
                 for name, param in module.named_parameters():
                     param.copy_(state[name])
                     param.requires_grad_(state[name].requires_grad)
+                    param.grad = grads.get(name)
         except CodecError:
             raise
         except (KeyError, TypeError, ValueError, RuntimeError) as error:
@@ -353,6 +361,13 @@ def _field(tree: dict, key: str, kind: type) -> object:
     if type(value) is not kind:
         raise CodecError(f"malformed encoded value: field {key!r}")
     return value
+
+
+def _grads_field(tree: dict) -> dict:
+    grads = tree.get("grads", {})
+    if type(grads) is not dict:
+        raise CodecError("malformed module gradients")
+    return grads
 
 
 def _as_tagged(tree: object) -> dict:

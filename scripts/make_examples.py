@@ -80,10 +80,9 @@ CORRECT = {
         hs = []
         for t in range(T):
             h = rnn_cell(x_in[:, t], h)
-            h.retain_grad()
             hs.append(h)
-        hs[-1].sum().backward()
-        return torch.stack([hh.grad.norm() for hh in hs])
+        grads = torch.autograd.grad(hs[-1].sum(), hs)
+        return torch.stack([g.norm() for g in grads]).detach()
     """,
     "count_recurrent_parameters": """
         gates = {"rnn": 1, "gru": 3, "lstm": 4}
@@ -132,7 +131,8 @@ BRUNO = {
 }
 
 # Chloé: an off-by-one on the lengths (and no checks), the two directions swapped, a risk
-# predicted at every step taken for many-to-one, and the gradient norms listed from h_T back.
+# predicted at every step taken for many-to-one, and the gradient norms listed from h_T back
+# (through backward(), which also fills the cell's .grad).
 CHLOE = {
     **CORRECT,
     "gather_last_relevant_hidden": """

@@ -171,3 +171,12 @@ def test_limits_bound_what_one_value_may_hold():
 def test_forged_trees_are_refused_without_building_anything_large(tree):
     with pytest.raises(CodecError):
         CODEC.decode(tree)
+
+
+def test_a_modules_accumulated_gradients_cross_too():
+    layer = nn.Linear(3, 2)
+    layer(torch.ones(1, 3)).sum().backward()
+    back = _round_trip(layer)
+    assert torch.equal(back.weight.grad, layer.weight.grad)
+    assert torch.equal(back.bias.grad, layer.bias.grad)
+    assert _round_trip(nn.Linear(3, 2)).weight.grad is None

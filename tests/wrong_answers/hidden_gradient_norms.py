@@ -86,4 +86,16 @@ def hidden_gradient_norms(rnn_cell, x_in):
     grads = torch.autograd.grad(states[-1].sum(), states)
     return torch.stack([g.norm() for g in grads]).detach()
 """,
+    # Right norms, but backward() also accumulates into the cell's weights' .grad.
+    "filled_cell_grads": """
+def hidden_gradient_norms(rnn_cell, x_in):
+    hidden = torch.zeros(x_in.shape[0], rnn_cell.hidden_size)
+    states = []
+    for step in range(x_in.shape[1]):
+        hidden = rnn_cell(x_in[:, step], hidden)
+        hidden.retain_grad()
+        states.append(hidden)
+    states[-1].sum().backward()
+    return torch.stack([h.grad.norm() for h in states])
+""",
 }

@@ -43,6 +43,12 @@ GRAPH_BROKEN = Hint(
     "(pas de detach, de .data ni de torch.no_grad() dans la boucle), et la perte doit être calculée à partir "
     "de ces mêmes h_t, une seule fois, après la boucle.",
 )
+FILLED_CELL_GRADS = Hint(
+    "filled_cell_grads",
+    "Votre fonction remplit les .grad des poids de la cellule (loss.backward() les accumule) : "
+    "dans une boucle d'entraînement, ces gradients s'ajouteraient à ceux du vrai pas d'apprentissage. "
+    "Utilisez torch.autograd.grad(loss, [h_1, ..., h_T]), qui renvoie les gradients sans rien accumuler.",
+)
 MODIFIED_INPUT = Hint(
     "gradient_norms_modified_input",
     "Votre fonction modifie x_in (opération en place comme transpose_, mul_ ou une affectation x_in[...] = ...) : "
@@ -141,3 +147,12 @@ def test_input_left_unchanged(student):
     after = _check(student, cell, x).args[1]
     if not (isinstance(after, torch.Tensor) and after.shape == x.shape and torch.equal(after, x)):
         raise Mistake(MODIFIED_INPUT, "x_in n'a plus, après l'appel, les valeurs ou la forme qu'il avait avant")
+
+
+def test_cell_gradients_left_empty(student):
+    """Les .grad des poids de la cellule restent vides : la fonction mesure, elle n'entraîne pas."""
+    cell, x = _case(7, 2, 5, 3, 4)
+    after = _check(student, cell, x).args[0]
+    filled = [name for name, param in after.named_parameters() if param.grad is not None]
+    if filled:
+        raise Mistake(FILLED_CELL_GRADS, f"après l'appel, {', '.join(filled)} ont un .grad rempli")
