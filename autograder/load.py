@@ -31,7 +31,6 @@ class NotebookLoadError(AutograderError):
 class CodeCell:
     cell: int  # 1-based position in the notebook, counting every cell, as the student sees them
     source: str  # Python source, magics and shell escapes already turned into inert calls
-    grade_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -81,8 +80,7 @@ def load_notebook(data: bytes, max_bytes: int = MAX_NOTEBOOK_BYTES) -> LoadedNot
         if isinstance(meta, dict) and meta.get("grade") and not meta.get("solution"):
             skipped.append(position)  # a visible check: the hidden suite decides, not this cell
             continue
-        grade_id = str(meta.get("grade_id", "")) if isinstance(meta, dict) else ""
-        to_run.append(CodeCell(position, inert_magics(source), grade_id))
+        to_run.append(CodeCell(position, inert_magics(source)))
     return LoadedNotebook(tuple(to_run), tuple(skipped), version)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 class Status(str, enum.Enum):
@@ -96,4 +96,3 @@ class StudentResult:
     source: str = ""  # the submission's path, as discovered
     message: str = ""  # why it was not graded, for statuses other than GRADED
     seconds: float = 0.0
-    notes: tuple[str, ...] = field(default=())

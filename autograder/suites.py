@@ -36,7 +36,7 @@ class Question:
 
 
 @dataclass(frozen=True)
-class Limits:
+class SubmissionLimits:
     """Resource limits for one submission, as ``assignment.yaml`` sets them."""
 
     cell_seconds: float = 30
@@ -54,7 +54,7 @@ class Assignment:
     folder: Path
     notebook: str
     questions: tuple[Question, ...]
-    limits: Limits
+    limits: SubmissionLimits
 
     @property
     def max_score(self) -> float:
@@ -86,7 +86,7 @@ def load_assignment(assignment_id: str = "rnn_intro", folder: Path | None = None
             )
             for q in raw["questions"]
         )
-        limits = Limits(**(raw.get("limits") or {}))
+        limits = SubmissionLimits(**(raw.get("limits") or {}))
         assignment = Assignment(str(raw["assignment"]), folder, str(raw["notebook"]), questions, limits)
     except (OSError, yaml.YAMLError, KeyError, TypeError, ValueError) as error:
         raise AssignmentError(f"cannot read {path}: {error}") from None
