@@ -5,6 +5,7 @@ import torch
 from torch import nn
 
 from autograder.checks import Hint, expect_close
+from autograder.suite_inputs import seed_weights
 
 WRONG_VALUES = Hint(
     "classify_wrong_values",
@@ -37,9 +38,7 @@ KEPT_LAYER_AXIS = Hint(
 def _case(seed, n, hidden, classes):
     gen = torch.Generator().manual_seed(seed)
     fc = nn.Linear(hidden, classes)
-    with torch.no_grad():
-        for param in fc.parameters():
-            param.copy_(torch.randn(param.shape, generator=gen))
+    seed_weights(fc, generator=gen)
     z = torch.randn(n, hidden, generator=gen)
     return z, fc
 

@@ -5,6 +5,7 @@ import torch
 from torch import nn
 
 from autograder.checks import Hint, Mistake, expect_close, hints_for_errors
+from autograder.suite_inputs import seed_weights
 
 WRONG_NORMS = Hint(
     "gradient_norms_wrong",
@@ -60,9 +61,7 @@ def _case(seed, n, t, e, h, scale=0.5):
     """A seeded nn.RNNCell(E, H) and an input (N, T, E)."""
     gen = torch.Generator().manual_seed(seed)
     cell = nn.RNNCell(e, h)
-    with torch.no_grad():
-        for param in cell.parameters():
-            param.copy_(torch.randn(param.shape, generator=gen) * scale)
+    seed_weights(cell, generator=gen, scale=scale)
     x = torch.randn(n, t, e, generator=gen)
     return cell, x
 

@@ -5,6 +5,7 @@ import torch
 from torch import nn
 
 from autograder.checks import Hint, expect_close, hints_for_errors
+from autograder.suite_inputs import seed_weights
 
 WRONG_VALUES = Hint(
     "many_to_one_wrong_values",
@@ -48,9 +49,7 @@ def _modules(seed, kind, e, h, c, layers):
     gen = torch.Generator().manual_seed(seed)
     rnn = getattr(nn, kind)(e, h, num_layers=layers, batch_first=True)
     fc = nn.Linear(h, c)
-    with torch.no_grad():
-        for param in (*rnn.parameters(), *fc.parameters()):
-            param.copy_(torch.randn(param.shape, generator=gen) * 0.6)
+    seed_weights(rnn, fc, generator=gen, scale=0.6)
     return rnn, fc, gen
 
 

@@ -6,6 +6,7 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from autograder.checks import Hint, expect_close, hints_for_errors
+from autograder.suite_inputs import seed_weights
 
 WRONG_VALUES = Hint(
     "packed_wrong_values",
@@ -49,9 +50,7 @@ LENGTHS_AS_LIST = Hint(
 def _case(seed, kind, lengths, t, layers=1, e=4, h=5):
     gen = torch.Generator().manual_seed(seed)
     rnn = getattr(nn, kind)(e, h, num_layers=layers, batch_first=True)
-    with torch.no_grad():
-        for param in rnn.parameters():
-            param.copy_(torch.randn(param.shape, generator=gen) * 0.6)
+    seed_weights(rnn, generator=gen, scale=0.6)
     x_in = torch.randn(len(lengths), t, e, generator=gen)
     return rnn, x_in
 

@@ -5,6 +5,7 @@ import torch
 from torch import nn
 
 from autograder.checks import Hint, Mistake, expect_close, hints_for_errors
+from autograder.suite_inputs import seed_weights
 
 WRONG_VALUES = Hint(
     "loop_wrong_values",
@@ -50,9 +51,7 @@ MODIFIED_INPUT = Hint(
 def _cell(seed, e, h, dtype=torch.float32):
     gen = torch.Generator().manual_seed(seed)
     cell = nn.RNNCell(e, h, dtype=dtype)
-    with torch.no_grad():
-        for param in cell.parameters():
-            param.copy_(torch.randn(param.shape, generator=gen, dtype=dtype) * 0.5)
+    seed_weights(cell, generator=gen, scale=0.5)
     return cell, gen
 
 
