@@ -67,6 +67,7 @@ def result_json(result: StudentResult) -> dict:
                 "test": test.name,
                 "outcome": test.outcome.value,
                 "hint": test.hint,
+                "limit": test.limit,
             }
             entries.append(entry)
         tests += entries
@@ -88,6 +89,7 @@ def result_json(result: StudentResult) -> dict:
         "output": _summary(result),
         "visibility": "visible",
         "execution_time": round(result.seconds, 3),
+        "limit": result.limit,
         "tests": tests,
         "questions": questions,
         "cells": [_cell_json(run) for run in result.cells if not run.ok],
@@ -119,6 +121,7 @@ def _cell_json(run: CellRun) -> dict:
             "traceback": [vars(frame) for frame in error.frames],
         },
         "output": run.output,
+        "limit": run.limit,
     }
 
 

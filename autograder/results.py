@@ -58,6 +58,7 @@ class CellRun:
     ok: bool
     error: ErrorInfo | None = None
     output: str = ""
+    limit: str = ""  # the SubmissionLimits field that stopped this cell ("cell_seconds", "memory_mb"...), if one did
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,7 @@ class TestOutcome:
     message: str = ""  # why it failed: the hint, then what was expected against what came back
     hint: str = ""  # id of the likely mistake the hint names, when one was recognised
     weight: float = 1.0
+    limit: str = ""  # the SubmissionLimits field that stopped the student's code in this test, if one did
 
 
 @dataclass(frozen=True)
@@ -96,3 +98,4 @@ class StudentResult:
     source: str = ""  # the submission's path, as discovered
     message: str = ""  # why it was not graded, for statuses other than GRADED
     seconds: float = 0.0
+    limit: str = ""  # a SubmissionLimits field that struck the submission as a whole ("submission_seconds")
