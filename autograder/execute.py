@@ -14,8 +14,7 @@ import linecache
 import sys
 from collections.abc import Iterator, Sequence
 
-from autograder.load import CodeCell
-from autograder.results import CellRun
+from autograder.results import CellRun, CodeCell
 from autograder.transport import (
     CELL_FILENAME,
     CappedText,
@@ -94,15 +93,15 @@ def run_cells(
     """
     runs = []
     room = output_cap
-    with torch_globals_restored(), _no_stdin():
+    with torch_globals_restored(), stdin_closed():
         for cell in cells:
-            run = _run_cell(cell, namespace, max(room, 0), cell_seconds)
+            run = run_cell(cell, namespace, max(room, 0), cell_seconds)
             room -= len(run.output)
             runs.append(run)
     return tuple(runs)
 
 
-def _run_cell(cell: CodeCell, namespace: dict, output_room: int, seconds: float | None) -> CellRun:
+def run_cell(cell: CodeCell, namespace: dict, output_room: int, seconds: float | None) -> CellRun:
     filename = CELL_FILENAME.format(cell.cell)
     linecache.cache[filename] = (len(cell.source), None, cell.source.splitlines(keepends=True), filename)
     namespace["__cell_file__"] = filename
@@ -120,7 +119,7 @@ def _run_cell(cell: CodeCell, namespace: dict, output_room: int, seconds: float 
 
 
 @contextlib.contextmanager
-def _no_stdin() -> Iterator[None]:
+def stdin_closed() -> Iterator[None]:
     """``input()`` in a cell gets end-of-file at once instead of waiting for a keyboard."""
     saved = sys.stdin
     sys.stdin = io.StringIO("")

@@ -8,6 +8,7 @@ in one submission, the grader's own included, becomes that student's status, nev
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import re
 import tempfile
@@ -17,6 +18,7 @@ from pathlib import Path
 
 from autograder.discover import Submission
 from autograder.execute import new_namespace, run_cells
+from autograder.lane import Lane, LaneError, SandboxedNotebook
 from autograder.load import MAX_NOTEBOOK_BYTES, LoadedNotebook, NotebookLoadError, load_notebook
 from autograder.results import CellRun, Status, StudentResult
 from autograder.scoring import not_graded, score_student
@@ -24,8 +26,12 @@ from autograder.suites import Assignment, AssignmentError, run_suite
 from autograder.transport import InProcessTransport, Student
 
 
-def grade_submission(submission: Submission, assignment: Assignment) -> StudentResult:
-    """Grade one discovered submission; never raises for anything the submission does."""
+def grade_submission(submission: Submission, assignment: Assignment, lane: Lane | None = None) -> StudentResult:
+    """Grade one discovered submission; never raises for anything the submission does.
+
+    With a ``lane``, the student's code runs in that lane's sandboxed worker; without one, in
+    this process (the nbgrader bridge and the grader's own tests of the suites).
+    """
     started = time.perf_counter()
     source = str(submission.path) if submission.path else ""
     if submission.problem is not None:
@@ -39,18 +45,25 @@ def grade_submission(submission: Submission, assignment: Assignment) -> StudentR
     except OSError as error:
         return not_graded(submission.student, assignment, Status.UNREADABLE, f"cannot read: {error.strerror}", source)
     try:
-        return grade_notebook(submission.student, notebook, assignment, source, started)
-    except AssignmentError:
-        raise  # the hidden suite itself is broken: the instructor must hear it once, not per student
+        return grade_notebook(submission.student, notebook, assignment, source, started, lane)
+    except (AssignmentError, LaneError):
+        raise  # the hidden suite or the machine is broken: the instructor must hear it once, not per student
     except Exception as error:  # a bug of ours: this student gets a status, the batch goes on
         message = f"internal grader error: {type(error).__name__}: {error}"
         return not_graded(submission.student, assignment, Status.GRADER_ERROR, message, source)
 
 
 def grade_notebook(
-    student: str, notebook: LoadedNotebook, assignment: Assignment, source: str = "", started: float | None = None
+    student: str,
+    notebook: LoadedNotebook,
+    assignment: Assignment,
+    source: str = "",
+    started: float | None = None,
+    lane: Lane | None = None,
 ) -> StudentResult:
     started = time.perf_counter() if started is None else started
+    if lane is not None:
+        return _grade_in_lane(student, notebook, assignment, source, started, lane)
     namespace = new_namespace()
     limits = assignment.limits
     # The student's relative paths (a saved model, a data file) land in a scratch folder that is
@@ -63,6 +76,22 @@ def grade_notebook(
         transport = InProcessTransport(namespace, call_seconds=limits.call_seconds)
         outcomes = run_suite(assignment, lambda: Student(transport, explain_missing=explain))
     return score_student(student, assignment, outcomes, cells, source, time.perf_counter() - started)
+
+
+def _grade_in_lane(
+    student: str, notebook: LoadedNotebook, assignment: Assignment, source: str, started: float, lane: Lane
+) -> StudentResult:
+    deadline = time.monotonic() + assignment.limits.submission_seconds
+    sandboxed = SandboxedNotebook(lane, notebook.cells, deadline)
+    try:
+        cells = sandboxed.run()
+        explain = missing_explainer(notebook, cells)
+        outcomes = run_suite(assignment, lambda: Student(sandboxed, explain_missing=explain))
+    finally:
+        sandboxed.close()
+    result = score_student(student, assignment, outcomes, cells, source, time.perf_counter() - started)
+    unprotected = tuple(sorted({*lane.off, *sandboxed.off}))
+    return dataclasses.replace(result, limit=sandboxed.submission_limit, unprotected=unprotected)
 
 
 @contextlib.contextmanager

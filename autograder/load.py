@@ -14,7 +14,7 @@ import nbformat
 from IPython.core.inputtransformer2 import TransformerManager
 
 from autograder.errors import AutograderError
-from autograder.results import Status
+from autograder.results import CodeCell, Status
 
 MAX_NOTEBOOK_BYTES = 64 * 2**20  # a lab notebook with plots is a few MB; this is far beyond
 
@@ -25,12 +25,6 @@ class NotebookLoadError(AutograderError):
     def __init__(self, status: Status, message: str) -> None:
         super().__init__(message)
         self.status = status
-
-
-@dataclass(frozen=True)
-class CodeCell:
-    cell: int  # 1-based position in the notebook, counting every cell, as the student sees them
-    source: str  # Python source, magics and shell escapes already turned into inert calls
 
 
 @dataclass(frozen=True)

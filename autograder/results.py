@@ -28,6 +28,14 @@ class Outcome(str, enum.Enum):
 
 
 @dataclass(frozen=True)
+class CodeCell:
+    """A notebook code cell ready to run."""
+
+    cell: int  # 1-based position in the notebook, counting every cell, as the student sees them
+    source: str  # Python source, magics and shell escapes already turned into inert calls
+
+
+@dataclass(frozen=True)
 class Frame:
     """One line of a student's traceback, located in their notebook."""
 
@@ -45,6 +53,7 @@ class ErrorInfo:
     message: str
     frames: tuple[Frame, ...] = ()
     type_names: tuple[str, ...] = ()  # the exception's classes from most to least derived
+    limit: str = ""  # the SubmissionLimits field behind it, when a limit stopped the code
 
     def summary(self) -> str:
         return f"{self.type_name}: {self.message}" if self.message else self.type_name
@@ -99,3 +108,4 @@ class StudentResult:
     message: str = ""  # why it was not graded, for statuses other than GRADED
     seconds: float = 0.0
     limit: str = ""  # a SubmissionLimits field that struck the submission as a whole ("submission_seconds")
+    unprotected: tuple[str, ...] = ()  # sandbox protections that were off (see autograder.sandbox.PROTECTIONS)

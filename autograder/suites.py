@@ -146,10 +146,15 @@ class _Collector:
         self._questions = {(assignment.folder / q.tests).resolve(): q for q in assignment.questions}
         self.outcomes: list[TestOutcome] = []
         self.collection_errors: list[str] = []
+        self._student: object = None
 
     @pytest.fixture
     def student(self) -> object:
-        return self._make_student()
+        self._student = self._make_student()
+        return self._student
+
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        self._student = None
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
@@ -171,6 +176,7 @@ class _Collector:
             "name": item.name,
             "description": doc[0] if doc else item.name,
             "weight": question.weights.get(function, 1.0),
+            "limit": getattr(self._student, "limit_struck", ""),
         }
         if call.excinfo is None:
             return TestOutcome(outcome=Outcome.PASSED, **common)
@@ -196,6 +202,13 @@ def student_error_text(error: StudentError) -> str:
             f"`{error.function}` n'a pas terminé à temps ({error.info.message}) : "
             "une boucle qui ne s'arrête jamais, ou un calcul beaucoup trop long ?"
         ]
+    elif error.info.limit == "memory_mb":
+        lines = [
+            f"`{error.function}` a dépassé la limite de mémoire ({error.info.message}) : "
+            "un tenseur bien plus grand que nécessaire, ou une liste qui grossit sans fin ?"
+        ]
+    elif error.type_name == "ProcessExited":
+        lines = [f"`{error.function}` a arrêté le processus qui l'exécutait ({error.info.message})."]
     elif error.is_a("NotImplementedError") and not error.info.message:
         lines = [
             f"`{error.function}` n'est pas encore écrite : elle lève toujours NotImplementedError. "

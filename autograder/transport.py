@@ -128,6 +128,14 @@ class Student:
         self._transport = transport
         self._codec = codec or Codec()
         self._explain_missing = explain_missing or _not_defined
+        reset = getattr(transport, "reset", None)
+        if reset is not None:
+            reset()  # one Student per test: a sandboxed transport starts it from a fresh copy of the notebook
+
+    @property
+    def limit_struck(self) -> str:
+        """The limit that stopped the student's code during this test, if one did."""
+        return getattr(self._transport, "limit_struck", "")
 
     def __getattr__(self, name: str) -> object:
         if name.startswith("_"):
@@ -165,10 +173,13 @@ class StudentFunction:
                 f"`{self.name}` a renvoyé une valeur que le correcteur ne peut pas lire : {reply.unusable}. "
                 "Renvoyez des données : un tenseur, un nombre, un tuple, une liste ou un dict."
             )
-        value = codec.decode(reply.result)
-        after_args, after_kwargs = ((), {})
-        if keep_arguments:
-            after_args, after_kwargs = codec.decode(reply.arguments)
+        try:  # from a worker, the trees are untrusted: anything the codec refuses is the student's result
+            value = codec.decode(reply.result)
+            after_args, after_kwargs = ((), {})
+            if keep_arguments:
+                after_args, after_kwargs = codec.decode(reply.arguments)
+        except (CodecError, RecursionError, TypeError, ValueError) as error:
+            raise UnusableResult(f"`{self.name}` a renvoyé une valeur que le correcteur ne peut pas lire : {error}.")
         return CallResult(value, tuple(after_args), after_kwargs, reply.output)
 
 
@@ -183,6 +194,8 @@ class InProcessTransport:
         self._namespace = namespace
         self._codec = codec or Codec()
         self._call_seconds = call_seconds
+
+    limit_struck = ""  # this transport's only limit is the call timer, reported as the student's error
 
     def kind(self, name: str) -> str:
         if name not in self._namespace:

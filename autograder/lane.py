@@ -1,0 +1,459 @@
+"""Lane: the trusted side of one worker (``autograder.worker``), and the transport into it.
+
+A :class:`Lane` starts the worker once (a fresh interpreter with a minimal environment, in its
+own cgroups when the machine has them) and asks it for one sandboxed submission process at a
+time. :class:`SandboxedNotebook` runs a notebook's cells there and is the ``Transport`` of the
+``student`` fixture. Every timer that decides anything runs here: a cell or a call that does not
+answer in time has its process killed, and the worker's answers are read as untrusted data
+(frame size caps, every field checked, values decoded by the codec). A cell that hangs or kills
+its process is recorded and skipped, and the cells before it are run again in a fresh process,
+so the functions they defined are still graded.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from autograder import sandbox, wire
+from autograder.errors import AutograderError
+from autograder.results import CellRun, CodeCell, ErrorInfo
+from autograder.suites import SubmissionLimits
+from autograder.transport import Reply
+
+GRACE = 2.0  # seconds beyond a limit before the grader kills instead of waiting for the worker's own timer
+START_SECONDS = 120  # a lane's first start imports torch; a loaded machine may take long
+RELAUNCHES = 8  # fresh submission processes one notebook may need after hangs and crashes
+UID_BASE = 61000  # lane i runs student code as uid/gid UID_BASE + i
+
+
+class LaneError(AutograderError):
+    """The worker could not start or stopped answering: a fault of the machine, not of a student."""
+
+
+def limit_error(limit: str, limits: SubmissionLimits) -> ErrorInfo:
+    """The error a student reads when a limit stopped their code."""
+    texts = {
+        "cell_seconds": ("TimeLimitExceeded", f"limite de temps par cellule dépassée ({limits.cell_seconds:g} s)"),
+        "call_seconds": ("TimeLimitExceeded", f"limite de temps dépassée ({limits.call_seconds:g} s)"),
+        "submission_seconds": (
+            "TimeLimitExceeded",
+            f"limite de temps pour tout le notebook dépassée ({limits.submission_seconds:g} s)",
+        ),
+        "memory_mb": ("MemoryError", f"limite de mémoire dépassée ({limits.memory_mb} Mo)"),
+    }
+    type_name, message = texts.get(limit, ("ProcessExited", "le processus s'est arrêté"))
+    return ErrorInfo(type_name, message, (), (type_name,), limit)
+
+
+def limit_of(info: ErrorInfo) -> str:
+    """Which limit an error from student code comes from, if any (read by the grader, not claimed by the worker)."""
+    message = info.message.lower()
+    if info.type_name == "MemoryError" or "can't allocate memory" in message or "cannot allocate memory" in message:
+        return "memory_mb"
+    if "file too large" in message:
+        return "file_size_mb"
+    if info.type_name == "BlockingIOError" and "resource temporarily unavailable" in message:
+        return "processes"
+    return ""
+
+
+class _Cgroups:
+    """cgroup v1 memory and pids caps for one lane (a fork bomb or a memory hog hits the lane's ceiling,
+    even as root); absent when the machine has no writable cgroup v1 hierarchy."""
+
+    def __init__(self, name: str) -> None:
+        self.folders: dict[str, Path] = {}
+        for line in Path("/proc/self/cgroup").read_text().splitlines():
+            _, controllers, path = line.split(":", 2)
+            for controller in ("memory", "pids"):
+                if controller in controllers.split(","):
+                    folder = Path("/sys/fs/cgroup", controller, path.lstrip("/"), name)
+                    folder.mkdir()
+                    self.folders[controller] = folder
+        if set(self.folders) != {"memory", "pids"}:
+            self.remove()
+            raise OSError("no cgroup v1 memory and pids hierarchies")
+
+    def limit(self, memory_bytes: int, tasks: int) -> None:
+        (self.folders["memory"] / "memory.limit_in_bytes").write_text(str(memory_bytes))
+        (self.folders["pids"] / "pids.max").write_text(str(tasks))
+
+    def add(self, pid: int) -> None:
+        for folder in self.folders.values():
+            (folder / "cgroup.procs").write_text(str(pid))
+
+    def oom_kills(self) -> int:
+        try:
+            for line in (self.folders["memory"] / "memory.oom_control").read_text().splitlines():
+                if line.startswith("oom_kill "):
+                    return int(line.split()[1])
+        except (OSError, KeyError, ValueError):
+            pass
+        return 0
+
+    def remove(self) -> None:
+        for folder in self.folders.values():
+            for _ in range(50):  # the lane's processes may still be exiting
+                try:
+                    folder.rmdir()
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    time.sleep(0.02)
+
+
+def worker_environment() -> dict[str, str]:
+    """Nothing of the instructor's environment (tokens, paths) reaches student code."""
+    return {
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "HOME": "/tmp",
+        "LANG": "C.UTF-8",
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "OPENBLAS_NUM_THREADS": "1",
+        "MPLBACKEND": "Agg",
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+
+
+class Lane:
+    """One pre-warmed worker; grades one submission at a time."""
+
+    def __init__(self, index: int = 0, limits: SubmissionLimits | None = None, hide: tuple[str, ...] = ()) -> None:
+        self.index = index
+        self.limits = limits or SubmissionLimits()
+        self.hide = tuple(str(Path(p).resolve()) for p in hide)
+        self.off: dict[str, str] = {}
+        self._cgroups: _Cgroups | None = None
+        ours, theirs = socket.socketpair()
+        self._control = ours
+        self._process = subprocess.Popen(
+            [sys.executable, "-I", "-m", "autograder.worker", str(theirs.fileno()), str(index)],
+            pass_fds=[theirs.fileno()],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=worker_environment(),
+            start_new_session=True,
+        )
+        theirs.close()
+        try:
+            self._cgroups = _Cgroups(f"autograder-{os.getpid()}-{index}-{self._process.pid}")
+            baseline = 1024 * 2**20  # the worker's interpreter and torch, and the copies forks make
+            self._cgroups.limit(baseline + self.limits.memory_mb * 2**20, self.limits.processes + 16)
+            self._cgroups.add(self._process.pid)
+        except OSError as error:
+            self._cgroups = None
+            self.off["cgroup"] = str(error)
+        hello = self._receive(START_SECONDS)
+        if hello.get("op") != "hello":
+            self.close()
+            raise LaneError(f"the grading worker did not start: {str(hello.get('error', hello))[-500:]}")
+        self.off.update(hello.get("off") or {})
+
+    def _receive(self, timeout: float) -> dict:
+        try:
+            message = wire.receive(self._control.fileno(), timeout=timeout, max_bytes=1 << 20)
+        except wire.WireError as error:
+            self.close()
+            raise LaneError(f"the grading worker stopped answering ({error})") from None
+        return message if isinstance(message, dict) else {}
+
+    def policy(self) -> sandbox.Policy:
+        limits = self.limits
+        return sandbox.Policy(
+            uid=UID_BASE + self.index,
+            memory_bytes=limits.memory_mb * 2**20,
+            file_size_bytes=limits.file_size_mb * 2**20,
+            processes=limits.processes,
+            cpu_seconds=int(limits.submission_seconds) + 30,
+            hide=self.hide,
+        )
+
+    def start(self) -> Submission:
+        wire.send(self._control.fileno(), {"op": "run", "policy": asdict(self.policy())})
+        try:
+            _, fds, _, _ = socket.recv_fds(self._control, 1, 1)
+        except OSError as error:
+            raise LaneError(f"the grading worker did not start a submission ({error})") from None
+        started = self._receive(30)
+        if not fds or started.get("op") != "started":
+            raise LaneError("the grading worker did not start a submission")
+        return Submission(self, fds[0], started["pid"])
+
+    def kill(self, submission: Submission) -> dict:
+        """Kill a submission's process (and with it its whole PID namespace); how it ended."""
+        if submission.status is None:
+            wire.send(self._control.fileno(), {"op": "kill"})
+            while True:
+                message = self._receive(30)
+                if message.get("op") == "exited":
+                    submission.status = {k: v for k, v in message.items() if k in ("code", "signal")}
+                    break
+            os.close(submission.fd)
+        return submission.status
+
+    def oom_kills(self) -> int:
+        return self._cgroups.oom_kills() if self._cgroups else 0
+
+    def close(self) -> None:
+        if self._process.poll() is None:
+            try:
+                wire.send(self._control.fileno(), {"op": "quit"})
+                self._process.wait(timeout=10)
+            except (OSError, subprocess.TimeoutExpired):
+                self._process.kill()
+                self._process.wait()
+        self._control.close()
+        if self._cgroups is not None:
+            self._cgroups.remove()
+
+    def __enter__(self) -> Lane:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+@dataclass
+class Submission:
+    """One sandboxed submission process, as the lane started it."""
+
+    lane: Lane
+    fd: int
+    pid: int
+    status: dict | None = None  # how it ended, once it has
+
+
+class SandboxedNotebook:
+    """A notebook run in a lane's sandbox; the ``Transport`` the hidden tests call through."""
+
+    def __init__(self, lane: Lane, cells: tuple[CodeCell, ...], deadline: float) -> None:
+        self.lane = lane
+        self.limits = lane.limits
+        self.cells = cells
+        self.deadline = deadline
+        self.runs: dict[int, CellRun] = {}
+        self.off: dict[str, str] = {}
+        self.limit_struck = ""  # the limit that stopped the student's code in the current test
+        self.submission_limit = ""  # the limit that struck the notebook as a whole
+        self._skip: set[int] = set()
+        self._current: Submission | None = None
+        self._relaunches = 0
+
+    # -- the cells ----------------------------------------------------------------------------------
+    def run(self) -> tuple[CellRun, ...]:
+        """Run every cell; a cell that hangs or kills the process is skipped in a fresh one."""
+        while not self._launch():
+            pass
+        return tuple(self.runs[c.cell] for c in self.cells if c.cell in self.runs)
+
+    def _launch(self) -> bool:
+        """One submission process through all the cells not skipped; False when it must be relaunched."""
+        submission = self._current = self.lane.start()
+        try:
+            report = self._receive(10 + GRACE)
+            if report.get("op") != "sandbox":
+                raise wire.WireError("no sandbox report")
+            self.off = dict(report.get("off") or {})
+            cells = [[c.cell, c.source] for c in self.cells]
+            order = {
+                "op": "cells",
+                "cells": cells,
+                "skip": sorted(self._skip),
+                "cell_seconds": self.limits.cell_seconds,
+                "call_seconds": self.limits.call_seconds,
+                "output_cap": self.limits.output_kb * 1000,
+            }
+            wire.send(submission.fd, order)
+        except (wire.WireError, OSError) as error:
+            self.lane.kill(submission)
+            raise LaneError(f"a sandboxed process did not start ({error})") from None
+        for cell in self.cells:
+            if cell.cell in self._skip:
+                continue
+            wait = min(self.limits.cell_seconds + GRACE, self._left())
+            try:
+                message = self._receive(wait)
+                if message.get("op") != "cell":
+                    raise wire.WireError("expected a cell")
+                run = wire.cell_from_wire(message.get("run"), self.limits.output_kb * 1000)
+                if run.cell != cell.cell:
+                    raise wire.WireError("cells out of order")
+            except (wire.WireError, OSError) as error:
+                return self._cell_failed(cell, submission, error)
+            self.runs.setdefault(cell.cell, _with_limit(run, self.limits))
+        try:
+            if self._receive(min(GRACE + 5, self._left())).get("op") != "ready":
+                raise wire.WireError("expected ready")
+        except (wire.WireError, OSError) as error:
+            return self._cell_failed(None, submission, error)
+        return True
+
+    def _cell_failed(self, cell: CodeCell | None, submission: Submission, error: Exception) -> bool:
+        timed_out = isinstance(error, wire.WireTimeout)
+        oom_before = self.lane.oom_kills()
+        status = self.lane.kill(submission)
+        out_of_time = self._left() <= 0
+        if cell is None:  # between the last cell and "ready": nothing to skip, nothing to retry
+            return True
+        if out_of_time:
+            limit = "submission_seconds"
+        elif timed_out:
+            limit = "cell_seconds"
+        elif self.lane.oom_kills() > oom_before or status.get("signal") == signal.SIGKILL:
+            limit = "memory_mb"
+        else:
+            limit = ""
+        info = limit_error(limit, self.limits) if limit else _exited(status)
+        self.runs.setdefault(cell.cell, CellRun(cell.cell, ok=False, error=info, limit=limit))
+        self._skip.add(cell.cell)
+        if out_of_time:
+            self.submission_limit = "submission_seconds"
+            return True  # no time left to run the rest: the tests find their names missing
+        self._relaunches += 1
+        return self._relaunches > RELAUNCHES
+
+    # -- the transport ------------------------------------------------------------------------------
+    def reset(self) -> None:
+        """A new test begins: the worker replaces the call process with a fresh copy of the notebook."""
+        self.limit_struck = ""
+        if self._alive():
+            try:
+                wire.send(self._current.fd, {"op": "end_test"})
+            except OSError:
+                self._mark_dead()
+
+    def kind(self, name: str) -> str:
+        message = self._ask({"op": "kind", "name": name}, 5 + 2 * GRACE)
+        kind = message.get("kind") if message else None
+        return kind if kind in ("missing", "callable", "value") else "missing"
+
+    def fetch(self, name: str) -> object:
+        message = self._ask({"op": "fetch", "name": name}, 5 + 2 * GRACE)
+        if message is None or "value" not in message:
+            from autograder.codec import CodecError
+
+            raise CodecError(str((message or {}).get("unusable") or "no value"))
+        return message["value"]
+
+    def call(self, name: str, arguments: object, keep_arguments: bool) -> Reply:
+        request = {"op": "call", "name": name, "arguments": arguments, "keep": keep_arguments}
+        message = self._ask(request, self.limits.call_seconds + 2 * GRACE)
+        if message is None:
+            return Reply(error=limit_error(self.limit_struck, self.limits))
+        if "why" in message and message.get("op") == "lost":
+            return Reply(error=self._lost(message))
+        try:
+            error = message.get("error")
+            info = None if error is None else wire.error_from_wire(error)
+            output = wire._str(message.get("output"), 20_000)
+            unusable = wire._str(message.get("unusable"), 2000)
+        except wire.WireError as error:
+            return Reply(unusable=str(error))
+        if info is not None:
+            limit = "call_seconds" if info.type_name == "TimeLimitExceeded" else limit_of(info)
+            if limit:
+                self.limit_struck = limit
+                info = ErrorInfo(info.type_name, info.message, info.frames, info.type_names, limit)
+        return Reply(
+            result=message.get("result"),
+            error=info,
+            unusable=unusable,
+            arguments=message.get("arguments"),
+            output=output,
+        )
+
+    def _lost(self, message: dict) -> ErrorInfo:
+        """The call process died or ran out of time (the worker killed it)."""
+        if message.get("why") == "timeout":
+            self.limit_struck = "call_seconds"
+            return limit_error("call_seconds", self.limits)
+        if message.get("signal") == signal.SIGKILL:
+            self.limit_struck = "memory_mb"
+            return limit_error("memory_mb", self.limits)
+        return _exited({k: message.get(k) for k in ("code", "signal") if k in message})
+
+    def _ask(self, request: dict, timeout: float) -> dict | None:
+        """Send one request to the submission process; None (with ``limit_struck``) if no answer came."""
+        if self._left() <= 0:
+            self.limit_struck = self.submission_limit = "submission_seconds"
+            return None
+        if not self._alive() and not self._relaunch():
+            return None
+        try:
+            wire.send(self._current.fd, request)
+            message = self._receive(min(timeout, self._left()))
+        except wire.WireTimeout:
+            self.limit_struck = "submission_seconds" if self._left() <= 0 else "call_seconds"
+            self._mark_dead()
+            return None
+        except (wire.WireError, OSError):
+            self.limit_struck = ""
+            self._mark_dead()
+            return None
+        return message
+
+    def _relaunch(self) -> bool:
+        """A fresh submission process after the last one died in a test (the cells run again)."""
+        if self._relaunches >= RELAUNCHES:
+            return False
+        self._relaunches += 1
+        while not self._launch():
+            pass
+        return self._alive()
+
+    def _alive(self) -> bool:
+        return self._current is not None and self._current.status is None
+
+    def _mark_dead(self) -> None:
+        if self._current is not None:
+            self.lane.kill(self._current)
+
+    def _receive(self, timeout: float) -> dict:
+        message = wire.receive(self._current.fd, timeout=max(timeout, 0.001), max_bytes=wire.MAX_FRAME)
+        if not isinstance(message, dict):
+            raise wire.WireError("expected a record")
+        return message
+
+    def _left(self) -> float:
+        return self.deadline - time.monotonic()
+
+    def close(self) -> None:
+        if self._current is not None:
+            self.lane.kill(self._current)
+
+
+def _with_limit(run: CellRun, limits: SubmissionLimits) -> CellRun:
+    if run.error is None:
+        return run
+    limit = "cell_seconds" if run.error.type_name == "TimeLimitExceeded" else limit_of(run.error)
+    if not limit:
+        return run
+    info = run.error
+    return CellRun(run.cell, run.ok, ErrorInfo(info.type_name, info.message, info.frames, info.type_names, limit),
+                   run.output, limit)  # fmt: skip
+
+
+def _exited(status: dict) -> ErrorInfo:
+    if status.get("signal"):
+        detail = f"arrêté par le signal {status['signal']} ({_signal_name(status['signal'])})"
+    else:
+        detail = f"sorti avec le code {status.get('code')}"
+    message = f"le processus qui exécutait votre code s'est arrêté : {detail} (os._exit, sys.exit ou plantage ?)"
+    return ErrorInfo("ProcessExited", message, (), ("ProcessExited",))
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return "?"

@@ -1,0 +1,308 @@
+"""Sandbox: the kernel's walls around one submission's process, each applied if this machine has it.
+
+Runs in the worker (``autograder.worker``), never in the trusted grader. ``isolate`` is called
+in a freshly forked submission process before any student code runs; it applies, in order:
+
+- a mount namespace with a private ``/proc`` (of the submission's own PID namespace, which the
+  worker made when it forked), private ``/tmp`` and ``/dev/shm`` (size-capped tmpfs: the
+  scratch folder and the only writable places), and empty read-only tmpfs over the paths the
+  grader asks to hide (hidden suites, submissions, output, course folder);
+- resource limits (address space, file size, open files, core dumps, CPU time, processes);
+- an unprivileged user id (one per lane, so one lane's fork bomb cannot starve another);
+- Landlock: reads only under the system's and Python's own trees, writes only in scratch, no
+  TCP, no signals or abstract sockets outside the submission;
+- seccomp: no exec, no new sockets, no ptrace, no mount or namespace calls.
+
+Network is cut once per lane (``isolate_lane``: an empty network namespace). Every step that the
+machine refuses (not root, no Landlock, not Linux) is recorded as off, and grading goes on.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import os
+import resource
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+CLONE_NEWNS = 0x00020000
+CLONE_NEWPID = 0x20000000
+CLONE_NEWNET = 0x40000000
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
+MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
+PR_SET_NO_NEW_PRIVS = 38
+PR_SET_PDEATHSIG = 1
+
+# What an instructor reads when one is off (the CLI prints one warning line naming them).
+PROTECTIONS = {
+    "network": "no network (empty network namespace)",
+    "processes": "own PID namespace (cannot see or signal the grader)",
+    "filesystem": "private file-system view (mount namespace)",
+    "landlock": "Landlock (reads only system trees, writes only scratch, no TCP, no outside signals)",
+    "user": "unprivileged user id",
+    "seccomp": "seccomp (no exec, sockets, ptrace, mounts)",
+    "rlimits": "resource limits (memory, file size, processes, CPU)",
+    "cgroup": "cgroup memory and process caps",
+}
+
+KIT_SUITES = Path(__file__).parent / "assignments"  # the hidden suites bundled with the kit
+
+_libc = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
+
+
+def _check(result: int, what: str) -> None:
+    if result != 0:
+        code = ctypes.get_errno()
+        raise OSError(code, f"{what}: {os.strerror(code)}")
+
+
+def unshare(flags: int) -> None:
+    if _libc is None:
+        raise OSError(errno.ENOSYS, "namespaces: not Linux")
+    _check(_libc.unshare(flags), "unshare")
+
+
+def setns(fd: int, nstype: int) -> None:
+    _check(_libc.setns(fd, nstype), "setns")
+
+
+def mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
+    encode = lambda text: text.encode() if text is not None else None  # noqa: E731
+    _check(
+        _libc.mount(encode(source), encode(target), encode(fstype), ctypes.c_ulong(flags), encode(data)),
+        f"mount {target}",
+    )
+
+
+def set_parent_death_signal(signum: int) -> None:
+    if _libc is not None:
+        _libc.prctl(PR_SET_PDEATHSIG, signum, 0, 0, 0)
+
+
+# -- Landlock ----------------------------------------------------------------------------------------
+_SYS_CREATE_RULESET, _SYS_ADD_RULE, _SYS_RESTRICT_SELF = 444, 445, 446
+_RULE_PATH_BENEATH = 1
+_FS_EXECUTE, _FS_WRITE_FILE, _FS_READ_FILE, _FS_READ_DIR = 1, 2, 4, 8
+_FS_ALL_V1 = (1 << 13) - 1
+_FS_REFER, _FS_TRUNCATE, _FS_IOCTL_DEV = 1 << 13, 1 << 14, 1 << 15
+_NET_ALL = 0b11  # bind and connect TCP
+_SCOPE_ALL = 0b11  # abstract unix sockets and signals outside the domain
+_FILE_RIGHTS = _FS_EXECUTE | _FS_WRITE_FILE | _FS_READ_FILE | _FS_TRUNCATE | _FS_IOCTL_DEV
+
+
+class _RulesetAttr(ctypes.Structure):
+    _fields_ = [("fs", ctypes.c_uint64), ("net", ctypes.c_uint64), ("scoped", ctypes.c_uint64)]
+
+
+class _PathBeneath(ctypes.Structure):
+    _pack_ = 1
+    _fields_ = [("allowed", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
+
+
+def landlock_abi() -> int:
+    if _libc is None:
+        return 0
+    version = _libc.syscall(_SYS_CREATE_RULESET, None, 0, 1)  # LANDLOCK_CREATE_RULESET_VERSION
+    return max(version, 0)
+
+
+def _landlock(read_paths: list[str], write_paths: list[str]) -> None:
+    abi = landlock_abi()
+    if abi < 1:
+        raise OSError(errno.ENOSYS, "Landlock not available")
+    handled = _FS_ALL_V1 | (_FS_REFER if abi >= 2 else 0) | (_FS_TRUNCATE if abi >= 3 else 0)
+    handled |= _FS_IOCTL_DEV if abi >= 5 else 0
+    sizes = {1: 8, 2: 8, 3: 8, 4: 16, 5: 16}
+    attr = _RulesetAttr(handled, _NET_ALL if abi >= 4 else 0, _SCOPE_ALL if abi >= 6 else 0)
+    ruleset = _libc.syscall(_SYS_CREATE_RULESET, ctypes.byref(attr), sizes.get(abi, 24), 0)
+    if ruleset < 0:
+        _check(-1, "landlock_create_ruleset")
+    try:
+        read = _FS_EXECUTE | _FS_READ_FILE | _FS_READ_DIR
+        for paths, rights in ((read_paths, read), (write_paths, handled)):
+            for path in paths:
+                try:
+                    fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
+                except OSError:
+                    continue  # not on this machine
+                try:
+                    allowed = rights if os.path.isdir(path) else rights & _FILE_RIGHTS & handled
+                    rule = _PathBeneath(allowed, fd)
+                    _check(_libc.syscall(_SYS_ADD_RULE, ruleset, _RULE_PATH_BENEATH, ctypes.byref(rule), 0), path)
+                finally:
+                    os.close(fd)
+        _check(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
+        _check(_libc.syscall(_SYS_RESTRICT_SELF, ruleset, 0), "landlock_restrict_self")
+    finally:
+        os.close(ruleset)
+
+
+# -- seccomp -----------------------------------------------------------------------------------------
+DENIED_SYSCALLS = (
+    "execve", "execveat",  # no other program: no shell, no compiler, no second Python
+    "socket", "socketpair",  # no network, no unix sockets to anything outside
+    "ptrace", "process_vm_readv", "process_vm_writev",  # no reading another process's memory
+    "mount", "umount2", "pivot_root", "chroot", "unshare", "setns",  # the walls stay up
+    "open_tree", "move_mount", "fsopen", "fsmount", "fsconfig", "fspick",
+    "bpf", "perf_event_open", "userfaultfd", "io_uring_setup", "io_uring_enter", "io_uring_register",
+    "keyctl", "add_key", "request_key", "kexec_load", "kexec_file_load",
+    "init_module", "finit_module", "delete_module", "reboot", "swapon", "swapoff", "acct",
+    "settimeofday", "clock_settime", "clock_adjtime", "adjtimex", "setdomainname", "sethostname",
+)  # fmt: skip
+
+
+def _seccomp() -> None:
+    import pyseccomp  # imported by the worker before any fork (prepare), so this costs nothing
+
+    rules = pyseccomp.SyscallFilter(defaction=pyseccomp.ALLOW)
+    for name in DENIED_SYSCALLS:
+        try:
+            rules.add_rule(pyseccomp.ERRNO(errno.EPERM), name)
+        except Exception:  # a call this architecture does not have
+            continue
+    rules.load()
+
+
+# -- the policy --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Policy:
+    """What one submission's process may use; limits in bytes, seconds and counts."""
+
+    uid: int = 60000
+    memory_bytes: int = 2048 * 2**20  # beyond what the worker had mapped when it forked
+    file_size_bytes: int = 16 * 2**20
+    processes: int = 32
+    cpu_seconds: int = 330
+    hide: tuple[str, ...] = ()  # paths made empty (hidden suites, submissions, output, course)
+
+
+@dataclass
+class Report:
+    """Which protections hold in this process, and why the others do not."""
+
+    on: set[str] = field(default_factory=set)
+    off: dict[str, str] = field(default_factory=dict)
+
+    def step(self, name: str, action) -> bool:
+        try:
+            action()
+        except Exception as error:  # noqa: BLE001 (any failure means this wall is down, not the grading)
+            self.off.setdefault(name, str(error) or type(error).__name__)
+            return False
+        self.on.add(name)
+        return True
+
+
+def isolate_lane(report: Report) -> None:
+    """Once per lane, before any submission: no network for anything the lane will run."""
+    report.step("network", lambda: unshare(CLONE_NEWNET))
+
+
+def isolate(policy: Policy, report: Report, scratch: str = "/tmp") -> str:
+    """Put this process (a new submission, PID 1 of its own namespace) behind every wall available.
+
+    Returns the working folder for the student's code. Call before any student code, as root
+    for the full set; what cannot be applied is recorded in ``report.off``.
+    """
+    is_root = hasattr(os, "geteuid") and os.geteuid() == 0
+    workdir = os.getcwd()
+    if is_root and _libc is not None:
+        if report.step("filesystem", lambda: _private_mounts(policy)):
+            workdir = f"{scratch}/work"
+            os.makedirs(workdir, exist_ok=True)
+            os.chown(workdir, policy.uid, policy.uid)
+    else:
+        report.off.setdefault("filesystem", "needs root")
+    os.chdir(workdir)
+    report.step("rlimits", lambda: _rlimits(policy))
+    if is_root:
+        report.step("user", lambda: _drop_user(policy.uid))
+    else:
+        report.off.setdefault("user", "needs root")
+    report.step("landlock", lambda: _landlock(_read_paths(policy), [scratch, "/dev/shm", "/dev/null"]))
+    report.step("seccomp", _seccomp)
+    return workdir
+
+
+def _private_mounts(policy: Policy) -> None:
+    unshare(CLONE_NEWNS)
+    mount(None, "/", None, MS_REC | MS_PRIVATE)
+    # Python may live where an unprivileged user cannot pass (pyenv under /root, mode 0700):
+    # show its installation, read-only, and nothing else of that folder.
+    reexposed = _reexpose_for_others([sys.base_prefix, sys.prefix])
+    mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    size = max(4 * policy.file_size_bytes, 16 * 2**20)
+    for target in ("/tmp", "/dev/shm"):
+        if os.path.isdir(target):
+            options = f"size={size},mode=0700,uid={policy.uid},gid={policy.uid}"
+            mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, options)
+    for path in (*policy.hide, str(KIT_SUITES)):
+        if os.path.isdir(path) and not any(path == r or path.startswith(r + "/") for r in reexposed):
+            mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, "size=4k,mode=0555")
+
+
+def _reexpose_for_others(prefixes: list[str]) -> list[str]:
+    """Cover the closed folder above each prefix with an empty tmpfs, then bind the prefix back."""
+    exposed: list[str] = []
+    for prefix in dict.fromkeys(os.path.realpath(p) for p in prefixes):
+        closed = next((str(p) for p in reversed(Path(prefix).parents) if not os.stat(p).st_mode & 0o001), None)
+        if closed is None or prefix in exposed:
+            continue
+        holder = os.open(prefix, os.O_PATH | os.O_CLOEXEC)  # still reachable once covered
+        try:
+            mount("tmpfs", closed, "tmpfs", MS_NOSUID | MS_NODEV, "size=64k,mode=0755")
+            os.makedirs(prefix, mode=0o755, exist_ok=True)
+            mount(f"/proc/self/fd/{holder}", prefix, None, MS_BIND | MS_REC)
+            mount(None, prefix, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID)
+            mount(None, closed, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
+        finally:
+            os.close(holder)
+        exposed.append(prefix)
+    return exposed
+
+
+def _rlimits(policy: Policy) -> None:
+    mapped = _mapped_bytes()
+    limits = {
+        resource.RLIMIT_AS: mapped + policy.memory_bytes,
+        resource.RLIMIT_FSIZE: policy.file_size_bytes,
+        resource.RLIMIT_NOFILE: 256,
+        resource.RLIMIT_CORE: 0,
+        resource.RLIMIT_CPU: policy.cpu_seconds,
+        resource.RLIMIT_NPROC: policy.processes,  # counts only once the user id is dropped
+    }
+    for which, value in limits.items():
+        soft, hard = resource.getrlimit(which)
+        value = value if hard == resource.RLIM_INFINITY else min(value, hard)
+        resource.setrlimit(which, (value, value))
+
+
+def _mapped_bytes() -> int:
+    try:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except OSError:
+        return 0
+
+
+def _drop_user(uid: int) -> None:
+    os.setgroups([])
+    os.setresgid(uid, uid, uid)
+    os.setresuid(uid, uid, uid)
+
+
+def _read_paths(policy: Policy) -> list[str]:
+    """The trees student code may read: the system's libraries, Python's, and the installed packages
+    other than this kit (whose folder holds the hidden suites)."""
+    paths = ["/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin", "/etc", "/proc", "/sys/devices/system/cpu"]
+    paths += ["/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom"]
+    paths.append(os.path.realpath(sys.base_prefix))
+    for entry in sys.path:
+        real = os.path.realpath(entry) if entry else ""
+        if ("site-packages" in real or "dist-packages" in real) and os.path.isdir(real) and real not in paths:
+            # Each installed package but this kit, whose folder holds the hidden suites.
+            paths += [os.path.join(real, name) for name in os.listdir(real) if "autograder" not in name.lower()]
+    paths.append(os.path.join(os.path.realpath(sys.prefix), "bin"))
+    return [p for p in paths if p not in policy.hide]

@@ -1,0 +1,209 @@
+"""Wire: messages between the trusted grader and the untrusted worker, as data only.
+
+A message is a plain tree (None, bool, int, float, str, bytes, lists, str-keyed dicts). On the
+wire it is a frame: a fixed header (JSON length, blob count), the tree as JSON with every
+``bytes`` replaced by ``{"$blob": i}``, then the blobs raw (tensor data is never base64'd).
+No pickle, no object reconstruction: the receiver gets dicts and lists, and the codec and the
+``*_from_wire`` readers below check every field. The reader refuses frames over ``max_bytes``
+and waits at most ``timeout`` seconds, so a hostile worker can neither flood nor stall the grader.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import struct
+import time
+
+from autograder.results import CellRun, ErrorInfo, Frame
+
+_HEADER = struct.Struct("<QI")  # JSON length, number of blobs
+_BLOB = struct.Struct("<Q")
+_BLOB_KEY = "$blob"
+MAX_FRAME = 512 * 2**20
+
+
+class WireError(Exception):
+    """The other side sent something that is not a frame, or too much of it."""
+
+
+class WireTimeout(WireError):
+    """Nothing (or not all of a frame) arrived in time."""
+
+
+class WireClosed(WireError):
+    """The other side is gone (end of file)."""
+
+
+def pack(message: object) -> bytes:
+    blobs: list[bytes] = []
+
+    def strip(value: object) -> object:
+        if isinstance(value, (bytes, bytearray, memoryview)):
+            blobs.append(bytes(value))
+            return {_BLOB_KEY: len(blobs) - 1}
+        if isinstance(value, dict):
+            return {key: strip(item) for key, item in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [strip(item) for item in value]
+        return value
+
+    text = json.dumps(strip(message), separators=(",", ":"), ensure_ascii=False).encode()
+    parts = [_HEADER.pack(len(text), len(blobs)), text]
+    for blob in blobs:
+        parts += [_BLOB.pack(len(blob)), blob]
+    return b"".join(parts)
+
+
+def send_frame(fd: int, frame: bytes) -> None:
+    data = memoryview(frame)
+    while data:
+        written = os.write(fd, data)
+        data = data[written:]
+
+
+def send(fd: int, message: object) -> None:
+    send_frame(fd, pack(message))
+
+
+def receive(fd: int, timeout: float | None = None, max_bytes: int = MAX_FRAME) -> object:
+    """One message from ``fd``; :class:`WireTimeout` if it does not all arrive within ``timeout``."""
+    return unpack(receive_frame(fd, timeout, max_bytes))
+
+
+def receive_frame(fd: int, timeout: float | None = None, max_bytes: int = MAX_FRAME) -> bytes:
+    """One whole frame, still packed (a relay passes it on without reading it)."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    header = _read(fd, _HEADER.size, deadline)
+    size, count = _HEADER.unpack(header)
+    if size > max_bytes or count > 1_000_000:
+        raise WireError(f"frame too large ({size} bytes of JSON, {count} blobs)")
+    parts, total = [header, _read(fd, size, deadline)], size
+    for _ in range(count):
+        prefix = _read(fd, _BLOB.size, deadline)
+        (length,) = _BLOB.unpack(prefix)
+        total += length
+        if total > max_bytes:
+            raise WireError(f"frame larger than {max_bytes} bytes")
+        parts += [prefix, _read(fd, length, deadline)]
+    return b"".join(parts)
+
+
+def unpack(frame: bytes) -> object:
+    view = memoryview(frame)
+    size, count = _HEADER.unpack_from(view)
+    offset = _HEADER.size + size
+    text = view[_HEADER.size : offset]
+    blobs = []
+    for _ in range(count):
+        (length,) = _BLOB.unpack_from(view, offset)
+        offset += _BLOB.size
+        blobs.append(bytes(view[offset : offset + length]))
+        offset += length
+    try:
+        return _restore(json.loads(bytes(text)), blobs)
+    except (ValueError, RecursionError) as error:  # a hostile worker's deep or malformed JSON
+        raise WireError(f"not a message: {type(error).__name__}") from None
+
+
+def _restore(value: object, blobs: list[bytes]) -> object:
+    if isinstance(value, dict):
+        if len(value) == 1 and _BLOB_KEY in value:
+            index = value[_BLOB_KEY]
+            if type(index) is not int or not 0 <= index < len(blobs):
+                raise WireError("bad blob reference")
+            return blobs[index]
+        return {key: _restore(item, blobs) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_restore(item, blobs) for item in value]
+    return value
+
+
+def _read(fd: int, size: int, deadline: float | None) -> bytes:
+    chunks, missing = [], size
+    poller = select.poll()
+    poller.register(fd, select.POLLIN | select.POLLHUP | select.POLLERR)
+    while missing:
+        if deadline is not None:
+            left = deadline - time.monotonic()
+            if left <= 0 or not poller.poll(left * 1000):
+                raise WireTimeout("no answer in time")
+        chunk = os.read(fd, min(missing, 1 << 20))
+        if not chunk:
+            raise WireClosed("the other side closed the channel")
+        chunks.append(chunk)
+        missing -= len(chunk)
+    return b"".join(chunks)
+
+
+# -- records on the wire: written by the worker, read (and checked) by the grader -----------------------
+def error_to_wire(info: ErrorInfo) -> dict:
+    return {
+        "type": info.type_name,
+        "message": info.message,
+        "frames": [[f.cell, f.line, f.function, f.text] for f in info.frames],
+        "types": list(info.type_names),
+    }
+
+
+def error_from_wire(tree: object) -> ErrorInfo:
+    tree = _dict(tree)
+    frames = []
+    for frame in _list(tree.get("frames"))[:16]:
+        cell, line, function, text = _list(frame)
+        frames.append(Frame(_int(cell), _int(line), _str(function, 200), _str(text, 500)))
+    return ErrorInfo(
+        _str(tree.get("type"), 200),
+        _str(tree.get("message"), 2000),
+        tuple(frames),
+        tuple(_str(name, 200) for name in _list(tree.get("types"))[:16]),
+    )
+
+
+def cell_to_wire(run: CellRun) -> dict:
+    return {
+        "cell": run.cell,
+        "ok": run.ok,
+        "error": None if run.error is None else error_to_wire(run.error),
+        "output": run.output,
+    }
+
+
+def cell_from_wire(tree: object, output_cap: int) -> CellRun:
+    tree = _dict(tree)
+    error = tree.get("error")
+    return CellRun(
+        cell=_int(tree.get("cell")),
+        ok=tree.get("ok") is True,
+        error=None if error is None else error_from_wire(error),
+        output=_str(tree.get("output"), output_cap),
+    )
+
+
+def _dict(value: object) -> dict:
+    if not isinstance(value, dict):
+        raise WireError(f"expected a record, got {type(value).__name__}")
+    return value
+
+
+def _list(value: object) -> list:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise WireError(f"expected a list, got {type(value).__name__}")
+    return value
+
+
+def _int(value: object) -> int:
+    if type(value) is not int:
+        raise WireError(f"expected an integer, got {type(value).__name__}")
+    return value
+
+
+def _str(value: object, cap: int) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise WireError(f"expected text, got {type(value).__name__}")
+    return value if len(value) <= cap else value[:cap] + "…"

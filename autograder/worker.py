@@ -1,0 +1,290 @@
+"""Worker: the untrusted side of the grader, one per lane (``python -I -m autograder.worker FD LANE``).
+
+It holds nothing secret: it imports torch, the codec and the cell runner, never the hidden
+suites, the solutions or the grader's state, and it is started as a fresh interpreter with a
+minimal environment. Three kinds of process, each forked from the one before:
+
+- the **lane parent** (this program): imports torch once, cuts the network for the whole lane,
+  then waits for orders on its control socket. For each submission it forks
+- a **submission process**: PID 1 of a new PID namespace (its death takes every process it
+  made), behind every wall of :mod:`autograder.sandbox`. It runs the notebook's cells one by one,
+  reporting each, then relays the hidden tests' calls. For each test it forks
+- a **call process** from the post-notebook state, which answers that test's calls and is
+  killed when the test ends: a timeout, a crash or a mutated global in one test never reaches
+  the next.
+
+Every message is a :mod:`autograder.wire` frame; values go through the codec. The grader keeps
+the timers that count (this side's timers are a courtesy that gives a better traceback).
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import select
+import signal
+import socket
+import sys
+import traceback
+
+from autograder import sandbox, wire
+from autograder.codec import CodecError
+from autograder.results import CodeCell
+from autograder.execute import new_namespace, run_cell, stdin_closed
+from autograder.transport import InProcessTransport, torch_globals_restored
+
+GRACE = 1.0  # seconds a submission process gives a call process beyond the call's own limit
+
+
+def main(argv: list[str]) -> int:
+    control = int(argv[0])
+    lane = int(argv[1]) if len(argv) > 1 else 0
+    try:
+        _warm_up()
+        report = sandbox.Report()
+        sandbox.isolate_lane(report)
+        sandbox.set_parent_death_signal(signal.SIGKILL)
+        wire.send(control, {"op": "hello", "pid": os.getpid(), "lane": lane, "off": report.off})
+    except BaseException:
+        wire.send(control, {"op": "fatal", "error": traceback.format_exc(limit=5)})
+        return 1
+    gc.freeze()  # what the warm-up made is never collected, so forks share it untouched
+    return _serve_lane(control, report)
+
+
+def _warm_up() -> None:
+    """Pay once per lane what every submission would otherwise pay: imports and torch's lazy set-up."""
+    import torch
+
+    torch.set_num_threads(1)  # before any op: threads and fork do not mix (children hang in a futex)
+    cell = torch.nn.RNNCell(4, 3)
+    cell(torch.zeros(2, 4)).sum().backward()
+    torch.nn.utils.rnn.pack_padded_sequence(torch.zeros(3, 2, 4), [3, 2])
+    torch.nn.GRU(4, 3, bidirectional=True)(torch.zeros(3, 2, 4))
+    import pyseccomp  # noqa: F401  (loading libseccomp here is 1 ms; in each submission, 13)
+
+
+def _serve_lane(control: int, report: sandbox.Report) -> int:
+    own_pid_namespace = _open_or_none("/proc/self/ns/pid")
+    child: tuple[int, int] | None = None  # (pid, pidfd) of the running submission
+    while True:
+        watched = [control] + ([child[1]] if child else [])
+        ready, _, _ = select.select(watched, [], [])
+        if child and child[1] in ready:
+            _, status = os.waitpid(child[0], 0)
+            os.close(child[1])
+            wire.send(control, {"op": "exited", "pid": child[0], **_exit_status(status)})
+            child = None
+        if control not in ready:
+            continue
+        try:
+            order = wire.receive(control)
+        except wire.WireError:
+            order = {"op": "quit"}
+        op = order.get("op")
+        if op == "run" and child is None:
+            child = _start_submission(control, order, report, own_pid_namespace)
+        elif op == "kill" and child:
+            signal.pidfd_send_signal(child[1], signal.SIGKILL)
+        elif op == "quit":
+            if child:
+                signal.pidfd_send_signal(child[1], signal.SIGKILL)
+                os.waitpid(child[0], 0)
+            return 0
+
+
+def _start_submission(control: int, order: dict, report: sandbox.Report, pid_namespace: int | None) -> tuple:
+    policy = sandbox.Policy(**order["policy"])
+    ours, theirs = socket.socketpair()
+    isolated = False
+    if pid_namespace is not None:
+        try:
+            sandbox.unshare(sandbox.CLONE_NEWPID)  # the next child is PID 1 of a new namespace
+            isolated = True
+        except OSError as error:
+            report.off.setdefault("processes", str(error))
+    pid = os.fork()
+    if pid == 0:
+        code = 70
+        try:
+            ours.close()
+            code = _submission(theirs.detach(), policy, report, isolated)
+        finally:
+            os._exit(code)
+    if isolated:
+        sandbox.setns(pid_namespace, sandbox.CLONE_NEWPID)  # back: the lane's next fork is a normal one
+    theirs.close()
+    socket.send_fds(socket.socket(fileno=os.dup(control)), [b"F"], [ours.fileno()])
+    ours.close()
+    wire.send(control, {"op": "started", "pid": pid})
+    return pid, os.pidfd_open(pid)
+
+
+def _submission(channel: int, policy: sandbox.Policy, lane_report: sandbox.Report, isolated: bool) -> int:
+    os.setsid()  # its own process group: a kill(0) in a cell reaches only the submission
+    os.closerange(3, channel)
+    os.closerange(channel + 1, 1 << 16)
+    report = sandbox.Report(set(lane_report.on), dict(lane_report.off))
+    if isolated:
+        report.on.add("processes")
+    workdir = sandbox.isolate(policy, report)
+    sandbox.set_parent_death_signal(signal.SIGKILL)  # set again: a change of user clears it
+    os.environ.update({"HOME": workdir, "TMPDIR": workdir})
+    wire.send(channel, {"op": "sandbox", "on": sorted(report.on), "off": report.off})
+    order = wire.receive(channel)
+    _run_cells(channel, order)
+    wire.send(channel, {"op": "ready"})
+    gc.collect()
+    gc.freeze()  # the notebook's objects: call processes share them without copying
+    _relay(channel, order["namespace"], float(order.get("call_seconds") or 10))
+    return 0
+
+
+def _run_cells(channel: int, order: dict) -> None:
+    namespace = new_namespace()
+    room = int(order.get("output_cap", 64_000))
+    skip = set(order.get("skip", ()))
+    seconds = float(order.get("cell_seconds") or 0) or None
+    with torch_globals_restored(), stdin_closed():
+        for number, source in order["cells"]:
+            if number in skip:
+                continue
+            run = run_cell(CodeCell(number, source), namespace, max(room, 0), seconds)
+            room -= len(run.output)
+            wire.send(channel, {"op": "cell", "run": wire.cell_to_wire(run)})
+    order["namespace"] = namespace
+
+
+def _relay(channel: int, namespace: dict, call_seconds: float) -> None:
+    """Between the grader and one call process per test; kill the call process when the test ends."""
+    child = _fork_call_process(channel, namespace, call_seconds)
+    while True:
+        try:
+            frame = wire.receive_frame(channel)
+        except wire.WireError:
+            return
+        message = wire.unpack(frame)
+        op = message.get("op") if isinstance(message, dict) else None
+        if op == "end_test":
+            _kill_calls(child)
+            child = _fork_call_process(channel, namespace, call_seconds)  # ready before the next test asks
+            continue
+        if op not in ("kind", "fetch", "call"):
+            continue
+        if child is None:
+            child = _fork_call_process(channel, namespace, call_seconds)
+        pid, to_child, from_child = child
+        try:
+            wire.send_frame(to_child, frame)
+            wait = call_seconds + GRACE if op == "call" else 5 + GRACE
+            wire.send_frame(channel, wire.receive_frame(from_child, timeout=wait))
+        except (wire.WireError, OSError) as error:
+            status = _kill_calls(child)
+            child = None
+            why = "timeout" if isinstance(error, wire.WireTimeout) else "exit"
+            wire.send(channel, {"op": "lost", "why": why, **status})
+
+
+def _fork_call_process(channel: int, namespace: dict, call_seconds: float) -> tuple[int, int, int]:
+    down_read, down_write = os.pipe()
+    up_read, up_write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        code = 70
+        try:
+            os.close(channel)  # the call process never talks to the grader directly
+            os.close(down_write)
+            os.close(up_read)
+            code = _answer_calls(down_read, up_write, namespace, call_seconds)
+        finally:
+            os._exit(code)
+    os.close(down_read)
+    os.close(up_write)
+    return pid, down_write, up_read
+
+
+def _answer_calls(requests: int, replies: int, namespace: dict, call_seconds: float) -> int:
+    transport = InProcessTransport(namespace, call_seconds=call_seconds)
+    with stdin_closed():
+        while True:
+            try:
+                message = wire.receive(requests)
+            except wire.WireClosed:
+                return 0
+            op, name = message["op"], message["name"]
+            if op == "kind":
+                wire.send(replies, {"kind": transport.kind(name)})
+            elif op == "fetch":
+                try:
+                    wire.send(replies, {"value": transport.fetch(name)})
+                except (CodecError, RecursionError) as error:
+                    wire.send(replies, {"unusable": str(error)})
+            else:
+                reply = transport.call(name, message["arguments"], bool(message.get("keep")))
+                wire.send(
+                    replies,
+                    {
+                        "result": reply.result,
+                        "error": None if reply.error is None else wire.error_to_wire(reply.error),
+                        "unusable": reply.unusable,
+                        "arguments": reply.arguments,
+                        "output": reply.output,
+                    },
+                )
+
+
+def _kill_calls(child: tuple[int, int, int] | None) -> dict:
+    """Kill the call process and anything it started; its exit status, if it had already ended."""
+    if child is None:
+        return {}
+    pid, to_child, from_child = child
+    os.close(to_child)
+    os.close(from_child)
+    status: dict = {}
+    try:
+        finished, raw = os.waitpid(pid, os.WNOHANG)
+        if finished:
+            status = _exit_status(raw)
+    except ChildProcessError:
+        pass
+    if os.getpid() == 1:
+        _kill_namespace_but_me()
+    elif not status:
+        os.kill(pid, signal.SIGKILL)
+    _reap()
+    return status
+
+
+def _kill_namespace_but_me() -> None:
+    """As PID 1 of the submission's namespace: every other process in it (a call's grandchildren too)."""
+    try:
+        os.kill(-1, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def _reap() -> None:
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+def _exit_status(raw: int) -> dict:
+    if os.WIFSIGNALED(raw):
+        return {"signal": os.WTERMSIG(raw)}
+    return {"code": os.WEXITSTATUS(raw)}
+
+
+def _open_or_none(path: str) -> int | None:
+    try:
+        return os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return None
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
