@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import os
 import sys
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograder import __version__
@@ -39,6 +42,20 @@ class GradeOptions:
     submissions: Path  # a folder of submissions, or one notebook
     out: Path
     suite: Path | None  # None: the bundled suites
+    jobs: int = 1
+    limits: dict = field(default_factory=dict)  # SubmissionLimits fields set on the command line
+
+
+# The limits an instructor may override for one run: option, SubmissionLimits field, type, help.
+LIMIT_OPTIONS = (
+    ("--cell-seconds", "cell_seconds", float, "wall time of one notebook cell"),
+    ("--call-seconds", "call_seconds", float, "wall time of one call of a student function"),
+    ("--submission-seconds", "submission_seconds", float, "wall time of one whole submission"),
+    ("--memory-mb", "memory_mb", int, "memory a submission may allocate, in MB"),
+    ("--processes", "processes", int, "processes a submission may run at once"),
+    ("--file-size-mb", "file_size_mb", int, "largest file a submission may write, in MB"),
+    ("--output-kb", "output_kb", int, "output kept per submission, in kB (the rest is dropped with a note)"),
+)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -86,7 +103,24 @@ def _parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="folder holding assignment.yaml and the hidden tests (default: the suites bundled with autograder)",
     )
+    grade.add_argument(
+        "-j",
+        "--jobs",
+        type=int,
+        metavar="N",
+        help=f"grade N submissions at a time, each in its own sandboxed lane (default: all cores, {_cores()} here)",
+    )
+    limits = grade.add_argument_group("limits", "override assignment.yaml's limits for this run")
+    for option, name, kind, text in LIMIT_OPTIONS:
+        limits.add_argument(option, dest=f"limit_{name}", type=kind, metavar="N", help=text)
     return parser
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
 
 
 def _grade_options(args: argparse.Namespace) -> GradeOptions:
@@ -100,7 +134,17 @@ def _grade_options(args: argparse.Namespace) -> GradeOptions:
     suite = args.suite.resolve() if args.suite else None
     if suite is not None and not (suite / "assignment.yaml").is_file():
         raise UsageError(f"no assignment.yaml in {args.suite}")
-    return GradeOptions(submissions=path, out=out, suite=suite)
+    jobs = _cores() if args.jobs is None else args.jobs
+    if jobs < 1:
+        raise UsageError(f"--jobs must be at least 1, not {jobs}")
+    limits = {}
+    for option, name, _, _ in LIMIT_OPTIONS:
+        value = getattr(args, f"limit_{name}")
+        if value is not None:
+            if value <= 0:
+                raise UsageError(f"{option} must be positive, not {value:g}")
+            limits[name] = value
+    return GradeOptions(submissions=path, out=out, suite=suite, jobs=jobs, limits=limits)
 
 
 def run_grade(options: GradeOptions) -> int:
@@ -116,11 +160,25 @@ def run_grade(options: GradeOptions) -> int:
     # on the machine made some calls 10-100x slower when measured on 2 cores.
     torch.set_num_threads(1)
     assignment = load_assignment(folder=options.suite)
+    if options.limits:
+        assignment = dataclasses.replace(assignment, limits=dataclasses.replace(assignment.limits, **options.limits))
     submissions = discover(options.submissions, exclude=options.out)
     if not submissions:
         raise UsageError(f"no submissions in {options.submissions}")
-    print(f"grading {len(submissions)} submission(s) from {options.submissions}", file=sys.stderr)
-    results = grade_batch(submissions, assignment, on_result=_progress(len(submissions)))
+    jobs = min(options.jobs, len(submissions))
+    print(
+        f"grading {len(submissions)} submission(s) from {options.submissions} in {jobs} sandboxed lane(s)",
+        file=sys.stderr,
+    )
+    started = time.monotonic()
+    hide = (options.submissions if options.submissions.is_dir() else options.submissions.parent, options.out)
+    results = grade_batch(submissions, assignment, on_result=_progress(len(submissions), started), jobs=jobs, hide=hide)
+    unprotected = sorted({name for result in results for name in result.unprotected})
+    if unprotected:
+        from autograder.sandbox import PROTECTIONS
+
+        names = "; ".join(PROTECTIONS.get(name, name) for name in unprotected)
+        print(f"autograder: warning: sandbox protections off on this machine: {names}", file=sys.stderr)
     try:
         gradebook = write_reports(results, assignment, options.out)
     except OSError as error:
@@ -130,8 +188,8 @@ def run_grade(options: GradeOptions) -> int:
     return EXIT_OK
 
 
-def _progress(total: int):
-    """A one-line counter on a terminal's stderr while the batch is graded; nothing in logs and pipes."""
+def _progress(total: int, started: float):
+    """A progress bar on a terminal's stderr while the batch is graded; nothing in logs and pipes."""
     if not sys.stderr.isatty():
         return None
     done = 0
@@ -139,8 +197,14 @@ def _progress(total: int):
     def show(result: object) -> None:
         nonlocal done
         done += 1
+        elapsed = time.monotonic() - started
+        width = 30
+        filled = width * done // total
+        eta = f", about {elapsed / done * (total - done):.0f} s left" if done < total else ""
+        bar = "#" * filled + "-" * (width - filled)
         end = "\n" if done == total else ""
-        print(f"\r  {done}/{total} graded", end=end, file=sys.stderr, flush=True)
+        line = f"\r  [{bar}] {done}/{total} graded in {elapsed:.1f} s{eta}"
+        print(f"{line:<78}", end=end, file=sys.stderr, flush=True)
 
     return show
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from autograder.discover import Submission
 from autograder.execute import new_namespace, run_cells
-from autograder.lane import Lane, LaneError, SandboxedNotebook
+from autograder.lane import Lane, LaneError, SandboxedNotebook, remove_cgroups
 from autograder.load import MAX_NOTEBOOK_BYTES, LoadedNotebook, NotebookLoadError, load_notebook
 from autograder.results import CellRun, Status, StudentResult
 from autograder.scoring import not_graded, score_student
@@ -108,14 +108,95 @@ def grade_batch(
     submissions: Iterable[Submission],
     assignment: Assignment,
     on_result: Callable[[StudentResult], None] | None = None,
+    jobs: int = 1,
+    hide: Sequence[Path] = (),
+    sandboxed: bool = True,
 ) -> list[StudentResult]:
-    results = []
-    for submission in submissions:
-        result = grade_submission(submission, assignment)
+    """Grade every submission; results in the submissions' order, ``on_result`` as each one finishes.
+
+    Sandboxed (the default), the student code runs in ``jobs`` lanes, each a pre-warmed worker
+    grading one submission at a time; ``hide`` names folders the student code must not see
+    beyond what the sandbox already withholds (the submissions, the output, the suites).
+    """
+    submissions = list(submissions)
+    results: list[StudentResult | None] = [None] * len(submissions)
+    gradable = [i for i, s in enumerate(submissions) if s.problem is None]
+    for index, submission in enumerate(submissions):  # not graded: known at once, no lane needed
+        if submission.problem is not None:
+            results[index] = grade_submission(submission, assignment)
+            if on_result is not None:
+                on_result(results[index])
+    hidden = tuple(str(path) for path in (*hide, assignment.folder))
+    jobs = max(1, min(jobs, len(gradable)))
+    if not sandboxed:
+        finished = ((i, grade_submission(submissions[i], assignment)) for i in gradable)
+    elif jobs == 1:
+        finished = _one_lane(submissions, gradable, assignment, hidden)
+    else:
+        finished = _many_lanes(submissions, gradable, assignment, hidden, jobs)
+    for index, result in finished:
+        results[index] = result
         if on_result is not None:
             on_result(result)
-        results.append(result)
-    return results
+    return [result for result in results if result is not None]
+
+
+def _one_lane(submissions, indices, assignment, hide):
+    if not indices:
+        return
+    with Lane(0, assignment.limits, hide) as lane:
+        for index in indices:
+            yield index, grade_submission(submissions[index], assignment, lane)
+
+
+# -- parallel lanes: each one a trusted process forked from this one (the suites and pytest already
+# imported), owning one worker. Results come back pickled between trusted processes only.
+_pool_lane: list[Lane] = []
+_pool_state: dict = {}
+
+
+def _many_lanes(submissions, indices, assignment, hide, jobs):
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    counter = context.Value("i", 0)
+    _pool_state.update(submissions=submissions, assignment=assignment)
+    owner = os.getpid()
+    pool = context.Pool(jobs, initializer=_start_pool_lane, initargs=(counter, assignment, hide, owner))
+    try:
+        yield from pool.imap_unordered(_grade_in_pool_lane, indices)
+        pool.close()
+    except BaseException:
+        pool.terminate()
+        raise
+    finally:
+        pool.join()
+        _pool_state.clear()
+        remove_cgroups(owner)  # what a lane killed mid-way could not remove itself
+
+
+def _start_pool_lane(counter, assignment: Assignment, hide: tuple[str, ...], owner: int) -> None:
+    import multiprocessing.util
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle
+    with counter.get_lock():
+        index = counter.value
+        counter.value += 1
+    lane = Lane(index, assignment.limits, hide, owner=owner)
+    _pool_lane.append(lane)
+    multiprocessing.util.Finalize(lane, lane.close, exitpriority=10)
+
+    def stop(signum: int, frame: object) -> None:  # the pool is terminated (Ctrl-C, an error): worker first
+        lane.close()
+        os._exit(1)
+
+    signal.signal(signal.SIGTERM, stop)
+
+
+def _grade_in_pool_lane(index: int) -> tuple[int, StudentResult]:
+    submission = _pool_state["submissions"][index]
+    return index, grade_submission(submission, _pool_state["assignment"], _pool_lane[0])
 
 
 def missing_explainer(notebook: LoadedNotebook, cells: Sequence[CellRun]) -> Callable[[str], str]:

@@ -30,6 +30,7 @@ from autograder.transport import Reply
 GRACE = 2.0  # seconds beyond a limit before the grader kills instead of waiting for the worker's own timer
 START_SECONDS = 120  # a lane's first start imports torch; a loaded machine may take long
 RELAUNCHES = 8  # fresh submission processes one notebook may need after hangs and crashes
+CGROUP_PREFIX = "autograder-"
 UID_BASE = 61000  # lane i runs student code as uid/gid UID_BASE + i
 
 
@@ -100,14 +101,34 @@ class _Cgroups:
 
     def remove(self) -> None:
         for folder in self.folders.values():
-            for _ in range(50):  # the lane's processes may still be exiting
-                try:
-                    folder.rmdir()
-                    break
-                except FileNotFoundError:
-                    break
-                except OSError:
-                    time.sleep(0.02)
+            self.remove_folder(folder)
+
+    @staticmethod
+    def remove_folder(folder: Path) -> None:
+        for _ in range(100):  # the lane's processes may still be exiting
+            try:
+                folder.rmdir()
+                return
+            except FileNotFoundError:
+                return
+            except OSError:
+                time.sleep(0.02)
+
+
+def remove_cgroups(owner: int) -> None:
+    """Remove the cgroups a grading run's lanes left behind (a lane killed before it could)."""
+    for controller in ("memory", "pids"):
+        root = Path("/sys/fs/cgroup", controller)
+        try:
+            own = next(
+                line.split(":", 2)[2].lstrip("/")
+                for line in Path("/proc/self/cgroup").read_text().splitlines()
+                if controller in line.split(":", 2)[1].split(",")
+            )
+        except (OSError, StopIteration):
+            continue
+        for folder in (root / own).glob(f"{CGROUP_PREFIX}{owner}-*"):
+            _Cgroups.remove_folder(folder)
 
 
 def worker_environment() -> dict[str, str]:
@@ -127,8 +148,15 @@ def worker_environment() -> dict[str, str]:
 class Lane:
     """One pre-warmed worker; grades one submission at a time."""
 
-    def __init__(self, index: int = 0, limits: SubmissionLimits | None = None, hide: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        index: int = 0,
+        limits: SubmissionLimits | None = None,
+        hide: tuple[str, ...] = (),
+        owner: int | None = None,  # the grading run's main process, which names (and sweeps) the cgroups
+    ) -> None:
         self.index = index
+        self._closed = False
         self.limits = limits or SubmissionLimits()
         self.hide = tuple(str(Path(p).resolve()) for p in hide)
         self.off: dict[str, str] = {}
@@ -146,7 +174,7 @@ class Lane:
         )
         theirs.close()
         try:
-            self._cgroups = _Cgroups(f"autograder-{os.getpid()}-{index}-{self._process.pid}")
+            self._cgroups = _Cgroups(f"{CGROUP_PREFIX}{owner or os.getpid()}-{index}-{self._process.pid}")
             baseline = 1024 * 2**20  # the worker's interpreter and torch, and the copies forks make
             self._cgroups.limit(baseline + self.limits.memory_mb * 2**20, self.limits.processes + 16)
             self._cgroups.add(self._process.pid)
@@ -205,6 +233,9 @@ class Lane:
         return self._cgroups.oom_kills() if self._cgroups else 0
 
     def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
         if self._process.poll() is None:
             try:
                 wire.send(self._control.fileno(), {"op": "quit"})

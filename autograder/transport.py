@@ -179,7 +179,8 @@ class StudentFunction:
             if keep_arguments:
                 after_args, after_kwargs = codec.decode(reply.arguments)
         except (CodecError, RecursionError, TypeError, ValueError) as error:
-            raise UnusableResult(f"`{self.name}` a renvoyé une valeur que le correcteur ne peut pas lire : {error}.")
+            message = f"`{self.name}` a renvoyé une valeur que le correcteur ne peut pas lire : {error}."
+            raise UnusableResult(message) from None
         return CallResult(value, tuple(after_args), after_kwargs, reply.output)
 
 

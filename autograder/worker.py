@@ -19,6 +19,7 @@ the timers that count (this side's timers are a courtesy that gives a better tra
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import select
@@ -29,8 +30,8 @@ import traceback
 
 from autograder import sandbox, wire
 from autograder.codec import CodecError
-from autograder.results import CodeCell
 from autograder.execute import new_namespace, run_cell, stdin_closed
+from autograder.results import CodeCell
 from autograder.transport import InProcessTransport, torch_globals_restored
 
 GRACE = 1.0  # seconds a submission process gives a call process beyond the call's own limit
@@ -49,6 +50,7 @@ def main(argv: list[str]) -> int:
         wire.send(control, {"op": "fatal", "error": traceback.format_exc(limit=5)})
         return 1
     gc.freeze()  # what the warm-up made is never collected, so forks share it untouched
+    sandbox.huge_pages()
     return _serve_lane(control, report)
 
 
@@ -173,7 +175,7 @@ def _relay(channel: int, namespace: dict, call_seconds: float) -> None:
             continue
         if child is None:
             child = _fork_call_process(channel, namespace, call_seconds)
-        pid, to_child, from_child = child
+        _pid, to_child, from_child = child
         try:
             wire.send_frame(to_child, frame)
             wait = call_seconds + GRACE if op == "call" else 5 + GRACE
@@ -257,10 +259,8 @@ def _kill_calls(child: tuple[int, int, int] | None) -> dict:
 
 def _kill_namespace_but_me() -> None:
     """As PID 1 of the submission's namespace: every other process in it (a call's grandchildren too)."""
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.kill(-1, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
 
 
 def _reap() -> None:
