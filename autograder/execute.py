@@ -112,10 +112,14 @@ def run_cell(cell: CodeCell, namespace: dict, output_room: int, seconds: float |
         with time_limit(seconds):
             exec(compile(cell.source, filename, "exec"), namespace)
     except (Exception, SystemExit, TimeLimitExceeded) as error:  # the instructor's Ctrl-C still stops us
-        return CellRun(cell.cell, ok=False, error=error_info(error), output=output.text())
+        return CellRun(cell.cell, ok=False, error=error_info(error), output=output.text(), limit=_output_limit(output))
     finally:
         sys.stdout, sys.stderr = saved
-    return CellRun(cell.cell, ok=True, output=output.text())
+    return CellRun(cell.cell, ok=True, output=output.text(), limit=_output_limit(output))
+
+
+def _output_limit(output: CappedText) -> str:
+    return "output_kb" if output.dropped else ""
 
 
 @contextlib.contextmanager

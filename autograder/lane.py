@@ -279,6 +279,7 @@ class SandboxedNotebook:
         self._skip: set[int] = set()
         self._current: Submission | None = None
         self._relaunches = 0
+        self._oom_before = 0
 
     # -- the cells ----------------------------------------------------------------------------------
     def run(self) -> tuple[CellRun, ...]:
@@ -408,7 +409,7 @@ class SandboxedNotebook:
         if message.get("why") == "timeout":
             self.limit_struck = "call_seconds"
             return limit_error("call_seconds", self.limits)
-        if message.get("signal") == signal.SIGKILL:
+        if message.get("signal") == signal.SIGKILL and self.lane.oom_kills() > self._oom_before:
             self.limit_struck = "memory_mb"
             return limit_error("memory_mb", self.limits)
         return _exited({k: message.get(k) for k in ("code", "signal") if k in message})
@@ -420,6 +421,7 @@ class SandboxedNotebook:
             return None
         if not self._alive() and not self._relaunch():
             return None
+        self._oom_before = self.lane.oom_kills()
         try:
             wire.send(self._current.fd, request)
             message = self._receive(min(timeout, self._left()))
@@ -464,6 +466,7 @@ class SandboxedNotebook:
 
 
 def _with_limit(run: CellRun, limits: SubmissionLimits) -> CellRun:
+    """The limit behind a cell's error, as the grader reads it."""
     if run.error is None:
         return run
     limit = "cell_seconds" if run.error.type_name == "TimeLimitExceeded" else limit_of(run.error)

@@ -92,7 +92,7 @@ def result_json(result: StudentResult) -> dict:
         "limit": result.limit,
         "tests": tests,
         "questions": questions,
-        "cells": [_cell_json(run) for run in result.cells if not run.ok],
+        "cells": [_cell_json(run) for run in result.cells if not run.ok or run.limit],
         "source": result.source,
         "grader": f"autograder {__version__}",
     }

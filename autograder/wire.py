@@ -167,6 +167,7 @@ def cell_to_wire(run: CellRun) -> dict:
         "ok": run.ok,
         "error": None if run.error is None else error_to_wire(run.error),
         "output": run.output,
+        "limit": run.limit,
     }
 
 
@@ -178,6 +179,7 @@ def cell_from_wire(tree: object, output_cap: int) -> CellRun:
         ok=tree.get("ok") is True,
         error=None if error is None else error_from_wire(error),
         output=_str(tree.get("output"), output_cap),
+        limit="output_kb" if tree.get("limit") == "output_kb" else "",  # the only limit the worker may name
     )
 
 
