@@ -175,10 +175,7 @@ def run_grade(options: GradeOptions) -> int:
     results = grade_batch(submissions, assignment, on_result=_progress(len(submissions), started), jobs=jobs, hide=hide)
     unprotected = sorted({name for result in results for name in result.unprotected})
     if unprotected:
-        from autograder.sandbox import PROTECTIONS
-
-        names = "; ".join(PROTECTIONS.get(name, name) for name in unprotected)
-        print(f"autograder: warning: sandbox protections off on this machine: {names}", file=sys.stderr)
+        print(protection_warning(unprotected), file=sys.stderr)
     try:
         gradebook = write_reports(results, assignment, options.out)
     except OSError as error:
@@ -186,6 +183,15 @@ def run_grade(options: GradeOptions) -> int:
     print(terminal_table(results, assignment))
     print(f"\nwrote {gradebook} and {len(results)} result file(s) in {gradebook.parent / 'results'}")
     return EXIT_OK
+
+
+def protection_warning(names: list[str]) -> str:
+    """One line naming the sandbox protections this machine could not give (not root, no Landlock, macOS)."""
+    from autograder.sandbox import PROTECTIONS
+
+    return "autograder: warning: sandbox protections off on this machine: " + "; ".join(
+        PROTECTIONS.get(name, name) for name in names
+    )
 
 
 def _progress(total: int, started: float):

@@ -237,6 +237,10 @@ def isolate(policy: Policy, report: Report, scratch: str = "/tmp") -> str:
     """
     is_root = hasattr(os, "geteuid") and os.geteuid() == 0
     workdir = os.getcwd()
+    try:  # before the walls go up: afterwards Python's own files may be out of reach
+        import pyseccomp  # noqa: F401
+    except Exception as error:  # noqa: BLE001 (not installed, not Linux, no libseccomp)
+        report.off.setdefault("seccomp", f"pyseccomp unavailable: {error}")
     if is_root and _libc is not None:
         if report.step("filesystem", lambda: _private_mounts(policy)):
             workdir = f"{scratch}/work"
@@ -251,7 +255,8 @@ def isolate(policy: Policy, report: Report, scratch: str = "/tmp") -> str:
     else:
         report.off.setdefault("user", "needs root")
     report.step("landlock", lambda: _landlock(_read_paths(policy), [scratch, "/dev/shm", "/dev/null"]))
-    report.step("seccomp", _seccomp)
+    if "seccomp" not in report.off:
+        report.step("seccomp", _seccomp)
     return workdir
 
 

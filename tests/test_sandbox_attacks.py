@@ -446,7 +446,7 @@ def batch(tmp_path_factory):
     listener.close()
     unix.close()
     results = {p.stem: json.loads(p.read_text()) for p in (out / "results").glob("*.json")}
-    yield {
+    return {
         "code": process.returncode,
         "stdout": stdout,
         "stderr": stderr,
@@ -523,9 +523,11 @@ def test_limits_are_reported_where_they_struck(batch):
     assert any(c["limit"] == "memory_mb" for c in hog["cells"])
     exits = batch["results"]["exits"]
     exited = [c for c in exits["cells"] if c["error"] and c["error"]["type"] == "ProcessExited"]
-    assert len(exited) == 1 and "code 3" in exited[0]["error"]["message"]
+    assert len(exited) == 1
+    assert "code 3" in exited[0]["error"]["message"]
     output = "".join(c["output"] for c in batch["results"]["big_output"]["cells"])
-    assert len(output) < 70_000 and "non conservés" in output
+    assert len(output) < 70_000
+    assert "non conservés" in output
 
 
 def test_the_attacks_saw_no_secret(batch):

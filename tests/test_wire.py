@@ -1,0 +1,94 @@
+"""The wire between the grader and the worker: frames of data, read with caps and deadlines."""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+import time
+
+import pytest
+
+from autograder import wire
+from autograder.results import CellRun, ErrorInfo, Frame
+
+
+@pytest.fixture
+def pipe():
+    read, write = os.pipe()
+    yield read, write
+    for fd in (read, write):
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+
+
+def test_a_message_crosses_with_its_bytes_raw(pipe):
+    read, write = pipe
+    message = {"op": "call", "data": [b"\x00\xff" * 1000, {"nested": b"abc"}], "text": "é ✓", "n": 2**62}
+    wire.send(write, message)
+    assert wire.receive(read, timeout=1) == message
+    assert len(wire.pack(message)) < 2200  # 2003 bytes of blobs: not base64'd (that would be 2672)
+
+
+def test_a_frame_over_the_cap_is_refused_before_it_is_read(pipe):
+    read, write = pipe
+    os.write(write, struct.pack("<QI", 10**12, 0))
+    with pytest.raises(wire.WireError, match="too large"):
+        wire.receive(read, timeout=1, max_bytes=1 << 20)
+
+
+def test_blobs_over_the_cap_are_refused(pipe):
+    read, write = pipe
+    wire.send(write, {"a": b"x" * 5000, "b": b"y" * 5000})
+    with pytest.raises(wire.WireError, match="larger than"):
+        wire.receive(read, timeout=1, max_bytes=8000)
+
+
+def test_half_a_frame_times_out_instead_of_blocking(pipe):
+    read, write = pipe
+    frame = wire.pack({"op": "cell", "output": "x" * 100})
+    os.write(write, frame[:20])
+    started = time.monotonic()
+    with pytest.raises(wire.WireTimeout):
+        wire.receive(read, timeout=0.3)
+    assert time.monotonic() - started < 2
+
+
+def test_a_closed_channel_is_reported(pipe):
+    read, write = pipe
+    os.close(write)
+    with pytest.raises(wire.WireClosed):
+        wire.receive(read, timeout=1)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        b'{"$blob": 3}',  # a blob that is not there
+        b'{"$blob": "0"}',
+        b"[" * 30_000 + b"]" * 30_000,  # deeper than the JSON reader goes
+        b"not json",
+        b"1" * 5000,  # an integer longer than Python converts
+    ],
+)
+def test_forged_frames_are_refused(pipe, text):
+    read, write = pipe
+    os.write(write, struct.pack("<QI", len(text), 0) + text)
+    with pytest.raises(wire.WireError):
+        wire.receive(read, timeout=1)
+
+
+def test_records_from_the_worker_are_checked_and_capped():
+    run = CellRun(3, False, ErrorInfo("ValueError", "non", (Frame(3, 2, "f", "raise"),), ("ValueError",)), "sortie")
+    assert wire.cell_from_wire(json.loads(json.dumps(wire.cell_to_wire(run))), 100) == run
+    long = wire.cell_to_wire(CellRun(1, True, output="x" * 1000))
+    assert len(wire.cell_from_wire(long, 100).output) == 101
+    with pytest.raises(wire.WireError):
+        wire.cell_from_wire({"cell": "1", "ok": True}, 100)
+    with pytest.raises(wire.WireError):
+        wire.error_from_wire({"type": ["ValueError"], "message": "x"})
+    # The worker may name only the output limit; the grader decides the others itself.
+    assert wire.cell_from_wire({"cell": 1, "ok": True, "limit": "memory_mb"}, 100).limit == ""
+    assert wire.cell_from_wire({"cell": 1, "ok": True, "limit": "output_kb"}, 100).limit == "output_kb"

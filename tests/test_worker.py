@@ -1,0 +1,170 @@
+"""The sandboxed worker, driven through a real lane: isolation between tests, limits, and its walls."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+
+import pytest
+
+from autograder import sandbox
+from autograder.cli import protection_warning
+from autograder.codec import Codec
+from autograder.lane import Lane, SandboxedNotebook
+from autograder.results import CodeCell
+from autograder.suites import SubmissionLimits
+from autograder.transport import Student, StudentError
+from tests.conftest import REPO
+
+LIMITS = dataclasses.replace(SubmissionLimits(), cell_seconds=2, call_seconds=1, memory_mb=512, processes=8)
+
+CELLS = (
+    "import os, signal, sys, time, torch\nstate = {'n': 0}\nT = torch.zeros(2)",
+    "def bump():\n    state['n'] += 1\n    return state['n']\n\ndef grow():\n    T.add_(1)\n    return T.clone()",
+    "def rebind():\n    global T\n    T = torch.ones(3)\n    return T",
+    "def die():\n    os._exit(5)\n\ndef spin():\n    while True:\n        pass",
+    "def stubborn():\n    signal.signal(signal.SIGALRM, signal.SIG_IGN)\n    while True:\n        pass",
+    "signal.signal(signal.SIGALRM, signal.SIG_IGN)\nwhile True:\n    pass",  # hangs, signals ignored
+    "def after_the_hang():\n    return 'still here'",
+    "import autograder  # what the worker has loaded\n"
+    "def loaded():\n    return sorted(m for m in sys.modules if m.split('.')[0] in ('autograder', 'pytest', '_pytest'))\n"
+    "def environment():\n    return dict(os.environ)\n"
+    "def probe(path):\n    try:\n        open(path).read(1)\n        return 'read'\n    except OSError as e:\n        return type(e).__name__\n"
+    "def identity():\n    return [os.getuid(), os.getpid(), os.getcwd(), sorted(p for p in os.listdir('/proc') if p.isdigit())]",
+)
+
+
+@pytest.fixture(scope="module")
+def notebook():
+    os.environ["AUTOGRADER_TEST_SECRET"] = "do-not-leak"
+    try:
+        lane = Lane(0, LIMITS)
+    finally:
+        del os.environ["AUTOGRADER_TEST_SECRET"]
+    sandboxed = SandboxedNotebook(lane, tuple(CodeCell(i + 1, s) for i, s in enumerate(CELLS)), time.monotonic() + 300)
+    runs = sandboxed.run()
+    yield sandboxed, runs
+    sandboxed.close()
+    lane.close()
+
+
+def _test(sandboxed) -> Student:
+    """What the `student` fixture does at the start of each hidden test."""
+    return Student(sandboxed, Codec())
+
+
+def test_state_a_call_mutates_does_not_reach_the_next_test(notebook):
+    sandboxed, _ = notebook
+    student = _test(sandboxed)
+    assert [student.bump(), student.bump()] == [1, 2]  # one test: one process, its calls share state
+    assert _test(sandboxed).bump() == 1  # the next test starts from the notebook's state again
+    assert _test(sandboxed).grow().tolist() == [1.0, 1.0]  # in-place change of a global tensor, undone
+    assert _test(sandboxed).grow().tolist() == [1.0, 1.0]
+    assert _test(sandboxed).rebind().tolist() == [1.0, 1.0, 1.0]
+    assert _test(sandboxed).grow().tolist() == [1.0, 1.0]
+
+
+def test_a_crash_in_one_test_leaves_the_next_one_alone(notebook):
+    sandboxed, _ = notebook
+    with pytest.raises(StudentError) as caught:
+        _test(sandboxed).die()
+    assert caught.value.type_name == "ProcessExited"
+    assert "code 5" in caught.value.info.message
+    assert _test(sandboxed).bump() == 1
+
+
+def test_a_runaway_call_is_stopped_and_named(notebook):
+    sandboxed, _ = notebook
+    student = _test(sandboxed)
+    started = time.monotonic()
+    with pytest.raises(StudentError) as caught:
+        student.spin()  # stopped by the call process's own timer: the traceback points at the loop
+    assert caught.value.type_name == "TimeLimitExceeded"
+    assert caught.value.info.frames[-1].cell == 4
+    assert student.limit_struck == "call_seconds"
+    student = _test(sandboxed)
+    with pytest.raises(StudentError) as caught:
+        student.stubborn()  # ignores the timer: the worker kills its process
+    assert caught.value.type_name == "TimeLimitExceeded"
+    assert student.limit_struck == "call_seconds"
+    assert time.monotonic() - started < 3 * (LIMITS.call_seconds + 2) + 2
+    assert _test(sandboxed).bump() == 1
+
+
+def test_a_hanging_cell_costs_only_itself(notebook):
+    _, runs = notebook
+    assert [run.ok for run in runs] == [True] * 5 + [False] + [True] * 2
+    assert runs[5].limit == "cell_seconds"
+    assert "limite de temps par cellule" in runs[5].error.message
+    sandboxed, _ = notebook
+    assert _test(sandboxed).after_the_hang() == "still here"  # the cells after it ran
+    assert _test(sandboxed).bump() == 1  # and the ones before it, run again in a fresh process
+
+
+def test_the_worker_holds_nothing_secret(notebook):
+    sandboxed, _ = notebook
+    loaded = _test(sandboxed).loaded()
+    trusted = {"suites", "checks", "grade", "lane", "cli", "reports", "scoring", "discover", "load", "assignments"}
+    assert [m for m in loaded if m.split(".")[0] != "autograder"] == []  # no pytest
+    assert [m for m in loaded if set(m.split(".")[1:]) & trusted] == []
+    assert "autograder.codec" in loaded  # the worker itself runs as __main__
+    environment = _test(sandboxed).environment()
+    assert "AUTOGRADER_TEST_SECRET" not in environment
+    assert set(environment) <= {*Lane_environment_keys(), "HOME", "TMPDIR"}
+
+
+def Lane_environment_keys() -> set[str]:  # noqa: N802
+    from autograder.lane import worker_environment
+
+    return set(worker_environment())
+
+
+def test_each_wall_holds(notebook):
+    sandboxed, _ = notebook
+    assert sandboxed.off == {}  # as root on Linux, every protection is on
+    uid, pid, cwd, pids = _test(sandboxed).identity()
+    assert uid >= 61000
+    assert pid != 1  # a call process, in the submission's own PID namespace...
+    assert "1" in pids
+    assert len(pids) <= 3  # ...which shows nothing of the grader: itself, the submission, a call ending
+    assert cwd == "/tmp/work"
+    probe = _test(sandboxed).probe
+    assert probe(str(REPO / "solutions" / "rnn_intro" / "rnn_intro.ipynb")) == "PermissionError"
+    assert probe(str(REPO / "autograder" / "assignments" / "rnn_intro" / "assignment.yaml")) in (
+        "PermissionError",
+        "FileNotFoundError",
+    )
+    assert probe("/etc/shadow") == "PermissionError"
+    assert probe("/etc/hostname") == "read"  # the system's own files stay readable
+
+
+def test_without_root_grading_goes_on_and_says_what_is_off(tmp_path):
+    """In a child that gives up root first, isolate() applies what it can and names the rest."""
+    import pyseccomp  # noqa: F401  (as a real non-root user would, from a Python installation it can read)
+
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover (runs in the child)
+        code = 1
+        try:
+            os.close(read)
+            os.setresgid(65534, 65534, 65534)
+            os.setresuid(65534, 65534, 65534)
+            os.chdir("/")
+            report = sandbox.Report()
+            sandbox.isolate(sandbox.Policy(), report)
+            os.write(write, (",".join(sorted(report.off)) + "|" + ",".join(sorted(report.on))).encode())
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write)
+    off, on = os.read(read, 1000).decode().split("|")
+    os.waitpid(pid, 0)
+    os.close(read)
+    assert set(off.split(",")) == {"filesystem", "user"}
+    assert {"landlock", "seccomp", "rlimits"} <= set(on.split(","))
+    line = protection_warning(["filesystem", "user"])
+    assert line.count("\n") == 0
+    assert "private file-system view" in line
+    assert "unprivileged user id" in line
