@@ -116,7 +116,8 @@ def with_hidden_tests(visible: str, question: str) -> str:
     quote = next((q for q in ("'''", '"""') if q not in visible), None)
     if quote is None or _BEGIN in visible or _END in visible:
         raise CourseError(
-            f"cannot put hidden tests around check cell {question!r}: it holds both kinds of triple quote"
+            f"cannot put hidden tests around check cell {question!r}: "
+            "it holds hidden-test markers, or both kinds of triple quote"
         )
     head = "\n".join(_HEAD).format(quote=quote)
     tail = "\n".join(_TAIL).format(quote=quote, question=question)
