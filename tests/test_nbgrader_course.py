@@ -1,200 +1,110 @@
-"""The nbgrader course workflow end to end, with the real nbgrader CLI, agreeing with `autograder grade`.
-
-One module-scoped run: `autograder nbgrader init` makes a course and an exchange under a temp
-folder; nbgrader releases the assignment; three students fetch it, fill it in (one correct, one
-with typical mistakes, one who submits the stubs) and submit; the instructor collects, grades
-with `autograder grade --nbgrader-course`, exports, then runs nbgrader's own autograde, feedback
-and export. The tests compare nbgrader's points with ours, per student and per question.
-"""
+"""The nbgrader course the kit sets up: its source notebook, config and gradebook (in process, no nbgrader CLI)."""
 
 from __future__ import annotations
 
-import csv
-import shutil
-import sys
-import time
-from pathlib import Path
-
 import nbformat
 import pytest
-from conftest import LAYOUT, REPO, TOTAL_POINTS, run_cli, run_tool
+from conftest import LAYOUT, run_cli
 
-from autograder.nbgrader_course import gradebook, read_settings
+from autograder.nbgrader_course import (
+    CONFIG_FILE,
+    CourseError,
+    check_gradebook,
+    gradebook,
+    init_course,
+    nbgrader_source,
+    read_settings,
+    with_hidden_tests,
+)
+from autograder.release import read_solution, release_notebook
 from autograder.suites import load_assignment
 
 ASSIGNMENT = load_assignment()
-COURSE_ID = "rnn-e2e"
-EXAMPLES = REPO / "examples" / "submissions"
-# Honest submissions: the bundled examples, made from the student notebook in a real kernel.
-STUDENTS = {
-    "alice_martin": EXAMPLES / "alice_martin.ipynb",  # every answer right
-    "chloe_bernard": EXAMPLES / "chloe_bernard" / "rnn_intro" / "rnn_intro.ipynb",  # typical mistakes
-    "sam_stub": None,  # submits the notebook as fetched
-}
-NOTEBOOK = Path(ASSIGNMENT.id) / ASSIGNMENT.notebook
-
-
-def nbgrader(*args: str, cwd: Path) -> None:
-    result = run_tool("nbgrader", *args, cwd=cwd, timeout=600)
-    assert result.returncode == 0, f"nbgrader {' '.join(args)}:\n{result.stdout}\n{result.stderr}"
-
-
-def read_csv(path: Path) -> list[dict]:
-    with path.open(encoding="utf-8", newline="") as handle:
-        return list(csv.DictReader(handle))
-
-
-def nbgrader_scores(course: Path) -> dict[str, dict[str, float | None]]:
-    """Per student and question, the score nbgrader's gradebook holds (what export and formgrader read)."""
-    with gradebook(read_settings(course)) as book:
-        return {
-            student: {
-                q.id: book.find_grade(q.id, NOTEBOOK.stem, ASSIGNMENT.id, student).score for q in ASSIGNMENT.questions
-            }
-            for student in STUDENTS
-        }
-
-
-class Workflow:
-    """The course, the exchange, and how long each step took."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.course = root / "course"
-        self.exchange = root / "exchange"
-        self.seconds: dict[str, float] = {}
-
-    def step(self, name: str, action, *args, **kwargs):
-        started = time.perf_counter()
-        value = action(*args, **kwargs)
-        self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - started
-        return value
-
-    def as_student(self, *args: str, student: str) -> list[str]:
-        """The exchange options a student's nbgrader needs here (no course config in their folder)."""
-        cache = self.root / "students" / student / ".cache"
-        return [*args, f"--course={COURSE_ID}", f"--Exchange.root={self.exchange}", f"--Exchange.cache={cache}"]
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory, isolated_jupyter) -> Workflow:
-    flow = Workflow(tmp_path_factory.mktemp("nbgrader-course"))
-    course = flow.course
-    init = flow.step(
-        "init", run_cli, "nbgrader", "init", str(course), "--exchange", str(flow.exchange), "--course-id", COURSE_ID
-    )
-    assert init.returncode == 0, init.stderr
-    flow.step("generate_assignment", nbgrader, "generate_assignment", ASSIGNMENT.id, cwd=course)
-    flow.step("release_assignment", nbgrader, "release_assignment", ASSIGNMENT.id, cwd=course)
-    for student, answers in STUDENTS.items():
-        home = flow.root / "students" / student
-        home.mkdir(parents=True)
-        flow.step("fetch_assignment", nbgrader, *flow.as_student("fetch_assignment", ASSIGNMENT.id, student=student), cwd=home)
-        if answers is not None:
-            shutil.copy(answers, home / NOTEBOOK)
-        flow.step(
-            "submit", nbgrader, *flow.as_student("submit", ASSIGNMENT.id, f"--student={student}", student=student), cwd=home
-        )
-    flow.step("collect", nbgrader, "collect", ASSIGNMENT.id, cwd=course)
-
-    # Our grades first, into the gradebook of a course nbgrader has not autograded yet.
-    ours = flow.step(
-        "autograder grade --nbgrader-course",
-        run_cli,
-        "grade",
-        str(course / "submitted"),
-        "--out",
-        str(flow.root / "ours"),
-        "--nbgrader-course",
-        str(course),
-    )
-    assert ours.returncode == 0, ours.stderr
-    flow.step("export (our scores)", nbgrader, "export", "--to", str(flow.root / "export-ours.csv"), cwd=course)
-
-    flow.step("autograde", nbgrader, "autograde", ASSIGNMENT.id, cwd=course)
-    flow.nbgrader_scores = nbgrader_scores(course)
-    flow.step("generate_feedback", nbgrader, "generate_feedback", ASSIGNMENT.id, cwd=course)
-    flow.step("export", nbgrader, "export", "--to", str(flow.root / "export.csv"), cwd=course)
-
-    autograded = flow.step(
-        "autograder grade autograded/", run_cli, "grade", str(course / "autograded"), "--out", str(flow.root / "ag")
-    )
-    assert autograded.returncode == 0, autograded.stderr
-    # An instructor refreshes the source notebook mid-course: the grades stay.
-    again = flow.step("init again", run_cli, "nbgrader", "init", str(course))
-    assert again.returncode == 0, again.stderr
-    flow.scores_after_init = nbgrader_scores(course)
-    for name, seconds in flow.seconds.items():
-        print(f"nbgrader workflow: {name}: {seconds:.1f} s", file=sys.stderr)
-    return flow
+def source_nb():
+    return nbgrader_source(read_solution(LAYOUT), ASSIGNMENT)
 
 
-def our_rows(run: Workflow, folder: str = "ours") -> dict[str, dict]:
-    return {row["student"]: row for row in read_csv(run.root / folder / "grades.csv")}
+def test_hidden_tests_vanish_from_the_release_leaving_the_published_student_notebook(source_nb, exercise_nb):
+    assert release_notebook(source_nb) == exercise_nb
 
 
-def test_students_get_exactly_the_published_student_notebook(run):
-    for student in STUDENTS:
-        fetched = run.root / "students" / student / NOTEBOOK
-        if STUDENTS[student] is None:
-            released = nbformat.read(fetched, as_version=4)
-            assert released == nbformat.read(LAYOUT.exercise_notebook, as_version=4)
-            assert "HIDDEN TESTS" not in fetched.read_text(encoding="utf-8")
-            assert "autograder" not in fetched.read_text(encoding="utf-8")
+def test_each_check_cell_runs_its_question_hidden_suite_and_nothing_else_changes(source_nb, solution_nb):
+    assert len(source_nb.cells) == len(solution_nb.cells)
+    for mine, given in zip(source_nb.cells, solution_nb.cells, strict=True):
+        assert mine.metadata == given.metadata
+        grade_id = given.metadata.get("nbgrader", {}).get("grade_id")
+        if given.metadata.get("nbgrader", {}).get("grade"):
+            assert mine.source.endswith(f"_tests_caches({grade_id!r}, globals())\n### END HIDDEN TESTS")
+            # Run without the import: the cell hands its question to the suites, and the visible check
+            # sits in a string, not run by autograde (nor by `autograder grade`).
+            namespace: dict = {"_tests_caches": lambda question, names: names.setdefault("called", question)}
+            exec(compile(mine.source.replace("from autograder", "# from autograder"), "cell", "exec"), namespace)
+            assert namespace["called"] == grade_id
+            assert given.source in namespace["_verification_visible"]
+        else:
+            assert mine.source == given.source
 
 
-def test_source_notebook_check_cells_call_the_hidden_suites(run):
-    source = nbformat.read(run.course / "source" / NOTEBOOK, as_version=4)
-    checks = {c.metadata.nbgrader.grade_id: c for c in source.cells if c.metadata.get("nbgrader", {}).get("grade")}
-    assert set(checks) == {q.id for q in ASSIGNMENT.questions}
-    for question in ASSIGNMENT.questions:
-        cell = checks[question.id]
-        assert cell.metadata.nbgrader.points == question.points
-        assert cell.source.startswith("### BEGIN HIDDEN TESTS\n")
-        assert cell.source.endswith(f"_tests_caches({question.id!r}, globals())\n### END HIDDEN TESTS")
+def test_a_check_cell_that_cannot_fit_in_a_string_is_refused():
+    assert "'''" not in with_hidden_tests("x = 1  # '''", "q").split("\n")[4]  # the other quote is chosen
+    with pytest.raises(CourseError, match="triple quote"):
+        with_hidden_tests("a = '''x'''\nb = \"\"\"y\"\"\"", "q")
+    with pytest.raises(CourseError, match="fit in a string"):  # Python reads a carriage return as a newline
+        with_hidden_tests("x = 1\r\ny = 2", "q")
 
 
-def test_nbgrader_autograde_gives_the_contract_points_to_the_correct_and_the_stub_student(run):
-    assert sum(run.nbgrader_scores["alice_martin"].values()) == TOTAL_POINTS
-    assert sum(run.nbgrader_scores["sam_stub"].values()) == 0
-    partial = run.nbgrader_scores["chloe_bernard"]
-    assert 0 < sum(partial.values()) < TOTAL_POINTS
-    # The hidden suites' partial credit, not all-or-nothing: some question earns part of its points.
-    assert any(0 < partial[q.id] < q.points for q in ASSIGNMENT.questions), partial
+def test_points_that_disagree_with_assignment_yaml_are_refused(solution_nb):
+    broken = nbformat.from_dict(solution_nb)
+    check = next(c for c in broken.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "rnn_cell_forward")
+    check.metadata.nbgrader.points = 5
+    with pytest.raises(CourseError, match="rnn_cell_forward"):
+        nbgrader_source(broken, ASSIGNMENT)
 
 
-def test_autograder_grade_agrees_with_nbgrader_per_student_and_question(run):
-    rows = our_rows(run)
-    assert set(rows) == set(STUDENTS)
-    for student in STUDENTS:
-        assert rows[student]["status"] == "graded"
-        ours = {q.id: float(rows[student][q.id]) for q in ASSIGNMENT.questions}
-        assert ours == run.nbgrader_scores[student], student
+def test_init_twice_keeps_an_edited_config_and_the_gradebook(tmp_path):
+    course, exchange = tmp_path / "course", tmp_path / "exchange"
+    first = init_course(course, LAYOUT, ASSIGNMENT, exchange=exchange, course_id="tp-rnn")
+    assert first.config_written
+    assert first.exchange_created
+    assert exchange.is_dir()
+    settings = read_settings(course)
+    assert (settings.course_id, settings.exchange, settings.root) == ("tp-rnn", exchange, course)
+    assert settings.db_url == f"sqlite:///{course / 'gradebook.db'}"
+    with gradebook(settings) as book:
+        book.add_student("alice")
+
+    again = init_course(course, LAYOUT, ASSIGNMENT)  # no options: the course's own settings stay
+    assert again.config_written
+    assert read_settings(course) == settings
+
+    config = course / CONFIG_FILE
+    config.write_text(config.read_text() + "c.Execute.timeout = 120\n")
+    kept = init_course(course, LAYOUT, ASSIGNMENT, exchange=tmp_path / "elsewhere")
+    assert not kept.config_written
+    assert "c.Execute.timeout = 120" in config.read_text()
+    with gradebook(settings) as book:
+        assert [s.id for s in book.students] == ["alice"]
+        assert [a.name for a in book.assignments] == [ASSIGNMENT.id]
 
 
-def test_grading_the_autograded_folder_gives_the_same_rows(run):
-    assert our_rows(run, "ag") == our_rows(run)
+def test_a_course_without_generated_assignment_cannot_take_scores(tmp_path):
+    init_course(tmp_path / "course", LAYOUT, ASSIGNMENT, exchange=tmp_path / "exchange")
+    with pytest.raises(CourseError, match="nbgrader generate_assignment rnn_intro"):
+        check_gradebook(tmp_path / "course", ASSIGNMENT)
 
 
-def test_nbgrader_export_holds_the_totals_ours_and_its_own(run):
-    ours = {student: float(row["total"]) for student, row in our_rows(run).items()}
-    for export in ("export-ours.csv", "export.csv"):
-        rows = {row["student_id"]: row for row in read_csv(run.root / export)}
-        assert set(rows) == set(STUDENTS)
-        for student, total in ours.items():
-            assert float(rows[student]["score"]) == pytest.approx(total), (export, student)
-            assert float(rows[student]["max_score"]) == TOTAL_POINTS
-    assert ours["alice_martin"] == TOTAL_POINTS
-    assert ours["sam_stub"] == 0
-
-
-def test_feedback_shows_each_student_the_hidden_tests_outcome(run):
-    for student in STUDENTS:
-        pages = list((run.course / "feedback" / student / ASSIGNMENT.id).glob("*.html"))
-        assert len(pages) == 1, student
-        assert "Tests cachés de" in pages[0].read_text(encoding="utf-8")
-
-
-def test_running_init_again_keeps_the_grades(run):
-    assert run.scores_after_init == run.nbgrader_scores
-    assert (run.course / "source" / NOTEBOOK).is_file()
+def test_wrong_use_of_the_nbgrader_commands_is_one_line_and_exit_2(tmp_path):
+    cases = [
+        (("nbgrader",), "the following arguments are required: COMMAND"),
+        (("nbgrader", "init"), "the following arguments are required: COURSE_DIR"),
+        (("nbgrader", "init", str(tmp_path / "c"), "--from", str(tmp_path)), "no solutions/ notebook in"),
+        (("grade", str(LAYOUT.exercise_notebook), "--nbgrader-course", str(tmp_path)), "not an nbgrader course"),
+    ]
+    for args, message in cases:
+        result = run_cli(*args)
+        assert result.returncode == 2, args
+        assert result.stderr.count("\n") == 1, result.stderr
+        assert message in result.stderr
