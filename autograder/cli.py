@@ -272,6 +272,10 @@ def run_nbgrader_init(options: NbgraderInitOptions) -> int:
     print(f"  course id {settings.course_id}, gradebook {settings.db_url}")
     print(f"  exchange {settings.exchange}{' (created)' if report.exchange_created else ''}")
     print(f"wrote {report.source}")
+    if report.kernel_problem:
+        # Not fatal (the course is written), but nbgrader autograde would score every question 0.
+        print(f"autograder: warning: {report.kernel_problem}: nbgrader autograde would give 0 points", file=sys.stderr)
+        print("  (put the kit's venv bin folder first on PATH, see the README)", file=sys.stderr)
     print(f"registered {assignment.id}; next, in {settings.root}: nbgrader generate_assignment {assignment.id}")
     return EXIT_OK
 

@@ -75,6 +75,7 @@ class InitReport:
     config_written: bool  # False: an nbgrader_config.py edited by hand was kept as it was
     source: Path
     exchange_created: bool
+    kernel_problem: str  # why nbgrader's python3 kernel cannot run the hidden tests here ("" when it can)
 
 
 @dataclass(frozen=True)
@@ -169,7 +170,30 @@ def init_course(
     source.write_text(render_notebook(source_nb), encoding="utf-8")
     with gradebook(settings) as book:
         book.update_or_create_assignment(assignment.id)
-    return InitReport(settings, config_written, source, exchange_created)
+    return InitReport(settings, config_written, source, exchange_created, kernel_problem())
+
+
+def kernel_problem(kernel: str = "python3") -> str:
+    """Why the kernel nbgrader autograde starts could not import autograder, or "" when it can.
+
+    The source notebook asks for ``python3``; Jupyter finds its kernelspec in the user's, the
+    environment's or the system's kernel folders, and the venv's own spec runs ``python`` from PATH.
+    """
+    import shutil
+    import subprocess
+
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    try:
+        spec = KernelSpecManager().get_kernel_spec(kernel)
+    except NoSuchKernel:
+        return f"no {kernel} kernel is installed"
+    program = shutil.which(spec.argv[0]) or spec.argv[0]
+    try:
+        subprocess.run([program, "-c", "import autograder"], check=True, capture_output=True, timeout=60)
+    except (OSError, subprocess.SubprocessError):
+        return f"the {kernel} kernel ({program}, from {spec.resource_dir}) cannot import autograder"
+    return ""
 
 
 def config_text(settings: CourseSettings) -> str:

@@ -12,6 +12,7 @@ from autograder.nbgrader_course import (
     check_gradebook,
     gradebook,
     init_course,
+    kernel_problem,
     nbgrader_source,
     read_settings,
     with_hidden_tests,
@@ -108,3 +109,9 @@ def test_wrong_use_of_the_nbgrader_commands_is_one_line_and_exit_2(tmp_path):
         assert result.returncode == 2, args
         assert result.stderr.count("\n") == 1, result.stderr
         assert message in result.stderr
+
+
+def test_a_grading_kernel_that_cannot_import_autograder_is_reported(monkeypatch):
+    assert kernel_problem() == ""  # the venv's python3 kernel, with its bin folder first on PATH
+    monkeypatch.setenv("PATH", "/nonexistent")  # the venv's kernelspec runs `python` from PATH
+    assert "cannot import autograder" in kernel_problem()

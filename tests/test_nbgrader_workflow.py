@@ -84,6 +84,7 @@ def run(tmp_path_factory, isolated_jupyter) -> Workflow:
         "init", run_cli, "nbgrader", "init", str(course), "--exchange", str(flow.exchange), "--course-id", COURSE_ID
     )
     assert init.returncode == 0, init.stderr
+    assert init.stderr == "", init.stderr  # no warning: the grading kernel imports autograder
     flow.step("generate_assignment", nbgrader, "generate_assignment", ASSIGNMENT.id, cwd=course)
     flow.step("release_assignment", nbgrader, "release_assignment", ASSIGNMENT.id, cwd=course)
     for student, answers in STUDENTS.items():
