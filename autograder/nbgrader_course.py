@@ -149,9 +149,10 @@ def init_course(
 ) -> InitReport:
     """Make or refresh the nbgrader course in ``course_dir``; grades already in its gradebook stay."""
     course_dir = course_dir.resolve()
-    source_nb = nbgrader_source(read_solution(layout), assignment)
+    solution = read_solution(layout)
+    source_nb = nbgrader_source(solution, assignment)
     # Our release and nbgrader's own must still give students the published notebook.
-    if release_notebook(source_nb) != release_notebook(read_solution(layout)):
+    if release_notebook(source_nb) != release_notebook(solution):
         raise CourseError("the hidden test regions would change the student notebook")
     previous = read_settings(course_dir) if (course_dir / CONFIG_FILE).is_file() else None
     settings = CourseSettings(
