@@ -44,6 +44,7 @@ class GradeOptions:
     suite: Path | None  # None: the bundled suites
     jobs: int = 1
     limits: dict = field(default_factory=dict)  # SubmissionLimits fields set on the command line
+    nbgrader_course: Path | None = None  # an nbgrader course whose gradebook receives the scores
 
 
 # The limits an instructor may override for one run: option, SubmissionLimits field, type, help.
@@ -56,6 +57,14 @@ LIMIT_OPTIONS = (
     ("--file-size-mb", "file_size_mb", int, "largest file a submission may write, in MB"),
     ("--output-kb", "output_kb", int, "output kept per submission, in kB (the rest is dropped with a note)"),
 )
+
+
+@dataclass(frozen=True)
+class NbgraderInitOptions:
+    course_dir: Path
+    kit_dir: Path  # holds solutions/<assignment>/<assignment>.ipynb
+    exchange: Path | None  # None: the exchange nbgrader already uses here
+    course_id: str | None  # None: the course folder's name
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -110,9 +119,17 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N",
         help=f"grade N submissions at a time, each in its own sandboxed lane (default: all cores, {_cores()} here)",
     )
+    grade.add_argument(
+        "--nbgrader-course",
+        type=Path,
+        metavar="DIR",
+        help="also store each graded student's question scores in the gradebook of the nbgrader course in DIR "
+        "(as autograded scores: `nbgrader export` and formgrader show them)",
+    )
     limits = grade.add_argument_group("limits", "override assignment.yaml's limits for this run")
     for option, name, kind, text in LIMIT_OPTIONS:
         limits.add_argument(option, dest=f"limit_{name}", type=kind, metavar="N", help=text)
+    _add_nbgrader_verbs(verbs)
     return parser
 
 
@@ -121,6 +138,41 @@ def _cores() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
         return os.cpu_count() or 1
+
+
+def _add_nbgrader_verbs(verbs) -> None:
+    nbgrader = verbs.add_parser(
+        "nbgrader",
+        help="run the assignment in an nbgrader course",
+        description="Set up an nbgrader course whose `nbgrader autograde` gives the points `autograder grade` gives.",
+    )
+    commands = nbgrader.add_subparsers(dest="nbgrader_verb", metavar="COMMAND", parser_class=_Parser)
+    commands.required = True
+    init = commands.add_parser(
+        "init",
+        help="create or refresh an nbgrader course for the assignment",
+        description="Write COURSE_DIR/nbgrader_config.py (course id, exchange, sqlite gradebook), "
+        "COURSE_DIR/source/rnn_intro/rnn_intro.ipynb from the solution notebook with hidden test cells that call "
+        "the hidden suites, and register the assignment in the gradebook. Running it again refreshes the source "
+        "notebook and keeps the grades.",
+    )
+    init.add_argument("course_dir", type=Path, metavar="COURSE_DIR", help="the course folder (created if missing)")
+    init.add_argument(
+        "--exchange",
+        type=Path,
+        metavar="DIR",
+        help="nbgrader's exchange folder (default: the one nbgrader already uses here, from Jupyter's config "
+        "folders or nbgrader's own default)",
+    )
+    init.add_argument("--course-id", metavar="ID", help="nbgrader course id (default: the course folder's name)")
+    init.add_argument(
+        "--from",
+        dest="kit_dir",
+        type=Path,
+        default=Path("."),
+        metavar="DIR",
+        help="folder holding solutions/rnn_intro/rnn_intro.ipynb (default: the current folder)",
+    )
 
 
 def _grade_options(args: argparse.Namespace) -> GradeOptions:
@@ -144,7 +196,10 @@ def _grade_options(args: argparse.Namespace) -> GradeOptions:
             if value <= 0:
                 raise UsageError(f"{option} must be positive, not {value:g}")
             limits[name] = value
-    return GradeOptions(submissions=path, out=out, suite=suite, jobs=jobs, limits=limits)
+    course = args.nbgrader_course.resolve() if args.nbgrader_course else None
+    if course is not None and not (course / "nbgrader_config.py").is_file():
+        raise UsageError(f"not an nbgrader course (no nbgrader_config.py): {args.nbgrader_course}")
+    return GradeOptions(submissions=path, out=out, suite=suite, jobs=jobs, limits=limits, nbgrader_course=course)
 
 
 def run_grade(options: GradeOptions) -> int:
@@ -241,11 +296,68 @@ def run_release(options: ReleaseOptions) -> int:
     return EXIT_OK
 
 
+def run_grade_into_nbgrader(options: GradeOptions) -> int:
+    """`grade --nbgrader-course`: the course is checked before grading, written after the reports."""
+    from autograder import nbgrader_course
+    from autograder.reports import GRADEBOOK
+    from autograder.suites import load_assignment
+
+    assignment = load_assignment(folder=options.suite)
+    settings = nbgrader_course.check_gradebook(options.nbgrader_course, assignment)
+    code = run_grade(options)
+    if code != EXIT_OK:
+        return code
+    written = nbgrader_course.write_scores(settings, options.out / GRADEBOOK, assignment)
+    print(f"stored the scores of {len(written.students)} student(s) in the nbgrader gradebook {settings.db_url}")
+    for student, status in written.skipped:
+        print(f"  not stored: {student} ({status})")
+    return EXIT_OK
+
+
+def _nbgrader_init_options(args: argparse.Namespace) -> NbgraderInitOptions:
+    course_dir = args.course_dir.resolve()
+    if course_dir.exists() and not course_dir.is_dir():
+        raise UsageError(f"course path exists and is not a folder: {args.course_dir}")
+    kit_dir = args.kit_dir.resolve()
+    if not CourseLayout(kit_dir).solution_notebook.is_file():
+        raise UsageError(f"no solutions/ notebook in {args.kit_dir} (use --from DIR, the kit's folder)")
+    exchange = args.exchange.resolve() if args.exchange else None
+    if exchange is not None and exchange.exists() and not exchange.is_dir():
+        raise UsageError(f"exchange path exists and is not a folder: {args.exchange}")
+    return NbgraderInitOptions(course_dir, kit_dir, exchange, args.course_id)
+
+
+def run_nbgrader_init(options: NbgraderInitOptions) -> int:
+    # Imported here: nbgrader takes seconds to import, which `--help` should not pay.
+    from autograder.nbgrader_course import init_course
+    from autograder.suites import load_assignment
+
+    assignment = load_assignment()
+    report = init_course(
+        options.course_dir, CourseLayout(options.kit_dir), assignment, options.exchange, options.course_id
+    )
+    settings = report.settings
+    config = settings.root / "nbgrader_config.py"
+    print(f"{'wrote' if report.config_written else 'kept (edited by hand)'} {config}")
+    print(f"  course id {settings.course_id}, gradebook {settings.db_url}")
+    print(f"  exchange {settings.exchange}{' (created)' if report.exchange_created else ''}")
+    print(f"wrote {report.source}")
+    if report.kernel_problem:
+        # Not fatal (the course is written), but nbgrader autograde would score every question 0.
+        print(f"autograder: warning: {report.kernel_problem}: nbgrader autograde would give 0 points", file=sys.stderr)
+        print("  (put the kit's venv bin folder first on PATH, see the README)", file=sys.stderr)
+    print(f"registered {assignment.id}; next, in {settings.root}: nbgrader generate_assignment {assignment.id}")
+    return EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         args = _parser().parse_args(argv)
         if args.verb == "grade":
-            return run_grade(_grade_options(args))
+            options = _grade_options(args)
+            return run_grade_into_nbgrader(options) if options.nbgrader_course else run_grade(options)
+        if args.verb == "nbgrader":
+            return run_nbgrader_init(_nbgrader_init_options(args))
         return run_release(_release_options(args))
     except UsageError as error:
         print(f"autograder: error: {error}", file=sys.stderr)

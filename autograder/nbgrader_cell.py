@@ -1,0 +1,55 @@
+"""nbgrader bridge, kernel side: what a hidden test cell of an nbgrader course's source notebook runs.
+
+``nbgrader autograde`` runs the student's notebook in a Jupyter kernel, with each graded cell
+restored from the course's source. There, the hidden test region of a check cell calls
+:func:`hidden_tests`: the same hidden pytest suite as ``autograder grade``, the ``student``
+fixture reaching the kernel's own namespace through the in-process transport (and so through
+the codec). The question's points are the cell's last expression, which nbgrader takes as the
+cell's partial credit; what failed goes to stdout, never stderr, since nbgrader scores a cell
+with any stderr output 0.
+"""
+
+from __future__ import annotations
+
+import textwrap
+
+import torch
+
+from autograder.results import Outcome, QuestionResult
+from autograder.scoring import score_question
+from autograder.suites import load_assignment, run_suite
+from autograder.transport import InProcessTransport, Student
+
+
+def hidden_tests(question: str, namespace: dict) -> float:
+    """Run ``question``'s hidden suite against ``namespace`` (the kernel's globals); its points."""
+    assignment = load_assignment()
+    transport = InProcessTransport(namespace, call_seconds=assignment.limits.call_seconds)
+    threads = torch.get_num_threads()
+    # One thread while the suite runs, as `autograder grade` does (torch's thread pool made some
+    # calls 10-100x slower on 2 busy cores); the student's own setting comes back afterwards.
+    torch.set_num_threads(1)
+    try:
+        outcomes = run_suite(assignment, lambda: Student(transport), questions=(question,))
+    finally:
+        torch.set_num_threads(threads)
+    result = score_question(assignment.question(question), outcomes)
+    print(summary(result))
+    return result.score
+
+
+def summary(result: QuestionResult) -> str:
+    """What the student reads under the cell in nbgrader's feedback: the count, then each failed test."""
+    passed = sum(test.outcome is Outcome.PASSED for test in result.tests)
+    lines = [
+        f"Tests cachés de `{result.question}` : {passed} réussi(s) sur {len(result.tests)}, "
+        f"{result.score:g} / {result.max_score:g} point(s)."
+    ]
+    if result.reason:  # every test ended on the same missing name: say it once
+        return "\n".join([*lines, result.reason])
+    for test in result.tests:
+        if test.outcome is not Outcome.PASSED:
+            lines.append(f"- {test.description} ({test.name})")
+            if test.message:
+                lines.append(textwrap.indent(test.message, "    "))
+    return "\n".join(lines)

@@ -1,0 +1,117 @@
+"""The nbgrader course the kit sets up: its source notebook, config and gradebook (in process, no nbgrader CLI)."""
+
+from __future__ import annotations
+
+import nbformat
+import pytest
+from conftest import LAYOUT, run_cli
+
+from autograder.nbgrader_course import (
+    CONFIG_FILE,
+    CourseError,
+    check_gradebook,
+    gradebook,
+    init_course,
+    kernel_problem,
+    nbgrader_source,
+    read_settings,
+    with_hidden_tests,
+)
+from autograder.release import read_solution, release_notebook
+from autograder.suites import load_assignment
+
+ASSIGNMENT = load_assignment()
+
+
+@pytest.fixture(scope="module")
+def source_nb():
+    return nbgrader_source(read_solution(LAYOUT), ASSIGNMENT)
+
+
+def test_hidden_tests_vanish_from_the_release_leaving_the_published_student_notebook(source_nb, exercise_nb):
+    assert release_notebook(source_nb) == exercise_nb
+
+
+def test_each_check_cell_runs_its_question_hidden_suite_and_nothing_else_changes(source_nb, solution_nb):
+    assert len(source_nb.cells) == len(solution_nb.cells)
+    for mine, given in zip(source_nb.cells, solution_nb.cells, strict=True):
+        assert mine.metadata == given.metadata
+        grade_id = given.metadata.get("nbgrader", {}).get("grade_id")
+        if given.metadata.get("nbgrader", {}).get("grade"):
+            assert mine.source.endswith(f"_tests_caches({grade_id!r}, globals())\n### END HIDDEN TESTS")
+            # Run without the import: the cell hands its question to the suites, and the visible check
+            # sits in a string, not run by autograde (nor by `autograder grade`).
+            namespace: dict = {"_tests_caches": lambda question, names: names.setdefault("called", question)}
+            exec(compile(mine.source.replace("from autograder", "# from autograder"), "cell", "exec"), namespace)
+            assert namespace["called"] == grade_id
+            assert given.source in namespace["_verification_visible"]
+        else:
+            assert mine.source == given.source
+
+
+def test_a_check_cell_that_cannot_fit_in_a_string_is_refused():
+    assert "'''" not in with_hidden_tests("x = 1  # '''", "q").split("\n")[4]  # the other quote is chosen
+    with pytest.raises(CourseError, match="triple quote"):
+        with_hidden_tests("a = '''x'''\nb = \"\"\"y\"\"\"", "q")
+    with pytest.raises(CourseError, match="fit in a string"):  # Python reads a carriage return as a newline
+        with_hidden_tests("x = 1\r\ny = 2", "q")
+
+
+def test_points_that_disagree_with_assignment_yaml_are_refused(solution_nb):
+    broken = nbformat.from_dict(solution_nb)
+    check = next(c for c in broken.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "rnn_cell_forward")
+    check.metadata.nbgrader.points = 5
+    with pytest.raises(CourseError, match="rnn_cell_forward"):
+        nbgrader_source(broken, ASSIGNMENT)
+
+
+def test_init_twice_keeps_an_edited_config_and_the_gradebook(tmp_path):
+    course, exchange = tmp_path / "course", tmp_path / "exchange"
+    first = init_course(course, LAYOUT, ASSIGNMENT, exchange=exchange, course_id="tp-rnn")
+    assert first.config_written
+    assert first.exchange_created
+    assert exchange.is_dir()
+    settings = read_settings(course)
+    assert (settings.course_id, settings.exchange, settings.root) == ("tp-rnn", exchange, course)
+    assert settings.db_url == f"sqlite:///{course / 'gradebook.db'}"
+    with gradebook(settings) as book:
+        book.add_student("alice")
+
+    again = init_course(course, LAYOUT, ASSIGNMENT)  # no options: the course's own settings stay
+    assert again.config_written
+    assert read_settings(course) == settings
+
+    config = course / CONFIG_FILE
+    config.write_text(config.read_text() + "c.Execute.timeout = 120\n")
+    kept = init_course(course, LAYOUT, ASSIGNMENT, exchange=tmp_path / "elsewhere")
+    assert not kept.config_written
+    assert "c.Execute.timeout = 120" in config.read_text()
+    with gradebook(settings) as book:
+        assert [s.id for s in book.students] == ["alice"]
+        assert [a.name for a in book.assignments] == [ASSIGNMENT.id]
+
+
+def test_a_course_without_generated_assignment_cannot_take_scores(tmp_path):
+    init_course(tmp_path / "course", LAYOUT, ASSIGNMENT, exchange=tmp_path / "exchange")
+    with pytest.raises(CourseError, match="nbgrader generate_assignment rnn_intro"):
+        check_gradebook(tmp_path / "course", ASSIGNMENT)
+
+
+def test_wrong_use_of_the_nbgrader_commands_is_one_line_and_exit_2(tmp_path):
+    cases = [
+        (("nbgrader",), "the following arguments are required: COMMAND"),
+        (("nbgrader", "init"), "the following arguments are required: COURSE_DIR"),
+        (("nbgrader", "init", str(tmp_path / "c"), "--from", str(tmp_path)), "no solutions/ notebook in"),
+        (("grade", str(LAYOUT.exercise_notebook), "--nbgrader-course", str(tmp_path)), "not an nbgrader course"),
+    ]
+    for args, message in cases:
+        result = run_cli(*args)
+        assert result.returncode == 2, args
+        assert result.stderr.count("\n") == 1, result.stderr
+        assert message in result.stderr
+
+
+def test_a_grading_kernel_that_cannot_import_autograder_is_reported(monkeypatch):
+    assert kernel_problem() == ""  # the venv's python3 kernel, with its bin folder first on PATH
+    monkeypatch.setenv("PATH", "/nonexistent")  # the venv's kernelspec runs `python` from PATH
+    assert "cannot import autograder" in kernel_problem()
