@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,6 +40,7 @@ class GradeOptions:
     submissions: Path  # a folder of submissions, or one notebook
     out: Path
     suite: Path | None  # None: the bundled suites
+    lang: str = "fr"  # the language of the students' feedback pages
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -70,8 +72,9 @@ def _parser() -> argparse.ArgumentParser:
         "grade",
         help="grade a folder of submissions (or one notebook) with the hidden test suites",
         description="Grade every student notebook under PATH: flat PATH/<student>.ipynb files, one folder per "
-        "student, or nbgrader's submitted/<student>/<assignment>/ folders. Writes grades.csv and "
-        "results/<student>.json into the output folder and prints the class table.",
+        "student, or nbgrader's submitted/<student>/<assignment>/ folders. Writes grades.csv, "
+        "results/<student>.json, feedback/<student>.html and summary.html into the output folder and prints "
+        "the class table.",
     )
     grade.add_argument("path", type=Path, metavar="PATH", help="folder of submissions, or a single notebook")
     grade.add_argument(
@@ -85,6 +88,12 @@ def _parser() -> argparse.ArgumentParser:
         type=Path,
         metavar="DIR",
         help="folder holding assignment.yaml and the hidden tests (default: the suites bundled with autograder)",
+    )
+    grade.add_argument(
+        "--lang",
+        choices=("fr", "en"),
+        default="fr",
+        help="language of the students' feedback pages (default: fr)",
     )
     return parser
 
@@ -100,7 +109,7 @@ def _grade_options(args: argparse.Namespace) -> GradeOptions:
     suite = args.suite.resolve() if args.suite else None
     if suite is not None and not (suite / "assignment.yaml").is_file():
         raise UsageError(f"no assignment.yaml in {args.suite}")
-    return GradeOptions(submissions=path, out=out, suite=suite)
+    return GradeOptions(submissions=path, out=out, suite=suite, lang=args.lang)
 
 
 def run_grade(options: GradeOptions) -> int:
@@ -109,7 +118,8 @@ def run_grade(options: GradeOptions) -> int:
 
     from autograder.discover import discover
     from autograder.grade import grade_batch
-    from autograder.reports import terminal_table, write_reports
+    from autograder.pages import write_pages
+    from autograder.reports import terminal_table, use_color, write_reports
     from autograder.suites import load_assignment
 
     # One thread: the lab's tensors are tiny, and torch's thread pool competing with other work
@@ -120,14 +130,32 @@ def run_grade(options: GradeOptions) -> int:
     if not submissions:
         raise UsageError(f"no submissions in {options.submissions}")
     print(f"grading {len(submissions)} submission(s) from {options.submissions}", file=sys.stderr)
+    started = time.perf_counter()
     results = grade_batch(submissions, assignment, on_result=_progress(len(submissions)))
+    seconds = time.perf_counter() - started
     try:
         gradebook = write_reports(results, assignment, options.out)
+        summary = write_pages(results, assignment, options.out, options.lang, _settings(options, assignment, seconds))
     except OSError as error:
         raise AutograderError(f"cannot write reports to {options.out}: {error.strerror or error}") from None
-    print(terminal_table(results, assignment))
+    print(terminal_table(results, assignment, color=use_color(sys.stdout)))
     print(f"\nwrote {gradebook} and {len(results)} result file(s) in {gradebook.parent / 'results'}")
+    print(f"wrote {summary} and {len(results)} feedback page(s) in {summary.parent / 'feedback'}")
     return EXIT_OK
+
+
+def _settings(options: GradeOptions, assignment, seconds: float) -> dict[str, str]:
+    """What the summary page tells about the run."""
+    limits = ", ".join(f"{name} {value:g}" for name, value in vars(assignment.limits).items())
+    return {
+        "graded at": time.strftime("%Y-%m-%d %H:%M:%S %z"),
+        "grading time": f"{seconds:.1f} s",
+        "submissions": str(options.submissions),
+        "hidden suites": str(assignment.folder),
+        "limits": limits,
+        "feedback language": options.lang,
+        "autograder": __version__,
+    }
 
 
 def _progress(total: int):
