@@ -10,7 +10,7 @@ and places them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from autograder.reports import format_points
 from autograder.results import CellRun, ErrorInfo, Frame, Outcome, QuestionResult, Status, StudentResult, TestOutcome
@@ -244,9 +244,16 @@ def student_feedback(result: StudentResult, assignment: Assignment, lang: str = 
 
 
 def _question(question: QuestionResult, limits: SubmissionLimits, lang: str) -> QuestionView:
-    tests = tuple(
-        _test(test, score, question, limits, lang) for test, score in zip(question.tests, question.scores, strict=True)
-    )
+    tests = []
+    said = _reason(question, lang)  # a sentence already on the page, not repeated under every test
+    for test, score in zip(question.tests, question.scores, strict=True):
+        view = _test(test, score, question, limits, lang)
+        if view.headline and view.headline == said:
+            view = replace(view, headline="")
+        elif view.headline:
+            said = view.headline
+        tests.append(view)
+    tests = tuple(tests)
     return QuestionView(
         id=question.question,
         score=format_points(question.score),
