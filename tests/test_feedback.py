@@ -34,7 +34,8 @@ def test_every_hint_speaks_french_and_english():
     hints = _all_hints()
     assert len(hints) >= 98
     for hint in hints:
-        assert hint.text.strip() and hint.en.strip(), hint.id
+        assert hint.text.strip(), hint.id
+        assert hint.en.strip(), hint.id
         assert hint.en != hint.text, f"{hint.id}: the English is a copy of the French"
         assert not re.search(r"\b(le|la|les|des|une|vous|votre)\b", hint.en), f"{hint.id}: French words in English"
 
