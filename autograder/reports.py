@@ -142,6 +142,8 @@ def write_atomically(path: Path, text: str) -> None:
     """Readers never see half a file: write beside it, then rename over it."""
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        # mkstemp makes the file private (0600); reports get the usual permissions, as open() gives.
+        os.fchmod(handle, 0o666 & ~_umask())
         with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
             stream.write(text)
         os.replace(temporary, path)
@@ -151,7 +153,14 @@ def write_atomically(path: Path, text: str) -> None:
 
 
 PER_STUDENT_ROWS = 30  # above this many students, the table shows the class, not each student
+NOT_GRADED_ROWS = 20  # at most this many not-graded students named in the table
 HISTOGRAM_WIDTH = 30  # characters of the longest distribution bar
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def terminal_table(results: Sequence[StudentResult], assignment: Assignment, color: bool = False) -> str:
@@ -204,8 +213,11 @@ def terminal_table(results: Sequence[StudentResult], assignment: Assignment, col
         lines.append(f"0 graded, {len(results)} not graded")
     if not_graded and len(results) > PER_STUDENT_ROWS:
         lines.append(paint(f"not graded ({len(not_graded)}):", "red"))
-        width = max(len(r.student) for r in not_graded)
-        lines += [f"  {r.student:<{width}}  {r.status.value} ({r.message})" for r in not_graded]
+        shown = not_graded[:NOT_GRADED_ROWS]
+        width = max(len(r.student) for r in shown)
+        lines += [f"  {r.student:<{width}}  {r.status.value} ({r.message})" for r in shown]
+        if len(not_graded) > len(shown):
+            lines.append(f"  ... and {len(not_graded) - len(shown)} more (summary.html lists them all)")
     return "\n".join(lines)
 
 

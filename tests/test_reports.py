@@ -33,6 +33,14 @@ def test_a_class_of_300_fits_on_one_screen_with_distribution_means_and_the_not_g
     assert all(f"late_{i}  duplicate (" in table for i in range(3))
 
 
+def test_a_long_not_graded_list_is_cut_with_a_count():
+    table = terminal_table(_class(300, not_graded=50), ASSIGNMENT)
+    assert len(table.splitlines()) < 60
+    assert "late_19  duplicate" in table
+    assert "late_20 " not in table
+    assert "... and 30 more (summary.html lists them all)" in table
+
+
 def test_a_small_class_also_gets_one_line_per_student():
     table = terminal_table(_class(5, not_graded=1), ASSIGNMENT)
     assert "student_002" in table
