@@ -54,6 +54,18 @@ def test_a_check_failure_carries_its_message_in_both_languages():
     )
 
 
+def test_a_text_keeps_both_languages_through_pickle_and_formatting():
+    import pickle
+
+    from autograder.language import Text, english, fr_en
+
+    text = fr_en("{what} : attendu {n}", "{what}: expected {n}", what=Text("le résultat", "the result"), n=3)
+    assert (str(text), english(text)) == ("le résultat : attendu 3", "the result: expected 3")
+    copy = pickle.loads(pickle.dumps(text))
+    assert (str(copy), copy.en) == (str(text), text.en)
+    assert english("h_t") == "h_t"
+
+
 def _text(html: str) -> str:
     """The page's text as a reader sees it: tags dropped, entities decoded."""
     import html as html_module
