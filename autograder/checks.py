@@ -3,8 +3,9 @@
 A check compares what came back from the student with what PyTorch computes, and when they
 differ it looks for the reason: the result matches a known wrong variant (softmax over the
 batch, ``h_n`` read instead of the last relevant step, ...), or has the wrong type or shape.
-The failure (:class:`Mistake`) carries the hint's id, for reports, and a French message: the
-hint first, then what was expected against what came back.
+The failure (:class:`Mistake`) carries the hint's id, for reports, and a message in French and
+English (:class:`autograder.language.Text`): the hint first, then what was expected against
+what came back.
 """
 
 from __future__ import annotations
@@ -15,33 +16,54 @@ from dataclasses import dataclass
 
 import torch
 
+from autograder.language import Text, english, fr_en
 from autograder.transport import StudentError
 
-__all__ = ["Hint", "Mistake", "expect_close", "expect_equal", "expect_raises", "hints_for_errors"]
+__all__ = ["Hint", "Mistake", "expect_close", "expect_equal", "expect_raises", "hints_for_errors", "raised"]
 
 
 @dataclass(frozen=True)
 class Hint:
-    """A likely mistake: a stable id (for reports and statistics) and what to tell the student."""
+    """A likely mistake: a stable id (for reports and statistics) and what to tell the student,
+    in French (``text``) and in English (``en``, for ``--lang en``)."""
 
     id: str
     text: str
+    en: str = ""
+
+    @property
+    def sentence(self) -> Text:
+        return Text(self.text, self.en or self.text)
 
 
 class Mistake(AssertionError):
     """A failed check: the hint that explains it and what was expected against what came back."""
 
     def __init__(self, hint: Hint, detail: str = "") -> None:
-        super().__init__(f"{hint.text}\n{detail}".strip())
+        self.message = Text(f"{hint.text}\n{detail}".strip(), f"{hint.en or hint.text}\n{english(detail)}".strip())
+        super().__init__(str(self.message))
         self.hint = hint
         self.detail = detail
 
 
-NOT_A_TENSOR = Hint("not_a_tensor", "Le résultat doit être un tenseur PyTorch.")
-WRONG_SHAPE = Hint("wrong_shape", "Le résultat n'a pas la forme attendue.")
-WRONG_DTYPE = Hint("wrong_dtype", "Le résultat n'a pas le type (dtype) attendu.")
-WRONG_STRUCTURE = Hint("wrong_structure", "Le résultat n'a pas la structure attendue (nombre d'éléments renvoyés).")
-NOT_RAISED = Hint("no_error_raised", "Une erreur était attendue, mais votre fonction n'en a levé aucune.")
+NOT_A_TENSOR = Hint("not_a_tensor", "Le résultat doit être un tenseur PyTorch.", "The result must be a PyTorch tensor.")
+WRONG_SHAPE = Hint(
+    "wrong_shape", "Le résultat n'a pas la forme attendue.", "The result does not have the expected shape."
+)
+WRONG_DTYPE = Hint(
+    "wrong_dtype", "Le résultat n'a pas le type (dtype) attendu.", "The result does not have the expected type (dtype)."
+)
+WRONG_STRUCTURE = Hint(
+    "wrong_structure",
+    "Le résultat n'a pas la structure attendue (nombre d'éléments renvoyés).",
+    "The result does not have the expected structure (number of items returned).",
+)
+NOT_RAISED = Hint(
+    "no_error_raised",
+    "Une erreur était attendue, mais votre fonction n'en a levé aucune.",
+    "An error was expected, but your function raised none.",
+)
+THE_RESULT = Text("le résultat", "the result")
 
 
 def expect_close(
@@ -50,7 +72,7 @@ def expect_close(
     hint: Hint,
     mistakes: Mapping[Hint, object] | None = None,
     *,
-    what: str = "le résultat",
+    what: str = THE_RESULT,
     atol: float = 1e-5,
     rtol: float = 1.3e-6,
     check_dtype: bool = True,
@@ -65,7 +87,13 @@ def expect_close(
         pairs = zip(got, expected, strict=True) if isinstance(expected, tuple) else [(got, expected)]
         for got_part, expected_part in pairs:
             if check_dtype and got_part.dtype != expected_part.dtype:
-                detail = f"{what} : dtype attendu {_dtype(expected_part)}, obtenu {_dtype(got_part)}"
+                detail = fr_en(
+                    "{what} : dtype attendu {e}, obtenu {g}",
+                    "{what}: expected dtype {e}, got {g}",
+                    what=what,
+                    e=_dtype(expected_part),
+                    g=_dtype(got_part),
+                )
                 raise Mistake(WRONG_DTYPE, detail)
         return
     for mistake, wrong in (mistakes or {}).items():
@@ -77,21 +105,21 @@ def expect_close(
         _expect_same_structure(got, expected, what)
         raise Mistake(hint, _difference(tuple(got), expected, what))
     if not isinstance(got, torch.Tensor):
-        raise Mistake(NOT_A_TENSOR, f"{what} : attendu un tenseur de forme {_shape(expected)}, obtenu {_kind(got)}")
+        raise Mistake(NOT_A_TENSOR, _expected_got(what, _describe(expected), _kind(got)))
     if got.shape != expected.shape:
-        raise Mistake(WRONG_SHAPE, f"{what} : forme attendue {_shape(expected)}, obtenue {_shape(got)}")
+        raise Mistake(WRONG_SHAPE, _shapes(what, _shape(expected), _shape(got)))
     raise Mistake(hint, _difference(got, expected, what))
 
 
 def _expect_same_structure(got: object, expected: tuple, what: str) -> None:
     if not isinstance(got, (tuple, list)) or len(got) != len(expected):
-        raise Mistake(WRONG_STRUCTURE, f"{what} : attendu {_describe(expected)}, obtenu {_describe(got)}")
+        raise Mistake(WRONG_STRUCTURE, _expected_got(what, _describe(expected), _describe(got)))
     for index, (got_part, expected_part) in enumerate(zip(got, expected, strict=True)):
-        where = f"{what}, élément {index}"
+        where = _element(what, index)
         if not isinstance(got_part, torch.Tensor):
-            raise Mistake(NOT_A_TENSOR, f"{where} : attendu {_describe(expected_part)}, obtenu {_kind(got_part)}")
+            raise Mistake(NOT_A_TENSOR, _expected_got(where, _describe(expected_part), _kind(got_part)))
         if got_part.shape != expected_part.shape:
-            raise Mistake(WRONG_SHAPE, f"{where} : forme attendue {_shape(expected_part)}, obtenue {_shape(got_part)}")
+            raise Mistake(WRONG_SHAPE, _shapes(where, _shape(expected_part), _shape(got_part)))
 
 
 def expect_equal(
@@ -100,7 +128,7 @@ def expect_equal(
     hint: Hint,
     mistakes: Mapping[Hint, object] | None = None,
     *,
-    what: str = "le résultat",
+    what: str = THE_RESULT,
     reveal_expected: bool = True,
 ) -> None:
     """``got == expected`` for plain values (numbers, tuples, strings); otherwise the likeliest hint.
@@ -110,7 +138,11 @@ def expect_equal(
     """
     if _same_value(got, expected):
         return
-    detail = f"{what} : attendu {expected!r}, obtenu {_short(got)}" if reveal_expected else f"{what} : {_short(got)}"
+    detail = (
+        _expected_got(what, repr(expected), _short(got))
+        if reveal_expected
+        else fr_en("{what} : {got}", "{what}: {got}", what=what, got=_short(got))
+    )
     for mistake, wrong in (mistakes or {}).items():
         if _same_value(got, wrong):
             raise Mistake(mistake, detail)
@@ -126,9 +158,10 @@ def expect_raises(type_name: str, hint: Hint) -> Iterator[None]:
         if error.is_a("NotImplementedError") and type_name != "NotImplementedError":
             raise  # an unfinished stub: say so, not that the wrong error was raised
         if not error.is_a(type_name):
-            raise Mistake(hint, f"attendu {type_name}, obtenu {error.info.summary()}") from None
+            detail = fr_en("attendu {e}, obtenu {g}", "expected {e}, got {g}", e=type_name, g=error.info.summary())
+            raise Mistake(hint, detail) from None
         return
-    raise Mistake(hint, f"{NOT_RAISED.text} ({type_name} attendue)")
+    raise Mistake(hint, fr_en("{s} ({t} attendue)", "{s} ({t} expected)", s=NOT_RAISED.sentence, t=type_name))
 
 
 @contextlib.contextmanager
@@ -146,8 +179,27 @@ def hints_for_errors(hints: Mapping[str, Hint], *, only_if: Mapping[str, str] | 
         for type_name, hint in hints.items():
             words = (only_if or {}).get(type_name)
             if error.is_a(type_name) and (words is None or words in error.info.message):
-                raise Mistake(hint, f"votre fonction a levé {error.info.summary()}") from error
+                raise Mistake(hint, raised(error)) from error
         raise
+
+
+def raised(error: StudentError) -> Text:
+    """'your function raised ...', as a check's detail."""
+    return fr_en("votre fonction a levé {e}", "your function raised {e}", e=error.info.summary())
+
+
+def _expected_got(what: str, expected: str, got: str) -> Text:
+    return fr_en("{what} : attendu {e}, obtenu {g}", "{what}: expected {e}, got {g}", what=what, e=expected, g=got)
+
+
+def _shapes(what: str, expected: str, got: str) -> Text:
+    return fr_en(
+        "{what} : forme attendue {e}, obtenue {g}", "{what}: expected shape {e}, got {g}", what=what, e=expected, g=got
+    )
+
+
+def _element(what: str, index: int) -> Text:
+    return fr_en("{what}, élément {i}", "{what}, item {i}", what=what, i=index)
 
 
 def _close(got: object, expected: object, atol: float, rtol: float) -> bool:
@@ -180,27 +232,34 @@ def _same_value(got: object, expected: object) -> bool:
     return type(got) is type(expected) and got == expected
 
 
-def _difference(got: object, expected: torch.Tensor, what: str) -> str:
+def _difference(got: object, expected: torch.Tensor, what: str) -> Text:
     if isinstance(expected, tuple) and isinstance(got, tuple) and len(got) == len(expected):
         for index, (got_part, expected_part) in enumerate(zip(got, expected, strict=True)):
             if not _close(got_part, expected_part, 1e-5, 1.3e-6):
-                return _difference(got_part, expected_part, f"{what}, élément {index}")
+                return _difference(got_part, expected_part, _element(what, index))
     if not isinstance(got, torch.Tensor) or not isinstance(expected, torch.Tensor) or got.shape != expected.shape:
-        return f"{what} : attendu {_describe(expected)}, obtenu {_describe(got)}"
+        return _expected_got(what, _describe(expected), _describe(got))
     wrong = ~torch.isclose(got.double(), expected.double(), atol=1e-5, rtol=1.3e-6)
     where = tuple(int(i) for i in wrong.nonzero()[0]) if wrong.any() else ()
-    lines = [f"{what} : {int(wrong.sum())} valeur(s) sur {expected.numel()} diffèrent"]
+    counts = {"what": what, "n": int(wrong.sum()), "total": expected.numel()}
+    text = fr_en("{what} : {n} valeur(s) sur {total} diffèrent", "{what}: {n} value(s) out of {total} differ", **counts)
     if where:
-        index = ", ".join(map(str, where))
-        lines.append(f"par exemple en [{index}] : attendu {expected[where].item():.5g}, obtenu {got[where].item():.5g}")
-    return "\n".join(lines)
+        values = {"at": ", ".join(map(str, where)), "e": expected[where].item(), "g": got[where].item()}
+        example = fr_en(
+            "par exemple en [{at}] : attendu {e:.5g}, obtenu {g:.5g}",
+            "for example at [{at}]: expected {e:.5g}, got {g:.5g}",
+            **values,
+        )
+        text = Text(f"{text}\n{example}", f"{text.en}\n{example.en}")
+    return text
 
 
 def _describe(value: object) -> str:
     if isinstance(value, tuple):
-        return "(" + ", ".join(_describe(v) for v in value) + ")"
+        parts = [_describe(v) for v in value]
+        return Text("(" + ", ".join(parts) + ")", "(" + ", ".join(english(p) for p in parts) + ")")
     if isinstance(value, torch.Tensor):
-        return f"un tenseur de forme {_shape(value)}"
+        return fr_en("un tenseur de forme {s}", "a tensor of shape {s}", s=_shape(value))
     return _kind(value)
 
 
@@ -214,9 +273,9 @@ def _dtype(tensor: torch.Tensor) -> str:
 
 def _kind(value: object) -> str:
     if isinstance(value, torch.Tensor):
-        return f"un tenseur de forme {tuple(value.shape)}"
+        return fr_en("un tenseur de forme {s}", "a tensor of shape {s}", s=tuple(value.shape))
     if value is None:
-        return "None (la fonction ne renvoie rien ?)"
+        return Text("None (la fonction ne renvoie rien ?)", "None (does the function return nothing?)")
     return f"{type(value).__name__} {_short(value)}"
 
 

@@ -45,6 +45,7 @@ class GradeOptions:
     jobs: int = 1
     limits: dict = field(default_factory=dict)  # SubmissionLimits fields set on the command line
     nbgrader_course: Path | None = None  # an nbgrader course whose gradebook receives the scores
+    lang: str = "fr"  # the language of the students' feedback pages
 
 
 # The limits an instructor may override for one run: option, SubmissionLimits field, type, help.
@@ -96,8 +97,9 @@ def _parser() -> argparse.ArgumentParser:
         "grade",
         help="grade a folder of submissions (or one notebook) with the hidden test suites",
         description="Grade every student notebook under PATH: flat PATH/<student>.ipynb files, one folder per "
-        "student, or nbgrader's submitted/<student>/<assignment>/ folders. Writes grades.csv and "
-        "results/<student>.json into the output folder and prints the class table.",
+        "student, or nbgrader's submitted/<student>/<assignment>/ folders. Writes grades.csv, "
+        "results/<student>.json, feedback/<student>.html and summary.html into the output folder and prints "
+        "the class table.",
     )
     grade.add_argument("path", type=Path, metavar="PATH", help="folder of submissions, or a single notebook")
     grade.add_argument(
@@ -125,6 +127,12 @@ def _parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="also store each graded student's question scores in the gradebook of the nbgrader course in DIR "
         "(as autograded scores: `nbgrader export` and formgrader show them)",
+    )
+    grade.add_argument(
+        "--lang",
+        choices=("fr", "en"),
+        default="fr",
+        help="language of the students' feedback pages (default: fr)",
     )
     limits = grade.add_argument_group("limits", "override assignment.yaml's limits for this run")
     for option, name, kind, text in LIMIT_OPTIONS:
@@ -199,7 +207,9 @@ def _grade_options(args: argparse.Namespace) -> GradeOptions:
     course = args.nbgrader_course.resolve() if args.nbgrader_course else None
     if course is not None and not (course / "nbgrader_config.py").is_file():
         raise UsageError(f"not an nbgrader course (no nbgrader_config.py): {args.nbgrader_course}")
-    return GradeOptions(submissions=path, out=out, suite=suite, jobs=jobs, limits=limits, nbgrader_course=course)
+    return GradeOptions(
+        submissions=path, out=out, suite=suite, jobs=jobs, limits=limits, nbgrader_course=course, lang=args.lang
+    )
 
 
 def run_grade(options: GradeOptions) -> int:
@@ -208,7 +218,8 @@ def run_grade(options: GradeOptions) -> int:
 
     from autograder.discover import discover
     from autograder.grade import grade_batch
-    from autograder.reports import terminal_table, write_reports
+    from autograder.pages import write_pages
+    from autograder.reports import terminal_table, use_color, write_reports
     from autograder.suites import load_assignment
 
     # One thread: the lab's tensors are tiny, and torch's thread pool competing with other work
@@ -228,15 +239,18 @@ def run_grade(options: GradeOptions) -> int:
     started = time.monotonic()
     hide = (options.submissions if options.submissions.is_dir() else options.submissions.parent, options.out)
     results = grade_batch(submissions, assignment, on_result=_progress(len(submissions), started), jobs=jobs, hide=hide)
+    seconds = time.monotonic() - started
     unprotected = sorted({name for result in results for name in result.unprotected})
     if unprotected:
         print(protection_warning(unprotected), file=sys.stderr)
     try:
         gradebook = write_reports(results, assignment, options.out)
+        summary = write_pages(results, assignment, options.out, options.lang, _settings(options, assignment, seconds))
     except OSError as error:
         raise AutograderError(f"cannot write reports to {options.out}: {error.strerror or error}") from None
-    print(terminal_table(results, assignment))
+    print(terminal_table(results, assignment, color=use_color(sys.stdout)))
     print(f"\nwrote {gradebook} and {len(results)} result file(s) in {gradebook.parent / 'results'}")
+    print(f"wrote {summary} and {len(results)} feedback page(s) in {summary.parent / 'feedback'}")
     return EXIT_OK
 
 
@@ -247,6 +261,21 @@ def protection_warning(names: list[str]) -> str:
     return "autograder: warning: sandbox protections off on this machine: " + "; ".join(
         PROTECTIONS.get(name, name) for name in names
     )
+
+
+def _settings(options: GradeOptions, assignment, seconds: float) -> dict[str, str]:
+    """What the summary page tells about the run."""
+    limits = ", ".join(f"{name} {value:g}" for name, value in vars(assignment.limits).items())
+    return {
+        "graded at": time.strftime("%Y-%m-%d %H:%M:%S %z"),
+        "grading time": f"{seconds:.1f} s",
+        "sandboxed lanes": str(options.jobs),
+        "submissions": str(options.submissions),
+        "hidden suites": str(assignment.folder),
+        "limits": limits,
+        "feedback language": options.lang,
+        "autograder": __version__,
+    }
 
 
 def _progress(total: int, started: float):

@@ -19,6 +19,7 @@ from pathlib import Path
 from autograder.discover import Submission
 from autograder.execute import new_namespace, run_cells
 from autograder.lane import Lane, LaneError, SandboxedNotebook, remove_cgroups
+from autograder.language import Text
 from autograder.load import MAX_NOTEBOOK_BYTES, LoadedNotebook, NotebookLoadError, load_notebook
 from autograder.results import CellRun, Status, StudentResult
 from autograder.scoring import not_graded, score_student
@@ -209,11 +210,15 @@ def missing_explainer(notebook: LoadedNotebook, cells: Sequence[CellRun]) -> Cal
             if defines.search(cell.source):
                 run = runs.get(cell.cell)
                 if run is not None and run.error is not None:
-                    return (
+                    return Text(
                         f"`{name}` n'est pas défini : la cellule {cell.cell}, qui le définit, "
-                        f"a échoué ({run.error.summary()})."
+                        f"a échoué ({run.error.summary()}).",
+                        f"`{name}` is not defined: cell {cell.cell}, which defines it, failed ({run.error.summary()}).",
                     )
-        return f"`{name}` n'est défini dans aucune cellule de votre notebook (nom modifié, ou cellule supprimée ?)."
+        return Text(
+            f"`{name}` n'est défini dans aucune cellule de votre notebook (nom modifié, ou cellule supprimée ?).",
+            f"`{name}` is not defined in any cell of your notebook (a renamed function, or a deleted cell?).",
+        )
 
     return explain
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import os
+import statistics
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -130,16 +132,18 @@ def write_reports(results: Sequence[StudentResult], assignment: Assignment, out:
     (out / RESULTS_DIR).mkdir(parents=True, exist_ok=True)
     for result in results:
         text = json.dumps(result_json(result), ensure_ascii=False, indent=2)
-        _write_atomically(out / RESULTS_DIR / f"{result.student}.json", text + "\n")
+        write_atomically(out / RESULTS_DIR / f"{result.student}.json", text + "\n")
     gradebook = out / GRADEBOOK
-    _write_atomically(gradebook, gradebook_csv(results, assignment))
+    write_atomically(gradebook, gradebook_csv(results, assignment))
     return gradebook
 
 
-def _write_atomically(path: Path, text: str) -> None:
+def write_atomically(path: Path, text: str) -> None:
     """Readers never see half a file: write beside it, then rename over it."""
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        # mkstemp makes the file private (0600); reports get the usual permissions, as open() gives.
+        os.fchmod(handle, 0o666 & ~_umask())
         with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
             stream.write(text)
         os.replace(temporary, path)
@@ -148,35 +152,110 @@ def _write_atomically(path: Path, text: str) -> None:
         raise
 
 
-def terminal_table(results: Sequence[StudentResult], assignment: Assignment) -> str:
-    """The class at a glance: one line per student, then each question's mean."""
+PER_STUDENT_ROWS = 30  # above this many students, the table shows the class, not each student
+NOT_GRADED_ROWS = 20  # at most this many not-graded students named in the table
+HISTOGRAM_WIDTH = 30  # characters of the longest distribution bar
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def terminal_table(results: Sequence[StudentResult], assignment: Assignment, color: bool = False) -> str:
+    """The class at a glance, short whatever its size: one line per student only for a small class,
+    then the distribution of totals, each question's mean and share of full marks, and the
+    submissions not graded with why. ``color``: ANSI colours (only for a terminal)."""
     if not results:
         return "no submissions"
-    width = max(7, *(len(r.student) for r in results))
-    lines = [f"{'student':<{width}}  {'total':>11}  status"]
-    for result in results:
-        total = f"{format_points(result.score)} / {format_points(result.max_score)}"
-        detail = result.status.value
-        failed = [str(run.cell) for run in result.cells if not run.ok]
-        if result.status is not Status.GRADED:
-            detail += f" ({result.message})"
-        elif failed:
-            detail += f" (cells failed: {', '.join(failed)})"
-        lines.append(f"{result.student:<{width}}  {total:>11}  {detail}")
+    paint = _painter(color)
+    maximum = format_points(assignment.max_score)
     graded = [r for r in results if r.status is Status.GRADED]
-    lines.append("")
+    not_graded = [r for r in results if r.status is not Status.GRADED]
+    lines = []
+    if len(results) <= PER_STUDENT_ROWS:
+        width = max(7, *(len(r.student) for r in results))
+        lines.append(f"{'student':<{width}}  {'total':>11}  status")
+        for result in results:
+            total = f"{format_points(result.score)} / {maximum}"
+            detail = result.status.value
+            failed = [str(run.cell) for run in result.cells if not run.ok]
+            if result.status is not Status.GRADED:
+                detail += f" ({result.message})"
+            elif failed:
+                detail += f" (cells failed: {', '.join(failed)})"
+            tone = _tone(result.score / assignment.max_score if assignment.max_score else 0, result.status)
+            lines.append(f"{result.student:<{width}}  {paint(f'{total:>11}', tone)}  {detail}")
+        lines.append("")
     if graded:
-        mean = sum(r.score for r in graded) / len(graded)
+        totals = sorted(r.score for r in graded)
+        mean = sum(totals) / len(totals)
+        median = statistics.median(totals)
         lines.append(
-            f"{len(graded)} graded, {len(results) - len(graded)} not graded; mean {mean:.2f} / "
-            f"{format_points(assignment.max_score)}"
+            f"{len(graded)} graded, {len(not_graded)} not graded; mean {mean:.2f} / {maximum}, "
+            f"median {format_points(median)}, min {format_points(totals[0])}, max {format_points(totals[-1])}"
         )
+        lines += _distribution(totals, assignment.max_score, paint)
+        lines.append("per question: mean / points, share with full marks")
         qwidth = max(len(q.id) for q in assignment.questions)
         for question in assignment.questions:
             scores = [q.score for r in graded for q in r.questions if q.question == question.id]
+            q_mean = sum(scores) / len(scores) if scores else 0.0
+            full = sum(score >= question.points for score in scores) / len(scores) if scores else 0.0
+            share = q_mean / question.points if question.points else 0.0
+            bar = "█" * round(10 * share)
             lines.append(
-                f"  {question.id:<{qwidth}}  mean {sum(scores) / len(scores):.2f} / {format_points(question.points)}"
+                f"  {question.id:<{qwidth}}  mean {q_mean:.2f} / {format_points(question.points):<3} "
+                f"{paint(f'{bar:<10}', _tone(share))} {100 * full:3.0f}% full"
             )
     else:
         lines.append(f"0 graded, {len(results)} not graded")
+    if not_graded and len(results) > PER_STUDENT_ROWS:
+        lines.append(paint(f"not graded ({len(not_graded)}):", "red"))
+        shown = not_graded[:NOT_GRADED_ROWS]
+        width = max(len(r.student) for r in shown)
+        lines += [f"  {r.student:<{width}}  {r.status.value} ({r.message})" for r in shown]
+        if len(not_graded) > len(shown):
+            lines.append(f"  ... and {len(not_graded) - len(shown)} more (summary.html lists them all)")
     return "\n".join(lines)
+
+
+def _distribution(totals: Sequence[float], max_score: float, paint) -> list[str]:
+    """Totals in bins of whole points (about ten of them), drawn as bars; the last bin holds the maximum."""
+    step = max(1, math.ceil(max_score / 10))
+    bins = max(1, math.ceil(max_score / step))
+    counts = [0] * bins
+    for total in totals:
+        counts[min(bins - 1, max(0, int(total // step)))] += 1
+    biggest = max(counts) or 1
+    width = len(format_points(max_score))
+    lines = [f"distribution of totals (out of {format_points(max_score)}):"]
+    for index, count in enumerate(counts):
+        low, last = index * step, index == bins - 1
+        high = format_points(max_score) if last else format_points(low + step)
+        label = f"[{format_points(low):>{width}}, {high:>{width}}{']' if last else ')'}"
+        bar = "█" * round(HISTOGRAM_WIDTH * count / biggest) if count else ""
+        lines.append(f"  {label} {paint(bar, _tone((index + 0.5) / bins))}{' ' if bar else ''}{count}")
+    return lines
+
+
+def _tone(share: float, status: Status = Status.GRADED) -> str:
+    if status is not Status.GRADED:
+        return "red"
+    return "green" if share >= 0.8 else "yellow" if share >= 0.5 else "red"
+
+
+_ANSI = {"red": "31", "yellow": "33", "green": "32"}
+
+
+def _painter(color: bool):
+    def paint(text: str, tone: str) -> str:
+        return f"\033[{_ANSI[tone]}m{text}\033[0m" if color and text else text
+
+    return paint
+
+
+def use_color(stream) -> bool:
+    """ANSI colours only on a terminal, and never when NO_COLOR is set (https://no-color.org)."""
+    return bool(getattr(stream, "isatty", lambda: False)()) and not os.environ.get("NO_COLOR")

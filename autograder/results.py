@@ -80,10 +80,12 @@ class TestOutcome:
     name: str  # pytest's name for it, parameters included
     description: str  # what the test checks, in French, for the student
     outcome: Outcome
-    message: str = ""  # why it failed: the hint, then what was expected against what came back
+    message: str = ""  # why it failed: the hint, then what was expected against what came back (French)
     hint: str = ""  # id of the likely mistake the hint names, when one was recognised
     weight: float = 1.0
     limit: str = ""  # the SubmissionLimits field that stopped the student's code in this test, if one did
+    message_en: str = ""  # ``message`` in English, for feedback with --lang en ("" when it has none)
+    error: ErrorInfo | None = None  # the student's exception that ended the test, with its traceback, if one did
 
 
 @dataclass(frozen=True)

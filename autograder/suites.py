@@ -21,6 +21,7 @@ import yaml
 
 from autograder.checks import Mistake
 from autograder.errors import AutograderError
+from autograder.language import Text, english
 from autograder.results import Outcome, TestOutcome
 from autograder.transport import MissingDefinition, StudentError, UnusableResult, captured_output
 
@@ -182,43 +183,69 @@ class _Collector:
             return TestOutcome(outcome=Outcome.PASSED, **common)
         error = call.excinfo.value
         if isinstance(error, Mistake):
-            return TestOutcome(outcome=Outcome.FAILED, message=str(error), hint=error.hint.id, **common)
+            # A student's exception a check recognised (hints_for_errors) keeps its traceback for the feedback.
+            cause = error.__cause__.info if isinstance(error.__cause__, StudentError) else None
+            return TestOutcome(
+                outcome=Outcome.FAILED, hint=error.hint.id, error=cause, **common, **_texts(error.message)
+            )
         if isinstance(error, MissingDefinition):
-            return TestOutcome(outcome=Outcome.FAILED, message=str(error), hint="missing_definition", **common)
+            return TestOutcome(outcome=Outcome.FAILED, hint="missing_definition", **common, **_texts(error.args[0]))
         if isinstance(error, UnusableResult):
-            return TestOutcome(outcome=Outcome.FAILED, message=str(error), hint="unusable_result", **common)
+            return TestOutcome(outcome=Outcome.FAILED, hint="unusable_result", **common, **_texts(error.args[0]))
         if isinstance(error, StudentError):
-            return TestOutcome(outcome=Outcome.ERROR, message=student_error_text(error), hint="raised", **common)
+            message = student_error_text(error)
+            return TestOutcome(outcome=Outcome.ERROR, hint="raised", error=error.info, **common, **_texts(message))
         if isinstance(error, AssertionError):
-            return TestOutcome(outcome=Outcome.FAILED, message=str(error), **common)
-        message = f"Erreur interne du correcteur ({type(error).__name__}: {error}) ; signalez-la à l'enseignant."
-        return TestOutcome(outcome=Outcome.ERROR, message=message, hint="grader_error", **common)
+            return TestOutcome(outcome=Outcome.FAILED, **common, **_texts(str(error)))
+        message = Text(
+            f"Erreur interne du correcteur ({type(error).__name__}: {error}) ; signalez-la à l'enseignant.",
+            f"Internal grader error ({type(error).__name__}: {error}); please report it to your teacher.",
+        )
+        return TestOutcome(outcome=Outcome.ERROR, hint="grader_error", **common, **_texts(message))
 
 
-def student_error_text(error: StudentError) -> str:
+def _texts(message: object) -> dict[str, str]:
+    """A message's French and English, as a TestOutcome stores them."""
+    text = message if isinstance(message, str) else str(message)
+    return {"message": str(text), "message_en": english(text)}
+
+
+def student_error_text(error: StudentError) -> Text:
     """A student's exception as they read it: the call, the error, and where it came from in their cells."""
+    name = error.function
     if error.type_name == "TimeLimitExceeded":
-        lines = [
-            f"`{error.function}` n'a pas terminé à temps ({error.info.message}) : "
+        fr = [
+            f"`{name}` n'a pas terminé à temps ({error.info.message}) : "
             "une boucle qui ne s'arrête jamais, ou un calcul beaucoup trop long ?"
         ]
+        en = [f"`{name}` did not finish in time: a loop that never stops, or far too long a computation?"]
     elif error.info.limit == "memory_mb":
-        lines = [
-            f"`{error.function}` a dépassé la limite de mémoire ({error.info.message}) : "
+        fr = [
+            f"`{name}` a dépassé la limite de mémoire ({error.info.message}) : "
             "un tenseur bien plus grand que nécessaire, ou une liste qui grossit sans fin ?"
         ]
+        en = [
+            f"`{name}` went over the memory limit: a tensor far larger than needed, or a list that grows forever?"
+        ]
     elif error.type_name == "ProcessExited":
-        lines = [f"`{error.function}` a arrêté le processus qui l'exécutait ({error.info.message})."]
+        fr = [f"`{name}` a arrêté le processus qui l'exécutait ({error.info.message})."]
+        en = [f"`{name}` stopped the process that ran it (os._exit, sys.exit or a crash?)."]
     elif error.is_a("NotImplementedError") and not error.info.message:
-        lines = [
-            f"`{error.function}` n'est pas encore écrite : elle lève toujours NotImplementedError. "
+        fr = [
+            f"`{name}` n'est pas encore écrite : elle lève toujours NotImplementedError. "
             "Remplacez `raise NotImplementedError()` par votre code."
         ]
+        en = [
+            f"`{name}` is not written yet: it always raises NotImplementedError. "
+            "Replace `raise NotImplementedError()` with your code."
+        ]
     else:
-        lines = [f"Votre fonction `{error.function}` a levé une erreur : {error.info.summary()}"]
+        fr = [f"Votre fonction `{name}` a levé une erreur : {error.info.summary()}"]
+        en = [f"Your function `{name}` raised an error: {error.info.summary()}"]
     for frame in error.info.frames:
-        lines.append(f"  cellule {frame.cell}, ligne {frame.line}, dans {frame.function} : {frame.text}")
-    return "\n".join(lines)
+        fr.append(f"  cellule {frame.cell}, ligne {frame.line}, dans {frame.function} : {frame.text}")
+        en.append(f"  cell {frame.cell}, line {frame.line}, in {frame.function}: {frame.text}")
+    return Text("\n".join(fr), "\n".join(en))
 
 
 @contextlib.contextmanager

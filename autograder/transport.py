@@ -22,6 +22,7 @@ from typing import Protocol
 import torch
 
 from autograder.codec import Codec, CodecError
+from autograder.language import Text
 from autograder.results import ErrorInfo, Frame
 
 CELL_FILENAME = "<cell {}>"  # how a notebook cell's code is named in tracebacks
@@ -170,8 +171,12 @@ class StudentFunction:
             raise StudentError(self.name, reply.error)
         if reply.unusable:
             raise UnusableResult(
-                f"`{self.name}` a renvoyé une valeur que le correcteur ne peut pas lire : {reply.unusable}. "
-                "Renvoyez des données : un tenseur, un nombre, un tuple, une liste ou un dict."
+                Text(
+                    f"`{self.name}` a renvoyé une valeur que le correcteur ne peut pas lire : {reply.unusable}. "
+                    "Renvoyez des données : un tenseur, un nombre, un tuple, une liste ou un dict.",
+                    f"`{self.name}` returned a value the grader cannot read: {reply.unusable}. "
+                    "Return data: a tensor, a number, a tuple, a list or a dict.",
+                )
             )
         try:  # from a worker, the trees are untrusted: anything the codec refuses is the student's result
             value = codec.decode(reply.result)
@@ -185,7 +190,7 @@ class StudentFunction:
 
 
 def _not_defined(name: str) -> str:
-    return f"`{name}` n'est pas défini dans votre notebook."
+    return Text(f"`{name}` n'est pas défini dans votre notebook.", f"`{name}` is not defined in your notebook.")
 
 
 class InProcessTransport:

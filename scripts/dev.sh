@@ -10,11 +10,13 @@ bin=${AUTOGRADER_VENV:-.venv}/bin
 case "${1:-}" in
   demo)
     "$bin/autograder" release --check
-    # Writes examples/grading-output/ (grades.csv, results/*.json); git ignores it.
+    # Writes examples/grading-output/ (grades.csv, results/*.json, feedback/*.html, summary.html); git ignores it.
     "$bin/autograder" grade examples/submissions
     ;;
   test)
     shift
+    # The page tests open the feedback and summary pages in a real headless Chromium.
+    bash scripts/install_chromium.sh
     exec "$bin/python" -m pytest "$@"
     ;;
   *)

@@ -11,41 +11,57 @@ WRONG_STATES = Hint(
     "bigru_wrong_states",
     "Les deux états ne correspondent pas à h_n[-2] (direction avant) et h_n[-1] (direction arrière) : "
     "pour chaque direction, cherchez la moitié de out qui lui revient et le pas de temps où elle termine sa lecture.",
+    "The two states do not match h_n[-2] (forward direction) and h_n[-1] (backward direction): for each "
+    "direction, find the half of out that belongs to it and the time step where it finishes reading.",
 )
 DIRECTIONS_SWAPPED = Hint(
     "directions_swapped",
     "Les deux états sont dans le désordre : renvoyez d'abord la direction avant (h_n[-2]), "
     "puis la direction arrière (h_n[-1]).",
+    "The two states are in the wrong order: return the forward direction first (h_n[-2]), then the backward "
+    "direction (h_n[-1]).",
 )
 HALVES_SWAPPED = Hint(
     "halves_swapped",
     "Vous avez inversé les deux moitiés de out : les H premières composantes viennent de la direction avant, "
     "les H suivantes de la direction arrière.",
+    "You swapped the two halves of out: the first H features come from the forward direction, the next H from "
+    "the backward direction.",
 )
 BACKWARD_AT_LAST_STEP = Hint(
     "backward_read_at_last_step",
     "La direction arrière lit la séquence de droite à gauche : elle termine sa lecture au pas 0. "
     "Son état final est dans out[:, 0, H:], et non dans out[:, -1, H:].",
+    "The backward direction reads the sequence from right to left: it finishes reading at step 0. Its final "
+    "state is in out[:, 0, H:], not in out[:, -1, H:].",
 )
 FORWARD_AT_FIRST_STEP = Hint(
     "forward_read_at_first_step",
     "La direction avant lit la séquence de gauche à droite : son état final est au dernier pas, "
     "out[:, -1, :H], et non au pas 0.",
+    "The forward direction reads the sequence from left to right: its final state is at the last step, out[:, "
+    "-1, :H], not at step 0.",
 )
 STEPS_SWAPPED = Hint(
     "final_steps_swapped",
     "Vous lisez la direction avant au pas 0 et la direction arrière au dernier pas : c'est l'inverse. "
     "La direction avant termine au dernier pas, la direction arrière au pas 0.",
+    "You read the forward direction at step 0 and the backward direction at the last step: it is the other way"
+    " round. The forward direction finishes at the last step, the backward direction at step 0.",
 )
 STACKED = Hint(
     "returned_stacked_tensor",
     "Renvoyez un couple de deux tenseurs (N, H), (forward_last, backward_last), "
     "et non un seul tenseur empilé (2, N, H) comme h_n.",
+    "Return a pair of two (N, H) tensors, (forward_last, backward_last), not a single stacked (2, N, H) tensor"
+    " like h_n.",
 )
 CONCATENATED = Hint(
     "returned_concatenated_tensor",
     "Renvoyez un couple de deux tenseurs (N, H), (forward_last, backward_last), "
     "et non leur concaténation en un seul tenseur (N, 2H).",
+    "Return a pair of two (N, H) tensors, (forward_last, backward_last), not their concatenation into a single"
+    " (N, 2H) tensor.",
 )
 
 

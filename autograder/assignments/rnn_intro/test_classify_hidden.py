@@ -10,28 +10,36 @@ from autograder.suite_inputs import seed_weights
 WRONG_VALUES = Hint(
     "classify_wrong_values",
     "Les probabilités ne correspondent pas à softmax(fc(z)) sur l'axe des classes.",
+    "The probabilities do not match softmax(fc(z)) over the class axis.",
 )
 SOFTMAX_OVER_BATCH = Hint(
     "softmax_over_batch",
     "Vous normalisez sur l'axe du batch (dim=0) : chaque colonne somme à 1 au lieu de chaque ligne. "
     "Le softmax doit porter sur l'axe des classes (dim=-1 ou dim=1 pour un tenseur (N, C)).",
+    "You normalise over the batch axis (dim=0): each column sums to 1 instead of each row. The softmax must "
+    "run over the class axis (dim=-1, or dim=1 for an (N, C) tensor).",
 )
 NO_SOFTMAX = Hint(
     "no_softmax",
     "Vous renvoyez les logits fc(z) : il manque le softmax qui les transforme en probabilités.",
+    "You return the logits fc(z): the softmax that turns them into probabilities is missing.",
 )
 LOG_SOFTMAX = Hint(
     "log_softmax",
     "Vous renvoyez des log-probabilités (log_softmax) : la fonction doit renvoyer des probabilités.",
+    "You return log-probabilities (log_softmax): the function must return probabilities.",
 )
 SIGMOID = Hint(
     "sigmoid_instead_of_softmax",
     "Vous appliquez une sigmoïde : elle ne donne pas une distribution qui somme à 1 sur les classes.",
+    "You apply a sigmoid: it does not give a distribution that sums to 1 over the classes.",
 )
 KEPT_LAYER_AXIS = Hint(
     "kept_layer_axis",
     "Pour un z de forme (1, N, H) (le h_n d'un nn.RNN), le résultat doit être (N, C) : "
     "retirez la première dimension (z[0] ou squeeze(0)).",
+    "For a z of shape (1, N, H) (the h_n of an nn.RNN), the result must be (N, C): remove the first dimension "
+    "(z[0] or squeeze(0)).",
 )
 
 

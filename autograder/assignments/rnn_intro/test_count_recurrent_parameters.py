@@ -4,53 +4,70 @@ import pytest
 import torch
 from torch import nn
 
-from autograder.checks import Hint, Mistake, expect_equal, expect_raises
+from autograder.checks import Hint, Mistake, expect_equal, expect_raises, raised
+from autograder.language import fr_en
 from autograder.transport import StudentError
 
 WRONG_COUNT = Hint(
     "parameter_count_wrong",
     "Le nombre ne correspond pas au module PyTorch : par couche et par direction, chaque bloc a une matrice "
     "H × (taille de l'entrée de la couche), une matrice H × H et deux biais de taille H.",
+    "The number does not match the PyTorch module: per layer and per direction, each block has an H × (the "
+    "layer's input size) matrix, an H × H matrix and two biases of size H.",
 )
 ONE_BIAS = Hint(
     "one_bias_per_block",
     "PyTorch met deux vecteurs de biais par bloc (bias_ih et bias_hh) : comptez 2 × H biais par bloc, et non H.",
+    "PyTorch puts two bias vectors in each block (bias_ih and bias_hh): count 2 × H biases per block, not H.",
 )
 INPUT_SIZE_EVERY_LAYER = Hint(
     "input_size_every_layer",
     "Seule la première couche reçoit les entrées de taille E : une couche suivante reçoit la sortie de la "
     "précédente, de taille H (ou 2 × H si le réseau est bidirectionnel).",
+    "Only the first layer receives inputs of size E: a later layer receives the previous layer's output, of "
+    "size H (or 2 × H if the network is bidirectional).",
 )
 DEEPER_LAYERS_TAKE_2H = Hint(
     "deeper_layers_take_2h",
     "Dans un réseau bidirectionnel, une couche au-dessus de la première reçoit les deux directions concaténées : "
     "son entrée est de taille 2 × H, et non H.",
+    "In a bidirectional network, a layer above the first receives both directions concatenated: its input has "
+    "size 2 × H, not H.",
 )
 BIDIRECTIONAL_NOT_DOUBLED = Hint(
     "bidirectional_not_doubled",
     "Un réseau bidirectionnel a, à chaque couche, deux jeux de poids indépendants, un par direction : "
     "comptez les deux.",
+    "A bidirectional network has, at every layer, two independent sets of weights, one per direction: count both.",
 )
 WRONG_BLOCKS = Hint(
     "wrong_block_count",
     "Nombre de blocs par couche et par direction : 1 pour un RNN, 3 pour un GRU (porte de réinitialisation, "
     "porte de mise à jour, candidat), 4 pour un LSTM (portes d'entrée, d'oubli et de sortie, candidat).",
+    "Number of blocks per layer and per direction: 1 for an RNN, 3 for a GRU (reset gate, update gate, "
+    "candidate), 4 for an LSTM (input, forget and output gates, candidate).",
 )
 UNKNOWN_KIND = Hint(
     "unknown_kind_no_value_error",
     'Pour un kind autre que "rnn", "gru" ou "lstm", votre fonction doit lever une ValueError '
     "(raise ValueError(...)) : ni renvoyer un nombre, ni laisser passer une autre erreur (KeyError...).",
+    'For a kind other than "rnn", "gru" or "lstm", your function must raise a ValueError (raise '
+    "ValueError(...)): neither return a number nor let another error through (KeyError...).",
 )
 KIND_NOT_EXACT = Hint(
     "kind_not_exact",
     'kind doit valoir exactement "rnn", "gru" ou "lstm" : "RNN" en majuscules doit lever une ValueError '
     "(ne convertissez pas kind en minuscules).",
+    'kind must be exactly "rnn", "gru" or "lstm": "RNN" in capitals must raise a ValueError (do not convert '
+    "kind to lower case).",
 )
 
 VALID_KIND_REFUSED = Hint(
     "valid_kind_refused",
     'Pour un kind valide ("rnn", "gru" ou "lstm"), votre fonction doit renvoyer un nombre : '
     "seuls les autres kinds lèvent une ValueError.",
+    'For a valid kind ("rnn", "gru" or "lstm"), your function must return a number: only other kinds raise a '
+    "ValueError.",
 )
 
 BLOCKS = {"rnn": 1, "gru": 3, "lstm": 4}
@@ -111,9 +128,19 @@ def _expect_accepted(student, kind):
     except StudentError as error:
         if error.is_a("NotImplementedError"):
             raise
-        raise Mistake(VALID_KIND_REFUSED, f"kind = {kind!r} : votre fonction a levé {error.info.summary()}") from None
+        raise Mistake(
+            VALID_KIND_REFUSED, fr_en("kind = {k} : {e}", "kind = {k}: {e}", k=repr(kind), e=raised(error))
+        ) from None
     if isinstance(got, bool) or not isinstance(got, (int, float)):
-        raise Mistake(VALID_KIND_REFUSED, f"kind = {kind!r} : attendu un nombre, obtenu {type(got).__name__}")
+        raise Mistake(
+            VALID_KIND_REFUSED,
+            fr_en(
+                "kind = {k} : attendu un nombre, obtenu {t}",
+                "kind = {k}: expected a number, got {t}",
+                k=repr(kind),
+                t=type(got).__name__,
+            ),
+        )
 
 
 def _expect_count(student, kind, e, h, layers=1, bidirectional=False):
@@ -123,7 +150,13 @@ def _expect_count(student, kind, e, h, layers=1, bidirectional=False):
     else:
         got = student.count_recurrent_parameters(kind, e, h, num_layers=layers, bidirectional=bidirectional)
     pairs = _variants(kind, e, h, layers, bidirectional)
-    expect_equal(got, expected, WRONG_COUNT, _mistakes(got, pairs), what=f"nombre de paramètres ({kind})")
+    expect_equal(
+        got,
+        expected,
+        WRONG_COUNT,
+        _mistakes(got, pairs),
+        what=fr_en("nombre de paramètres ({k})", "number of parameters ({k})", k=kind),
+    )
 
 
 @pytest.mark.parametrize(

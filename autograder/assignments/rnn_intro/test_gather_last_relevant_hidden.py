@@ -3,45 +3,60 @@
 import pytest
 import torch
 
-from autograder.checks import Hint, Mistake, expect_close, expect_raises, hints_for_errors
+from autograder.checks import Hint, Mistake, expect_close, expect_raises, hints_for_errors, raised
+from autograder.language import fr_en
 from autograder.transport import StudentError
 
 WRONG_VALUES = Hint(
     "gather_wrong_values",
     "La ligne b du résultat doit être hiddens[b, x_lengths[b] - 1], l'état au dernier pas réel de la séquence b.",
+    "Row b of the result must be hiddens[b, x_lengths[b] - 1], the state at the last real step of sequence b.",
 )
 OFF_BY_ONE = Hint(
     "gather_off_by_one",
     "Décalage d'indice : une séquence de longueur L a ses états aux pas 0, ..., L - 1 ; "
     "son dernier état réel est hiddens[b, L - 1], pas hiddens[b, L].",
+    "Off by one: a sequence of length L has its states at steps 0, ..., L - 1; its last real state is "
+    "hiddens[b, L - 1], not hiddens[b, L].",
 )
 READS_PADDING = Hint(
     "gather_reads_padding",
     "Vous prenez le dernier pas hiddens[:, -1] pour toutes les séquences : pour les plus courtes, "
     "c'est un état calculé sur le remplissage. Prenez le pas x_lengths[b] - 1 de chaque séquence.",
+    "You take the last step hiddens[:, -1] for every sequence: for the shorter ones, that state was computed "
+    "on padding. Take step x_lengths[b] - 1 of each sequence.",
 )
 KEPT_TIME_AXIS = Hint(
     "gather_kept_time_axis",
     "Le résultat garde l'axe du temps, forme (N, 1, H) : il doit être (N, H) (retirez l'axe, par exemple squeeze(1)).",
+    "The result keeps the time axis, shape (N, 1, H): it must be (N, H) (remove the axis, for example with "
+    "squeeze(1)).",
 )
 ALL_ROWS = Hint(
     "gather_all_rows",
     "hiddens[:, x_lengths - 1] prend, pour chaque séquence, les pas de toutes les longueurs : forme (N, N, H). "
     "Indexez les lignes et les pas ensemble : hiddens[torch.arange(N), x_lengths - 1].",
+    "hiddens[:, x_lengths - 1] takes, for every sequence, the steps of all the lengths: shape (N, N, H). Index"
+    " rows and steps together: hiddens[torch.arange(N), x_lengths - 1].",
 )
 LENGTHS_AS_LIST = Hint(
     "gather_lengths_as_list",
     "x_lengths peut être une liste d'entiers : convertissez-la d'abord en tenseur (torch.as_tensor(x_lengths)) "
     "avant de calculer avec.",
+    "x_lengths may be a list of ints: convert it to a tensor first (torch.as_tensor(x_lengths)) before "
+    "computing with it.",
 )
 OUT_OF_RANGE = Hint(
     "length_out_of_range_accepted",
     "Une longueur doit être comprise entre 1 et T : pour une longueur < 1 ou > T, levez une ValueError "
     "(raise ValueError(...)) au lieu de renvoyer un résultat ou de laisser passer une autre erreur.",
+    "A length must be between 1 and T: for a length < 1 or > T, raise a ValueError (raise ValueError(...)) "
+    "instead of returning a result or letting another error through.",
 )
 WRONG_COUNT = Hint(
     "wrong_number_of_lengths_accepted",
     "Il faut exactement une longueur par séquence (N longueurs) : sinon, levez une ValueError.",
+    "There must be exactly one length per sequence (N lengths): otherwise, raise a ValueError.",
 )
 
 
@@ -49,6 +64,8 @@ VALID_LENGTHS_REFUSED = Hint(
     "valid_lengths_refused",
     "Pour des longueurs valides (entre 1 et T, une par séquence), votre fonction doit renvoyer un tenseur : "
     "seules les longueurs invalides lèvent une ValueError.",
+    "For valid lengths (between 1 and T, one per sequence), your function must return a tensor: only invalid "
+    "lengths raise a ValueError.",
 )
 
 
@@ -87,10 +104,14 @@ def _gather(student, hiddens, lengths, kind):
         return student.gather_last_relevant_hidden(hiddens, _as_kind(lengths, kind))
 
 
+def _lengths_text(lengths):
+    return fr_en("longueurs {x}", "lengths {x}", x=lengths)
+
+
 def _check(student, hiddens, lengths, kind):
     got = _gather(student, hiddens, lengths, kind)
     expect_close(
-        got, _expected(hiddens, lengths), WRONG_VALUES, _mistakes(hiddens, lengths), what=f"longueurs {lengths}"
+        got, _expected(hiddens, lengths), WRONG_VALUES, _mistakes(hiddens, lengths), what=_lengths_text(lengths)
     )
 
 
@@ -124,7 +145,7 @@ def test_large_batch(student):
     with hints_for_errors({"IndexError": OFF_BY_ONE}):
         got = student.gather_last_relevant_hidden(hiddens, lengths)
     mistakes = {READS_PADDING: hiddens[:, -1], KEPT_TIME_AXIS: expected.unsqueeze(1)}
-    expect_close(got, expected, WRONG_VALUES, mistakes, what=f"{n} séquences")
+    expect_close(got, expected, WRONG_VALUES, mistakes, what=fr_en("{n} séquences", "{n} sequences", n=n))
 
 
 def _expect_accepted(student, hiddens, lengths):
@@ -135,11 +156,17 @@ def _expect_accepted(student, hiddens, lengths):
         if error.is_a("NotImplementedError"):
             raise
         raise Mistake(
-            VALID_LENGTHS_REFUSED, f"longueurs {_listed(lengths)} : votre fonction a levé {error.info.summary()}"
+            VALID_LENGTHS_REFUSED, fr_en("{w} : {e}", "{w}: {e}", w=_lengths_text(_listed(lengths)), e=raised(error))
         ) from None
     if not isinstance(got, torch.Tensor):
         raise Mistake(
-            VALID_LENGTHS_REFUSED, f"longueurs {_listed(lengths)} : attendu un tenseur, obtenu {type(got).__name__}"
+            VALID_LENGTHS_REFUSED,
+            fr_en(
+                "{w} : attendu un tenseur, obtenu {t}",
+                "{w}: expected a tensor, got {t}",
+                w=_lengths_text(_listed(lengths)),
+                t=type(got).__name__,
+            ),
         )
 
 
@@ -153,7 +180,15 @@ def _expect_value_error(student, hiddens, lengths, hint, case):
             student.gather_last_relevant_hidden(hiddens, lengths)
     except Mistake as mistake:
         raise Mistake(
-            mistake.hint, f"{case} (T = {hiddens.shape[1]}, N = {hiddens.shape[0]}) : {mistake.detail}"
+            mistake.hint,
+            fr_en(
+                "{c} (T = {t}, N = {n}) : {d}",
+                "{c} (T = {t}, N = {n}): {d}",
+                c=case,
+                t=hiddens.shape[1],
+                n=hiddens.shape[0],
+                d=mistake.detail,
+            ),
         ) from None
 
 
@@ -161,14 +196,30 @@ def test_rejects_lengths_out_of_range(student):
     """Une longueur 0, négative ou supérieure à T lève une ValueError (et des longueurs valides n'en lèvent pas)."""
     hiddens = _hiddens(7, 4, 5, 3)
     _expect_accepted(student, hiddens, [3, 1, 5, 2])  # a function that always raises earns nothing here
-    _expect_value_error(student, hiddens, [3, 0, 5, 2], OUT_OF_RANGE, "une longueur vaut 0")
-    _expect_value_error(student, hiddens, torch.tensor([3, 1, -2, 2]), OUT_OF_RANGE, "une longueur est négative")
-    _expect_value_error(student, hiddens, [3, 6, 5, 2], OUT_OF_RANGE, "une longueur vaut T + 1")
+    _expect_value_error(student, hiddens, [3, 0, 5, 2], OUT_OF_RANGE, fr_en("une longueur vaut 0", "a length is 0"))
+    _expect_value_error(
+        student,
+        hiddens,
+        torch.tensor([3, 1, -2, 2]),
+        OUT_OF_RANGE,
+        fr_en("une longueur est négative", "a length is negative"),
+    )
+    _expect_value_error(
+        student, hiddens, [3, 6, 5, 2], OUT_OF_RANGE, fr_en("une longueur vaut T + 1", "a length is T + 1")
+    )
 
 
 def test_rejects_wrong_number_of_lengths(student):
     """Moins ou plus de longueurs que de séquences lève une ValueError (et N longueurs n'en lèvent pas)."""
     hiddens = _hiddens(8, 4, 5, 3)
     _expect_accepted(student, hiddens, torch.tensor([3, 1, 5, 2]))  # one that always raises earns nothing
-    _expect_value_error(student, hiddens, [3, 1, 5], WRONG_COUNT, "3 longueurs pour 4 séquences")
-    _expect_value_error(student, hiddens, torch.tensor([3, 1, 5, 2, 4]), WRONG_COUNT, "5 longueurs pour 4 séquences")
+    _expect_value_error(
+        student, hiddens, [3, 1, 5], WRONG_COUNT, fr_en("3 longueurs pour 4 séquences", "3 lengths for 4 sequences")
+    )
+    _expect_value_error(
+        student,
+        hiddens,
+        torch.tensor([3, 1, 5, 2, 4]),
+        WRONG_COUNT,
+        fr_en("5 longueurs pour 4 séquences", "5 lengths for 4 sequences"),
+    )

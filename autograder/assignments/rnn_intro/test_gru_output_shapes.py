@@ -10,41 +10,54 @@ WRONG_SHAPES = Hint(
     "gru_shapes_wrong",
     "Les formes ne correspondent pas à celles d'un nn.GRU construit avec batch_first=True : out est "
     "(N, T, D × H) et h_n (D × nombre de couches, N, H), avec D = 2 s'il est bidirectionnel, 1 sinon.",
+    "The shapes do not match those of an nn.GRU built with batch_first=True: out is (N, T, D × H) and h_n (D ×"
+    " number of layers, N, H), with D = 2 if it is bidirectional, 1 otherwise.",
 )
 OUT_NOT_DOUBLED = Hint(
     "out_features_not_doubled",
     "Pour un GRU bidirectionnel, out concatène les deux directions à chaque pas : sa dernière dimension "
     "vaut 2 × H, et non H.",
+    "For a bidirectional GRU, out concatenates both directions at every step: its last dimension is 2 × H, not H.",
 )
 H_N_NOT_DOUBLED = Hint(
     "h_n_layers_not_doubled",
     "Pour un GRU bidirectionnel, h_n garde un état final par couche et par direction : sa première "
     "dimension vaut 2 × nombre de couches.",
+    "For a bidirectional GRU, h_n keeps one final state per layer and per direction: its first dimension is 2 "
+    "× number of layers.",
 )
 BIDIRECTIONAL_IGNORED = Hint(
     "bidirectional_ignored",
     "Vous ne tenez pas compte de bidirectional : avec deux directions, out a 2 × H composantes par pas "
     "et h_n contient 2 × nombre de couches états finaux.",
+    "You do not take bidirectional into account: with two directions, out has 2 × H features per step and h_n "
+    "holds 2 × number of layers final states.",
 )
 H_N_BATCH_FIRST = Hint(
     "h_n_batch_first",
     "batch_first=True ne concerne que les entrées et out : h_n garde la forme (D × nombre de couches, N, H), "
     "avec le batch en deuxième position.",
+    "batch_first=True only concerns the inputs and out: h_n keeps the shape (D × number of layers, N, H), with"
+    " the batch in second position.",
 )
 OUT_TIME_FIRST = Hint(
     "out_time_first",
     "Le GRU est construit avec batch_first=True : out a la forme (N, T, D × H), le batch d'abord, "
     "et non (T, N, D × H).",
+    "The GRU is built with batch_first=True: out has shape (N, T, D × H), batch first, not (T, N, D × H).",
 )
 H_N_IGNORES_LAYERS = Hint(
     "h_n_ignores_layers",
     "h_n garde l'état final de chaque couche empilée : sa première dimension vaut D × nombre de couches, "
     "pas seulement D.",
+    "h_n keeps the final state of every stacked layer: its first dimension is D × number of layers, not just D.",
 )
 SHAPES_AS_LISTS = Hint(
     "shapes_as_lists",
     "Les valeurs sont justes, mais renvoyez des tuples d'entiers, par exemple (N, T, H), et non des listes : "
     "le résultat est le couple (forme de out, forme de h_n).",
+    "The values are right, but return tuples of ints, for example (N, T, H), not lists: the result is the pair"
+    " (shape of out, shape of h_n).",
 )
 
 

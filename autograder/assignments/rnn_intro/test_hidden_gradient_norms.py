@@ -5,55 +5,74 @@ import torch
 from torch import nn
 
 from autograder.checks import Hint, Mistake, expect_close, hints_for_errors
+from autograder.language import fr_en
 from autograder.suite_inputs import seed_weights
 
 WRONG_NORMS = Hint(
     "gradient_norms_wrong",
     "Les normes ne correspondent pas à celles de d loss / d h_t pour loss = h_T.sum() : déroulez la cellule "
     "depuis un état nul en gardant h_1, ..., h_T, puis utilisez torch.autograd.grad(loss, [h_1, ..., h_T]).",
+    "The norms do not match those of d loss / d h_t for loss = h_T.sum(): unroll the cell from a zero state "
+    "keeping h_1, ..., h_T, then use torch.autograd.grad(loss, [h_1, ..., h_T]).",
 )
 REVERSED = Hint(
     "norms_reversed",
     "Vos normes sont dans l'ordre inverse : l'entrée t correspond à h_t, la première à h_1 et la dernière à h_T "
     "(qui vaut sqrt(N × H), puisque d loss / d h_T vaut 1 partout).",
+    "Your norms are in reverse order: entry t is for h_t, the first for h_1 and the last for h_T (which is "
+    "sqrt(N × H), since d loss / d h_T is 1 everywhere).",
 )
 INCLUDES_H0 = Hint(
     "includes_h0",
     "Vous renvoyez T + 1 normes : l'état initial h_0 ne compte pas, gardez seulement h_1, ..., h_T.",
+    "You return T + 1 norms: the initial state h_0 does not count, keep only h_1, ..., h_T.",
 )
 PER_SEQUENCE = Hint(
     "norms_per_sequence",
     "Vous calculez une norme par séquence du batch : la norme porte sur tout le gradient (N, H) d'un pas, "
     "batch compris, et donne un seul nombre par pas de temps (résultat de forme (T,)).",
+    "You compute one norm per sequence of the batch: the norm covers the whole (N, H) gradient of a step, "
+    "batch included, and gives a single number per time step (a result of shape (T,)).",
 )
 NORM_OF_STATES = Hint(
     "norm_of_states",
     "Vous renvoyez la norme des états h_t eux-mêmes : il faut la norme de leur gradient, d loss / d h_t.",
+    "You return the norm of the states h_t themselves: you need the norm of their gradient, d loss / d h_t.",
 )
 GRAD_WRT_INPUTS = Hint(
     "gradient_wrt_inputs",
     "Vous dérivez par rapport aux entrées x_t : il faut le gradient par rapport aux états cachés h_t.",
+    "You differentiate with respect to the inputs x_t: you need the gradient with respect to the hidden states h_t.",
 )
 MEAN_LOSS = Hint(
     "loss_mean_not_sum",
     "La perte est loss = h_T.sum(), et non h_T.mean() : avec la moyenne, tous les gradients sont divisés par N × H.",
+    "The loss is loss = h_T.sum(), not h_T.mean(): with the mean, every gradient is divided by N × H.",
 )
 GRAPH_BROKEN = Hint(
     "autograd_graph_broken",
     "Votre fonction a levé une RuntimeError d'autograd : chaque h_t doit rester dans le graphe de calcul "
     "(pas de detach, de .data ni de torch.no_grad() dans la boucle), et la perte doit être calculée à partir "
     "de ces mêmes h_t, une seule fois, après la boucle.",
+    "Your function raised an autograd RuntimeError: each h_t must stay in the computation graph (no detach, "
+    ".data or torch.no_grad() in the loop), and the loss must be computed from those same h_t, once, after the"
+    " loop.",
 )
 FILLED_CELL_GRADS = Hint(
     "filled_cell_grads",
     "Votre fonction remplit les .grad des poids de la cellule (loss.backward() les accumule) : "
     "dans une boucle d'entraînement, ces gradients s'ajouteraient à ceux du vrai pas d'apprentissage. "
     "Utilisez torch.autograd.grad(loss, [h_1, ..., h_T]), qui renvoie les gradients sans rien accumuler.",
+    "Your function fills the .grad of the cell's weights (loss.backward() accumulates them): in a training "
+    "loop, these gradients would add up with those of the real learning step. Use torch.autograd.grad(loss, "
+    "[h_1, ..., h_T]), which returns the gradients without accumulating anything.",
 )
 MODIFIED_INPUT = Hint(
     "gradient_norms_modified_input",
     "Votre fonction modifie x_in (opération en place comme transpose_, mul_ ou une affectation x_in[...] = ...) : "
     "travaillez sur de nouveaux tenseurs, sans toucher à l'argument.",
+    "Your function modifies x_in (an in-place operation such as transpose_, mul_ or an assignment x_in[...] = "
+    "...): work on new tensors without touching the argument.",
 )
 
 
@@ -108,7 +127,9 @@ def _call(student, cell, x):
 def _check(student, cell, x):
     call = _call(student, cell, x)
     expected, variants = _reference(cell, x)
-    expect_close(call.value, expected, WRONG_NORMS, _mistakes(call.value, variants), what="normes", rtol=1e-4)
+    expect_close(
+        call.value, expected, WRONG_NORMS, _mistakes(call.value, variants), what=fr_en("normes", "norms"), rtol=1e-4
+    )
     return call
 
 
@@ -145,7 +166,13 @@ def test_input_left_unchanged(student):
     cell, x = _case(6, 2, 7, 5, 3)
     after = _check(student, cell, x).args[1]
     if not (isinstance(after, torch.Tensor) and after.shape == x.shape and torch.equal(after, x)):
-        raise Mistake(MODIFIED_INPUT, "x_in n'a plus, après l'appel, les valeurs ou la forme qu'il avait avant")
+        raise Mistake(
+            MODIFIED_INPUT,
+            fr_en(
+                "x_in n'a plus, après l'appel, les valeurs ou la forme qu'il avait avant",
+                "after the call, x_in no longer has the values or the shape it had before",
+            ),
+        )
 
 
 def test_cell_gradients_left_empty(student):
@@ -154,4 +181,9 @@ def test_cell_gradients_left_empty(student):
     after = _check(student, cell, x).args[0]
     filled = [name for name, param in after.named_parameters() if param.grad is not None]
     if filled:
-        raise Mistake(FILLED_CELL_GRADS, f"après l'appel, {', '.join(filled)} ont un .grad rempli")
+        raise Mistake(
+            FILLED_CELL_GRADS,
+            fr_en(
+                "après l'appel, {g} ont un .grad rempli", "after the call, {g} have a filled .grad", g=", ".join(filled)
+            ),
+        )

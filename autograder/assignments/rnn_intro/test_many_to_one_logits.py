@@ -5,43 +5,56 @@ import torch
 from torch import nn
 
 from autograder.checks import Hint, expect_close, hints_for_errors
+from autograder.language import fr_en
 from autograder.suite_inputs import seed_weights
 
 WRONG_VALUES = Hint(
     "many_to_one_wrong_values",
     "Les logits ne correspondent pas à fc appliquée à la sortie du réseau au dernier pas réel de chaque séquence, "
     "out[b, x_lengths[b] - 1].",
+    "The logits do not match fc applied to the network's output at the last real step of each sequence, out[b,"
+    " x_lengths[b] - 1].",
 )
 READS_PADDING = Hint(
     "many_to_one_reads_padding",
     "Vous utilisez h_n (ou out[:, -1]) : pour les séquences plus courtes que T, cet état a aussi lu le remplissage. "
     "Prenez la sortie out[b, x_lengths[b] - 1] de chaque séquence.",
+    "You use h_n (or out[:, -1]): for sequences shorter than T, that state has also read the padding. Take the"
+    " output out[b, x_lengths[b] - 1] of each sequence.",
 )
 OFF_BY_ONE = Hint(
     "many_to_one_off_by_one",
     "Décalage d'indice : la sortie au dernier pas réel d'une séquence de longueur L est out[b, L - 1], pas out[b, L].",
+    "Off by one: the output at the last real step of a sequence of length L is out[b, L - 1], not out[b, L].",
 )
 FIRST_LAYER = Hint(
     "many_to_one_first_layer",
     "Avec plusieurs couches, h_n[0] est l'état de la première couche : le classifieur doit lire la dernière couche, "
     "c'est-à-dire la sortie out du réseau (ou h_n[-1] d'une séquence empaquetée).",
+    "With several layers, h_n[0] is the state of the first layer: the classifier must read the last layer, "
+    "that is the network's output out (or h_n[-1] of a packed sequence).",
 )
 MISSING_FC = Hint(
     "many_to_one_missing_fc",
     "Vous renvoyez les états cachés (N, H) : appliquez ensuite la couche fc pour obtenir les logits (N, C).",
+    "You return the hidden states (N, H): then apply the fc layer to get the (N, C) logits.",
 )
 PROBABILITIES = Hint(
     "many_to_one_probabilities",
     "Vous renvoyez des probabilités (softmax) : la fonction doit renvoyer les logits, c'est-à-dire fc(...) seul.",
+    "You return probabilities (softmax): the function must return the logits, that is fc(...) alone.",
 )
 LENGTHS_AS_LIST = Hint(
     "many_to_one_lengths_as_list",
     "x_lengths peut être une liste d'entiers : convertissez-la d'abord en tenseur (torch.as_tensor(x_lengths)).",
+    "x_lengths may be a list of ints: convert it to a tensor first (torch.as_tensor(x_lengths)).",
 )
 ENFORCE_SORTED = Hint(
     "many_to_one_enforce_sorted",
     "Les longueurs ne sont pas triées : si vous empaquetez la séquence, passez enforce_sorted=False "
     "à pack_padded_sequence (le résultat garde alors l'ordre du batch).",
+    "The lengths are not sorted: if you pack the sequence, pass enforce_sorted=False to pack_padded_sequence "
+    "(the result then keeps the batch's order).",
 )
 
 
@@ -85,7 +98,9 @@ def _check(student, rnn, fc, x_in, lengths, as_tensor):
     with hints_for_errors(hints, only_if={"RuntimeError": "enforce_sorted"}):
         got = student.many_to_one_logits(rnn, fc, x_in, torch.tensor(lengths) if as_tensor else list(lengths))
     expected, mistakes = _expected_and_mistakes(rnn, fc, x_in, lengths)
-    expect_close(got, expected, WRONG_VALUES, mistakes, what=f"logits (longueurs {lengths})")
+    expect_close(
+        got, expected, WRONG_VALUES, mistakes, what=fr_en("logits (longueurs {x})", "logits (lengths {x})", x=lengths)
+    )
 
 
 @pytest.mark.parametrize(

@@ -6,44 +6,58 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from autograder.checks import Hint, expect_close, hints_for_errors
+from autograder.language import fr_en
 from autograder.suite_inputs import seed_weights
 
 WRONG_VALUES = Hint(
     "packed_wrong_values",
     "Le résultat ne correspond pas à l'état final de la dernière couche, calculé sur la séquence empaquetée "
     "(pack_padded_sequence(..., batch_first=True, enforce_sorted=False)).",
+    "The result does not match the last layer's final state computed on the packed sequence "
+    "(pack_padded_sequence(..., batch_first=True, enforce_sorted=False)).",
 )
 ENFORCE_SORTED = Hint(
     "enforce_sorted_true",
     "Les longueurs arrivent dans n'importe quel ordre : passez enforce_sorted=False à pack_padded_sequence, "
     "qui trie le batch puis remet les états finaux dans l'ordre d'origine.",
+    "The lengths come in any order: pass enforce_sorted=False to pack_padded_sequence, which sorts the batch "
+    "and then puts the final states back in the original order.",
 )
 SORTED_ORDER = Hint(
     "returned_in_sorted_order",
     "Vos états sont dans l'ordre des longueurs triées, pas dans celui du batch : ne triez pas vous-même, "
     "ou remettez les lignes dans l'ordre d'origine (enforce_sorted=False le fait pour vous).",
+    "Your states are in the order of the sorted lengths, not in the batch's order: do not sort yourself, or "
+    "put the rows back in the original order (enforce_sorted=False does it for you).",
 )
 RETURNED_C_N = Hint(
     "returned_c_n",
     "Avec un nn.LSTM, l'état final est un tuple (h_n, c_n) : renvoyez la dernière couche de h_n, pas c_n "
     "(l'état de la cellule mémoire).",
+    "With an nn.LSTM, the final state is a tuple (h_n, c_n): return the last layer of h_n, not c_n (the memory"
+    " cell's state).",
 )
 WHOLE_H_N = Hint(
     "returned_whole_h_n",
     "Vous renvoyez tout h_n, de forme (L, N, H) : gardez seulement la dernière couche, h_n[-1], de forme (N, H).",
+    "You return the whole h_n, of shape (L, N, H): keep only the last layer, h_n[-1], of shape (N, H).",
 )
 FIRST_LAYER = Hint(
     "returned_first_layer",
     "h_n[0] est l'état de la première couche : pour un réseau à plusieurs couches, il faut la dernière, h_n[-1].",
+    "h_n[0] is the state of the first layer: for a network with several layers, you need the last one, h_n[-1].",
 )
 PADDED_LAST_STEP = Hint(
     "read_padded_last_step",
     "Vous lisez le dernier pas de la sortie remise en forme (out[:, -1]) ou d'un passage sans empaquetage : "
     "pour les séquences courtes, c'est du remplissage. L'état final h_n de la séquence empaquetée est le bon.",
+    "You read the last step of the unpacked output (out[:, -1]) or of a run without packing: for short "
+    "sequences, that is padding. The final state h_n of the packed sequence is the right one.",
 )
 LENGTHS_AS_LIST = Hint(
     "packed_lengths_as_list",
     "x_lengths peut être une liste d'entiers : convertissez-la d'abord en tenseur (torch.as_tensor(x_lengths)).",
+    "x_lengths may be a list of ints: convert it to a tensor first (torch.as_tensor(x_lengths)).",
 )
 
 
@@ -83,7 +97,13 @@ def _check(student, rnn, x_in, lengths, as_tensor):
     with hints_for_errors(hints, only_if={"RuntimeError": "enforce_sorted"}):
         got = student.packed_last_hidden(rnn, x_in, torch.tensor(lengths) if as_tensor else list(lengths))
     expected, mistakes = _expected_and_mistakes(rnn, x_in, lengths)
-    expect_close(got, expected, WRONG_VALUES, mistakes, what=f"états finaux (longueurs {lengths})")
+    expect_close(
+        got,
+        expected,
+        WRONG_VALUES,
+        mistakes,
+        what=fr_en("états finaux (longueurs {x})", "final states (lengths {x})", x=lengths),
+    )
 
 
 @pytest.mark.parametrize(("seed", "lengths", "as_tensor"), [(0, [3, 6, 1, 4], False), (1, [2, 5, 6, 4, 3], True)])

@@ -5,49 +5,63 @@ import torch
 from torch import nn
 
 from autograder.checks import Hint, Mistake, expect_close, hints_for_errors
+from autograder.language import fr_en
 
 WRONG_VALUES = Hint(
     "cell_wrong_values",
     "h_t ne correspond pas à l'équation h_t = tanh(x_t @ W_xh + h_prev @ W_hh + b_h).",
+    "h_t does not match the equation h_t = tanh(x_t @ W_xh + h_prev @ W_hh + b_h).",
 )
 MISSING_TANH = Hint(
     "missing_tanh",
     "Il manque la non-linéarité : appliquez torch.tanh à x_t @ W_xh + h_prev @ W_hh + b_h.",
+    "The non-linearity is missing: apply torch.tanh to x_t @ W_xh + h_prev @ W_hh + b_h.",
 )
 RELU = Hint(
     "relu_instead_of_tanh",
     "Vous appliquez ReLU : le RNN simple de l'équation utilise tanh (torch.tanh).",
+    "You apply ReLU: the simple RNN of the equation uses tanh (torch.tanh).",
 )
 SIGMOID = Hint(
     "sigmoid_instead_of_tanh",
     "Vous appliquez une sigmoïde : le RNN simple de l'équation utilise tanh (torch.tanh), à valeurs dans [-1, 1].",
+    "You apply a sigmoid: the simple RNN of the equation uses tanh (torch.tanh), with values in [-1, 1].",
 )
 TRANSPOSED_W_XH = Hint(
     "transposed_w_xh",
     "Vous utilisez W_xh transposée : W_xh est déjà de forme (E, H), le produit s'écrit x_t @ W_xh, sans .T.",
+    "You use W_xh transposed: W_xh already has shape (E, H), the product is x_t @ W_xh, without .T.",
 )
 TRANSPOSED_W_HH = Hint(
     "transposed_w_hh",
     "Vous utilisez W_hh transposée : le produit s'écrit h_prev @ W_hh, sans .T "
     "(nn.RNNCell range ses poids transposés, mais ici ils sont donnés dans le sens de l'équation).",
+    "You use W_hh transposed: the product is h_prev @ W_hh, without .T (nn.RNNCell stores its weights "
+    "transposed, but here they are given the way the equation uses them).",
 )
 FORGOT_BIAS = Hint(
     "forgot_bias",
     "Il manque le biais : ajoutez b_h avant d'appliquer tanh.",
+    "The bias is missing: add b_h before applying tanh.",
 )
 IGNORED_H_PREV = Hint(
     "ignored_h_prev",
     "L'état précédent n'intervient pas : il faut ajouter le terme h_prev @ W_hh.",
+    "The previous state plays no part: you must add the term h_prev @ W_hh.",
 )
 MATMUL_SHAPES = Hint(
     "matmul_shapes",
     "Les formes ne s'accordent pas : x_t (N, E) se multiplie par W_xh (E, H) et h_prev (N, H) par W_hh (H, H), "
     "dans cet ordre (x_t @ W_xh, h_prev @ W_hh) et sans transposer.",
+    "The shapes do not fit: x_t (N, E) is multiplied by W_xh (E, H) and h_prev (N, H) by W_hh (H, H), in that "
+    "order (x_t @ W_xh, h_prev @ W_hh) and without transposing.",
 )
 MODIFIED_INPUTS = Hint(
     "modified_inputs",
     "Votre fonction modifie un de ses arguments (une opération sur place, comme h_prev.copy_(...) ou +=) : "
     "calculez un nouveau tenseur au lieu de changer les entrées.",
+    "Your function modifies one of its arguments (an in-place operation, such as h_prev.copy_(...) or +=): "
+    "compute a new tensor instead of changing the inputs.",
 )
 
 
@@ -123,4 +137,4 @@ def test_inputs_unchanged(student):
     expect_close(call.value, _reference(*originals), WRONG_VALUES, _mistakes(*originals), what="h_t")
     for name, after, before in zip(("x_t", "h_prev", "W_xh", "W_hh", "b_h"), call.args, originals, strict=True):
         if not (isinstance(after, torch.Tensor) and after.shape == before.shape and torch.equal(after, before)):
-            raise Mistake(MODIFIED_INPUTS, f"{name} a changé pendant l'appel")
+            raise Mistake(MODIFIED_INPUTS, fr_en("{n} a changé pendant l'appel", "{n} changed during the call", n=name))

@@ -5,46 +5,62 @@ import torch
 from torch import nn
 
 from autograder.checks import Hint, Mistake, expect_close, hints_for_errors
+from autograder.language import fr_en
 from autograder.suite_inputs import seed_weights
 
 WRONG_VALUES = Hint(
     "loop_wrong_values",
     "Les états ne correspondent pas à ceux de nn.RNN avec les mêmes poids : à chaque pas t, appelez la cellule "
     "sur x_in[:, t] et sur l'état produit au pas précédent, et gardez chaque nouvel état.",
+    "The states do not match those of nn.RNN with the same weights: at each step t, call the cell on x_in[:, "
+    "t] and on the state produced at the previous step, and keep every new state.",
 )
 TIME_FIRST = Hint(
     "stacked_time_first",
     "Vos états sont empilés sur le premier axe, forme (T, N, H) : le résultat doit être batch d'abord, (N, T, H). "
     "Utilisez torch.stack(..., dim=1).",
+    "Your states are stacked on the first axis, shape (T, N, H): the result must be batch first, (N, T, H). "
+    "Use torch.stack(..., dim=1).",
 )
 LAST_STATE_ONLY = Hint(
     "returned_last_state_only",
     "Vous ne renvoyez que le dernier état h_T : il faut renvoyer tous les états h_1, ..., h_T, de forme (N, T, H).",
+    "You return only the last state h_T: you must return all the states h_1, ..., h_T, of shape (N, T, H).",
 )
 INCLUDED_INITIAL_STATE = Hint(
     "included_initial_state",
     "Vous gardez l'état initial h_0 parmi les états renvoyés : le résultat contient h_1, ..., h_T, "
     "les états produits par la cellule, et rien d'autre.",
+    "You keep the initial state h_0 among the returned states: the result holds h_1, ..., h_T, the states the "
+    "cell produced, and nothing else.",
 )
 STATE_NOT_FED_BACK = Hint(
     "state_not_fed_back",
     "Chaque pas repart de l'état initial : réinjectez dans la cellule l'état qu'elle vient de produire "
+    "(hidden = rnn_cell(x_in[:, t], hidden)).",
+    "Each step starts again from the initial state: feed back into the cell the state it has just produced "
     "(hidden = rnn_cell(x_in[:, t], hidden)).",
 )
 IGNORED_HIDDEN = Hint(
     "ignored_initial_hidden",
     "L'argument `hidden` est ignoré : quand il est donné, c'est lui l'état initial ; "
     "les zéros ne servent que lorsque hidden vaut None.",
+    "The `hidden` argument is ignored: when it is given, it is the initial state; the zeros are only for when "
+    "hidden is None.",
 )
 DEFAULT_DTYPE = Hint(
     "default_hidden_dtype",
     "Avec une cellule et des entrées en float64, votre état initial par défaut n'a pas le bon type : créez les zéros "
     "avec le dtype (et le device) de x_in, par exemple torch.zeros(N, H, dtype=x_in.dtype, device=x_in.device).",
+    "With a cell and inputs in float64, your default initial state has the wrong type: create the zeros with "
+    "the dtype (and device) of x_in, for example torch.zeros(N, H, dtype=x_in.dtype, device=x_in.device).",
 )
 MODIFIED_INPUT = Hint(
     "modified_x_in",
     "Votre fonction modifie x_in ou hidden (une opération sur place, comme transpose_ ou +=) : "
     "les arguments doivent ressortir inchangés ; travaillez sur de nouveaux tenseurs.",
+    "Your function modifies x_in or hidden (an in-place operation, such as transpose_ or +=): the arguments "
+    "must come out unchanged; work on new tensors.",
 )
 
 
@@ -92,7 +108,7 @@ def _check(got, cell, x_in, hidden):
     if isinstance(got, torch.Tensor) and got.shape == expected.shape:
         # Same shape as expected: h_0, ..., h_{T-1} instead of h_1, ..., h_T.
         mistakes[INCLUDED_INITIAL_STATE] = with_start[:, :-1]
-    expect_close(got, expected, WRONG_VALUES, mistakes, what="les états cachés")
+    expect_close(got, expected, WRONG_VALUES, mistakes, what=fr_en("les états cachés", "the hidden states"))
 
 
 @pytest.mark.parametrize(("seed", "n", "t", "e", "h"), [(0, 3, 5, 4, 6), (1, 5, 2, 3, 4), (2, 2, 7, 6, 3)])
@@ -133,5 +149,5 @@ def test_arguments_unchanged(student):
     call = student.rnn_cell_loop.keeping_arguments(cell, x_in, hidden)
     for name, after, before in (("x_in", call.args[1], x_before), ("hidden", call.args[2], hidden_before)):
         if not (isinstance(after, torch.Tensor) and after.shape == before.shape and torch.equal(after, before)):
-            raise Mistake(MODIFIED_INPUT, f"{name} a changé pendant l'appel")
+            raise Mistake(MODIFIED_INPUT, fr_en("{n} a changé pendant l'appel", "{n} changed during the call", n=name))
     _check(call.value, cell, x_before, hidden_before)

@@ -5,6 +5,7 @@ import re
 import pytest
 
 from autograder.checks import Hint, Mistake, expect_equal
+from autograder.language import fr_en
 
 FAMILIES = ("one-to-one", "one-to-many", "many-to-one", "many-to-many")
 
@@ -21,67 +22,90 @@ WRONG_FAMILY = Hint(
     "task_family_wrong",
     "Relisez la description de la tâche : le modèle lit-il une seule entrée ou une séquence ? "
     "Produit-il une seule sortie ou une séquence de sorties ?",
+    "Read the task's description again: does the model read a single input or a sequence? Does it produce a "
+    "single output or a sequence of outputs?",
 )
 SPELLING = Hint(
     "task_type_spelling",
     "Écrivez la famille exactement comme dans l'énoncé : "
     '"one-to-one", "one-to-many", "many-to-one" ou "many-to-many" (en minuscules, avec des tirets).',
+    'Write the family exactly as in the instructions: "one-to-one", "one-to-many", "many-to-one" or '
+    '"many-to-many" (lower case, with hyphens).',
 )
 NOT_A_FAMILY = Hint(
     "task_type_not_a_family",
     'Chaque valeur doit être l\'une des quatre chaînes "one-to-one", "one-to-many", "many-to-one" ou "many-to-many".',
+    'Each value must be one of the four strings "one-to-one", "one-to-many", "many-to-one" or "many-to-many".',
 )
 MISSING_KEY = Hint(
     "task_types_missing_key",
     "Il manque une ou plusieurs tâches dans TASK_TYPES : gardez exactement les cinq clés de l'énoncé, "
     "orthographiées de la même façon.",
+    "One or more tasks are missing from TASK_TYPES: keep exactly the five keys of the instructions, spelt the "
+    "same way.",
 )
 UNKNOWN_KEY = Hint(
     "task_types_unknown_key",
     "TASK_TYPES contient des clés qui ne sont pas dans l'énoncé : gardez exactement les cinq clés données.",
+    "TASK_TYPES holds keys that are not in the instructions: keep exactly the five keys given.",
 )
 NOT_A_DICT = Hint(
     "task_types_not_a_dict",
     'TASK_TYPES doit être un dictionnaire {tâche: famille}, par exemple {"translation": "..."}.',
+    'TASK_TYPES must be a dictionary {task: family}, for example {"translation": "..."}.',
 )
 
 POS_TAG_AS_SEQUENCE = Hint(
     "pos_tag_word_as_sequence",
     "Ici, on donne un mot isolé et le modèle prédit une seule catégorie : il n'y a de séquence ni en entrée "
     "ni en sortie (étiqueter tous les mots d'une phrase serait une autre tâche).",
+    "Here, the model is given a single word and predicts a single category: there is no sequence, neither in "
+    "the input nor in the output (tagging every word of a sentence would be another task).",
 )
 GENERATE_REVIEW_MANY_TO_MANY = Hint(
     "generate_review_many_to_many",
     "Le texte produit est bien une séquence, mais l'entrée est une seule note, pas une séquence : "
     "le modèle part d'une entrée unique.",
+    "The text produced is indeed a sequence, but the input is a single rating, not a sequence: the model "
+    "starts from a single input.",
 )
 GENERATE_REVIEW_REVERSED = Hint(
     "generate_review_reversed",
     "Lisez le nom de la famille dans le sens entrée → sortie : ici, le modèle reçoit une note (une seule entrée) "
     "et écrit un texte (une séquence de mots).",
+    "Read the family's name in the input → output direction: here, the model receives a rating (a single "
+    "input) and writes a text (a sequence of words).",
 )
 REVIEW_SENTIMENT_REVERSED = Hint(
     "review_sentiment_reversed",
     "Lisez le nom de la famille dans le sens entrée → sortie : le modèle lit beaucoup de mots (l'entrée est "
     "une séquence) et ne donne qu'une réponse à la fin.",
+    "Read the family's name in the input → output direction: the model reads many words (the input is a "
+    "sequence) and gives only one answer at the end.",
 )
 REVIEW_SENTIMENT_MANY_TO_MANY = Hint(
     "review_sentiment_many_to_many",
     "Le modèle ne produit qu'une seule sortie, après avoir lu toute la critique, et non une sortie par mot.",
+    "The model produces a single output, after reading the whole review, not one output per word.",
 )
 TRANSLATION_MANY_TO_ONE = Hint(
     "translation_many_to_one",
     "Une traduction n'est pas une sortie unique : après avoir lu la phrase, le modèle écrit toute une phrase, "
     "une séquence de mots.",
+    "A translation is not a single output: after reading the sentence, the model writes a whole sentence, a "
+    "sequence of words.",
 )
 TRANSLATION_ONE_TO_MANY = Hint(
     "translation_one_to_many",
     "L'entrée d'une traduction est une phrase entière, lue mot après mot : c'est une séquence, pas une entrée unique.",
+    "The input of a translation is a whole sentence, read word by word: it is a sequence, not a single input.",
 )
 RISK_MANY_TO_ONE = Hint(
     "risk_at_each_step_many_to_one",
     "Le modèle prédit le risque chaque jour, pas une seule fois à la fin : il produit une sortie par pas de temps, "
     "donc une séquence de sorties.",
+    "The model predicts the risk every day, not once at the end: it produces one output per time step, hence a"
+    " sequence of outputs.",
 )
 
 # For each task, the families a student typically confuses it with (one hint per wrong answer).
@@ -120,7 +144,9 @@ def _mistakes(family, pairs):
 def _task_types(student):
     task_types = student.TASK_TYPES
     if not isinstance(task_types, dict):
-        raise Mistake(NOT_A_DICT, f"TASK_TYPES est de type {type(task_types).__name__}")
+        raise Mistake(
+            NOT_A_DICT, fr_en("TASK_TYPES est de type {t}", "TASK_TYPES is of type {t}", t=type(task_types).__name__)
+        )
     return task_types
 
 
@@ -129,14 +155,19 @@ def test_task_family(student, task):
     """La tâche est rangée dans la bonne famille, écrite comme dans l'énoncé."""
     task_types = _task_types(student)
     if task not in task_types:
-        raise Mistake(MISSING_KEY, f"la clé {task!r} est absente de TASK_TYPES")
+        raise Mistake(
+            MISSING_KEY,
+            fr_en("la clé {k} est absente de TASK_TYPES", "the key {k} is missing from TASK_TYPES", k=repr(task)),
+        )
     got = task_types[task]
     family = _family(got)
     what = f"TASK_TYPES[{task!r}]"
     try:
         expect_equal(family, EXPECTED[task], WRONG_FAMILY, _mistakes(family, CONFUSIONS[task]), what=what)
     except Mistake as mistake:  # the hint, but not the right answer: the student reads this feedback
-        raise Mistake(mistake.hint, f"{what} : {got!r} ne convient pas") from None
+        raise Mistake(
+            mistake.hint, fr_en("{w} : {g} ne convient pas", "{w}: {g} does not fit", w=what, g=repr(got))
+        ) from None
     expect_equal(got, EXPECTED[task], SPELLING, what=what)
 
 
@@ -145,11 +176,11 @@ def test_every_task_has_an_allowed_family(student):
     task_types = _task_types(student)
     missing = sorted(set(EXPECTED) - set(task_types))
     if missing:
-        raise Mistake(MISSING_KEY, f"clés manquantes : {', '.join(map(repr, missing))}")
+        raise Mistake(MISSING_KEY, fr_en("clés manquantes : {k}", "missing keys: {k}", k=", ".join(map(repr, missing))))
     extra = sorted(set(task_types) - set(EXPECTED))
     if extra:
-        raise Mistake(UNKNOWN_KEY, f"clés en trop : {', '.join(map(repr, extra))}")
+        raise Mistake(UNKNOWN_KEY, fr_en("clés en trop : {k}", "extra keys: {k}", k=", ".join(map(repr, extra))))
     for task, got in task_types.items():
         if got not in FAMILIES:
             hint = SPELLING if _family(got) in FAMILIES else NOT_A_FAMILY
-            raise Mistake(hint, f"TASK_TYPES[{task!r}] vaut {got!r}")
+            raise Mistake(hint, fr_en("TASK_TYPES[{k}] vaut {g}", "TASK_TYPES[{k}] is {g}", k=repr(task), g=repr(got)))

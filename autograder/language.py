@@ -1,0 +1,50 @@
+"""Language: French text that also carries its English version, for feedback in either language.
+
+Students read French by default and English with ``--lang en``. A message built on the trusted
+side (a hint, what was expected against what came back, a student's error) is a :class:`Text`:
+a ``str`` whose value is the French, so everything that stores or prints it as before keeps the
+French, with ``.en`` beside it. :func:`english` reads the English of any string (a plain ``str``,
+such as a tensor shape or a variable name, is the same in both languages).
+"""
+
+from __future__ import annotations
+
+LANGUAGES = ("fr", "en")
+
+
+class Text(str):
+    """A French string that knows its English translation (``.en``)."""
+
+    en: str
+
+    def __new__(cls, fr: str, en: str | None = None) -> Text:
+        text = super().__new__(cls, fr)
+        text.en = english(fr) if en is None else en
+        return text
+
+    def __reduce__(self) -> tuple:
+        # Pickled across processes (worker lanes) with both languages.
+        return (Text, (str(self), self.en))
+
+
+def english(text: str) -> str:
+    """The English of ``text``: its ``.en`` when it is a :class:`Text`, the text itself otherwise."""
+    return getattr(text, "en", text)
+
+
+def in_language(text: str, lang: str) -> str:
+    return english(text) if lang == "en" else str(text)
+
+
+def join(*parts: str, sep: str = "") -> Text:
+    """Both languages of ``parts`` joined, each part in its own language."""
+    return Text(sep.join(str(p) for p in parts), sep.join(english(p) for p in parts))
+
+
+def fr_en(fr: str, en: str, **values: object) -> Text:
+    """A sentence in both languages from two templates and shared values; a :class:`Text` value
+    is put in each template in that template's language."""
+    return Text(
+        fr.format(**{k: str(v) if isinstance(v, str) else v for k, v in values.items()}),
+        en.format(**{k: english(v) if isinstance(v, str) else v for k, v in values.items()}),
+    )

@@ -1,0 +1,126 @@
+"""Pages: render the feedback pages and the class summary as self-contained HTML, and write them.
+
+Templates are Jinja2 (``autograder/templates/``) with autoescaping on for every value, so a
+student's name, output or error message cannot become markup; each page carries a Content
+Security Policy that loads nothing from outside and runs no script but the page's own (by hash).
+Output layout (contract): ``feedback/<student>.html`` and ``summary.html`` beside ``grades.csv``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import time
+from collections.abc import Mapping, Sequence
+from functools import cache
+from pathlib import Path
+from urllib.parse import quote
+
+from autograder import __version__
+from autograder.feedback import student_feedback
+from autograder.reports import format_points, write_atomically
+from autograder.results import StudentResult
+from autograder.suites import Assignment
+
+FEEDBACK_DIR = "feedback"
+SUMMARY = "summary.html"
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+# The summary table's sorting: our one script, allowed by its hash in the page's CSP.
+SORT_SCRIPT = """
+document.querySelectorAll("th[data-sort]").forEach(function (th) {
+  th.addEventListener("click", function () {
+    var table = th.closest("table"), body = table.tBodies[0];
+    var column = Array.prototype.indexOf.call(th.parentNode.children, th);
+    var ascending = th.getAttribute("aria-sort") !== "ascending";
+    table.querySelectorAll("th[aria-sort]").forEach(function (other) { other.removeAttribute("aria-sort"); });
+    th.setAttribute("aria-sort", ascending ? "ascending" : "descending");
+    var numeric = th.dataset.sort === "num";
+    var key = function (row) {
+      var cell = row.children[column];
+      return numeric ? parseFloat(cell.dataset.value || cell.textContent) || 0 : cell.textContent.trim().toLowerCase();
+    };
+    var rows = Array.prototype.slice.call(body.rows);
+    rows.sort(function (a, b) {
+      var x = key(a), y = key(b);
+      return (x < y ? -1 : x > y ? 1 : 0) * (ascending ? 1 : -1);
+    });
+    rows.forEach(function (row) { body.appendChild(row); });
+  });
+});
+"""
+
+
+@cache
+def _environment():
+    import jinja2
+
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=True,  # every value, whatever the template's name: names and outputs are the students'
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    environment.globals.update(pts=_points, pct=_percent, version=__version__)
+    return environment
+
+
+def _points(value: float | None) -> str:
+    return "–" if value is None else format_points(value)
+
+
+def _percent(share: float) -> str:
+    return f"{100 * share:.0f} %"
+
+
+def feedback_file_name(student: str) -> str:
+    """``<student>.html``, as the contract names it; the student id is already one path component."""
+    return f"{student}.html"
+
+
+def feedback_link(student: str) -> str:
+    """The feedback page's address relative to ``summary.html``, safe whatever characters the name holds."""
+    return f"{FEEDBACK_DIR}/{quote(feedback_file_name(student), safe='')}"
+
+
+def render_feedback(result: StudentResult, assignment: Assignment, lang: str = "fr") -> str:
+    page = student_feedback(result, assignment, lang)
+    return _environment().get_template("feedback.html.j2").render(page=page, lang=lang)
+
+
+def render_summary(
+    results: Sequence[StudentResult], assignment: Assignment, settings: Mapping[str, str] | None = None
+) -> str:
+    from autograder.summary import class_summary
+
+    links = {r.student: feedback_link(r.student) for r in results}
+    summary = class_summary(results, assignment, settings, links)
+    digest = base64.b64encode(hashlib.sha256(SORT_SCRIPT.encode()).digest()).decode()
+    return (
+        _environment()
+        .get_template("summary.html.j2")
+        .render(s=summary, lang="en", sort_script=SORT_SCRIPT, script_sources=f"'sha256-{digest}'")
+    )
+
+
+def write_pages(
+    results: Sequence[StudentResult],
+    assignment: Assignment,
+    out: Path,
+    lang: str = "fr",
+    settings: Mapping[str, str] | None = None,
+) -> Path:
+    """Write ``feedback/<student>.html`` for every row and ``summary.html``; return the summary's path."""
+    started = time.perf_counter()
+    (out / FEEDBACK_DIR).mkdir(parents=True, exist_ok=True)
+    for result in results:
+        write_atomically(
+            out / FEEDBACK_DIR / feedback_file_name(result.student), render_feedback(result, assignment, lang)
+        )
+    summary = out / SUMMARY
+    settings = dict(settings or {})
+    settings.setdefault("feedback language", lang)
+    settings["feedback pages written in"] = f"{time.perf_counter() - started:.2f} s"
+    write_atomically(summary, render_summary(results, assignment, settings))
+    return summary

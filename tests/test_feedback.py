@@ -1,0 +1,153 @@
+"""Feedback pages: what a student reads, in French by default and in English with --lang en."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import re
+
+import pytest
+from synthetic import INDEX_ERROR, SOFTMAX_EN, SOFTMAX_FR, failed_with_hint, graded, raised, ungraded
+
+from autograder import checks
+from autograder.checks import Hint
+from autograder.feedback import limit_sentence
+from autograder.pages import render_feedback
+from autograder.results import CellRun, ErrorInfo, Frame, Status
+from autograder.suites import SubmissionLimits, load_assignment
+
+ASSIGNMENT = load_assignment()
+
+
+def _all_hints() -> list[Hint]:
+    hints = [v for v in vars(checks).values() if isinstance(v, Hint)]
+    for question in ASSIGNMENT.questions:
+        path = ASSIGNMENT.folder / question.tests
+        spec = importlib.util.spec_from_file_location(f"hints_of_{path.stem}", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        hints += [v for v in vars(module).values() if isinstance(v, Hint)]
+    return hints
+
+
+def test_every_hint_speaks_french_and_english():
+    hints = _all_hints()
+    assert len(hints) >= 98
+    for hint in hints:
+        assert hint.text.strip(), hint.id
+        assert hint.en.strip(), hint.id
+        assert hint.en != hint.text, f"{hint.id}: the English is a copy of the French"
+        assert not re.search(r"\b(le|la|les|des|une|vous|votre)\b", hint.en), f"{hint.id}: French words in English"
+
+
+def test_a_check_failure_carries_its_message_in_both_languages():
+    import torch
+
+    with pytest.raises(checks.Mistake) as failure:
+        checks.expect_close(torch.zeros(3, 4), torch.zeros(4, 3), Hint("x", "Faux.", "Wrong."))
+    assert (
+        str(failure.value)
+        == "Le résultat n'a pas la forme attendue.\nle résultat : forme attendue (4, 3), obtenue (3, 4)"
+    )
+    assert failure.value.message.en == (
+        "The result does not have the expected shape.\nthe result: expected shape (4, 3), got (3, 4)"
+    )
+
+
+def test_a_text_keeps_both_languages_through_pickle_and_formatting():
+    import pickle
+
+    from autograder.language import Text, english, fr_en
+
+    text = fr_en("{what} : attendu {n}", "{what}: expected {n}", what=Text("le résultat", "the result"), n=3)
+    assert (str(text), english(text)) == ("le résultat : attendu 3", "the result: expected 3")
+    copy = pickle.loads(pickle.dumps(text))
+    assert (str(copy), copy.en) == (str(text), text.en)
+    assert english("h_t") == "h_t"
+
+
+def _text(html: str) -> str:
+    """The page's text as a reader sees it: tags dropped, entities decoded."""
+    import html as html_module
+
+    return html_module.unescape(re.sub(r"<[^>]+>", " ", html))
+
+
+def test_french_page_shows_total_hint_expected_against_got_and_the_traceback_in_the_notebook():
+    result = graded(ASSIGNMENT, "ana", right=0.5, extra=(raised(limit="call_seconds"),))
+    page = render_feedback(result, ASSIGNMENT)
+    text = _text(page)
+    assert '<html lang="fr">' in page
+    assert f"{result.score:g} / 26" in text
+    assert SOFTMAX_FR in text
+    assert "forme attendue (4, 3), obtenue (3, 4)" in text
+    assert INDEX_ERROR.summary() in text
+    assert "cellule 12, ligne 4, dans gather_last_relevant_hidden : return hiddens[:, x_lengths]" in " ".join(
+        text.split()
+    )
+    assert "Votre fonction a dépassé la limite de temps d'un appel (10 s)" in text
+    assert SOFTMAX_EN not in text
+    for question in ASSIGNMENT.questions:
+        assert f'id="q-{question.id}"' in page
+
+
+def test_english_page_uses_the_english_hints_and_words():
+    result = graded(ASSIGNMENT, "ana", right=0.5, extra=(raised(),))
+    text = _text(render_feedback(result, ASSIGNMENT, lang="en"))
+    assert SOFTMAX_EN in text
+    assert "expected shape (4, 3), got (3, 4)" in text
+    assert SOFTMAX_FR not in text
+    assert "Feedback on your notebook" in text
+    assert "cell 12, line 4" in " ".join(text.split())
+
+
+def test_a_hint_repeated_by_several_tests_of_a_question_is_written_once():
+    extra = tuple(failed_with_hint("classify_hidden", f"test_values[{i}]") for i in range(3))
+    text = _text(render_feedback(graded(ASSIGNMENT, "ana", extra=extra), ASSIGNMENT))
+    assert text.count(SOFTMAX_FR) == 1
+    assert text.count("forme attendue (4, 3), obtenue (3, 4)") == 3
+
+
+def test_cells_that_failed_show_their_error_line_limit_and_output():
+    cells = (
+        CellRun(1, True),
+        CellRun(
+            7,
+            False,
+            ErrorInfo("SyntaxError", "expected ':'", (Frame(7, 2, "<module>", "def f(x)"),)),
+            output="début\n",
+        ),
+        CellRun(9, False, ErrorInfo("TimeLimitExceeded", "limite"), limit="cell_seconds"),
+    )
+    text = " ".join(_text(render_feedback(graded(ASSIGNMENT, "ana", cells=cells), ASSIGNMENT)).split())
+    assert "Cellules qui n'ont pas pu s'exécuter" in text
+    assert "cellule 7 SyntaxError: expected ':'" in text
+    assert "cellule 7, ligne 2 : def f(x)" in text
+    assert "Votre cellule a dépassé la limite de temps (30 s)" in text
+    assert "début" in text
+    assert "cellule 1 " not in text
+
+
+def test_a_notebook_not_graded_says_why_in_the_students_language():
+    french = _text(render_feedback(ungraded(ASSIGNMENT, "bob", Status.DUPLICATE), ASSIGNMENT))
+    assert "Votre notebook n'a pas pu être noté" in french
+    assert "Ne rendez qu'un seul notebook" in french
+    english = _text(render_feedback(ungraded(ASSIGNMENT, "bob", Status.DUPLICATE), ASSIGNMENT, lang="en"))
+    assert "Your notebook could not be graded" in english
+    assert "Submit only one notebook" in english
+
+
+@pytest.mark.parametrize("field", [f.name for f in dataclasses.fields(SubmissionLimits)])
+def test_every_limit_has_a_sentence_with_its_value_in_both_languages(field):
+    limits = SubmissionLimits(**{field: 7})
+    french, english = limit_sentence(field, limits, "fr"), limit_sentence(field, limits, "en")
+    assert "7" in french
+    assert "7" in english
+    assert french != english
+    # Not the catch-all sentence kept for a limit added later without its own.
+    assert "limite de ressources" not in french
+    assert "resource limit" not in english
+
+
+def test_no_limit_no_sentence():
+    assert limit_sentence("", SubmissionLimits(), "fr") == ""

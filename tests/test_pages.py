@@ -1,0 +1,139 @@
+"""Both pages, as written by `autograder grade`, opened in a real headless Chromium.
+
+The batch is the bundled examples plus a hostile student: a folder named with HTML, a notebook
+that prints a <script> and raises errors whose messages are markup. Nothing of theirs may
+become markup on any page, and the pages must render with no console error, on a phone too.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from urllib.parse import unquote
+
+import nbformat
+import pytest
+from chromium import Chromium
+from conftest import REPO, run_cli
+
+EXAMPLES = REPO / "examples" / "submissions"
+HOSTILE = "<img src=x onerror=alert(3)>"
+HOSTILE_CELLS = [
+    "print(\"<script>alert('pwned')</script>\")\nraise ValueError('<img src=x onerror=alert(1)>')",
+    "def rnn_cell_forward(x_t, h_prev, W_xh, W_hh, b_h):\n"
+    "    raise RuntimeError('<b>injected</b><script>alert(2)</script>')",
+]
+
+
+def _hostile_notebook(folder: Path) -> None:
+    folder.mkdir(parents=True)
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in HOSTILE_CELLS])
+    nbformat.write(notebook, folder / "rnn_intro.ipynb")
+
+
+@pytest.fixture(scope="module")
+def pages(tmp_path_factory):
+    root = tmp_path_factory.mktemp("pages")
+    shutil.copytree(EXAMPLES, root / "submissions")
+    _hostile_notebook(root / "submissions" / HOSTILE)
+    result = run_cli("grade", str(root / "submissions"), "--out", str(root / "out"))
+    assert result.returncode == 0, result.stderr
+    return root / "out"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with Chromium() as chromium:
+        yield chromium
+
+
+def test_the_examples_get_a_feedback_page_each_and_a_class_summary(pages):
+    students = {p.stem for p in (pages / "results").glob("*.json")}
+    assert len(students) == 7
+    assert {p.stem for p in (pages / "feedback").glob("*.html")} == students
+    assert (pages / "summary.html").is_file()
+
+
+def test_student_text_never_becomes_markup(pages):
+    for page in [*(pages / "feedback").glob("*.html"), pages / "summary.html"]:
+        html = page.read_text(encoding="utf-8")
+        assert "<script>alert" not in html, page.name
+        assert "<img src=x" not in html, page.name
+        assert "<b>injected" not in html, page.name
+    hostile = (pages / "feedback" / f"{HOSTILE}.html").read_text(encoding="utf-8")
+    assert "&lt;script&gt;alert(&#39;pwned&#39;)&lt;/script&gt;" in hostile  # the output, shown as text
+    assert "&lt;b&gt;injected&lt;/b&gt;" in hostile  # the error message, shown as text
+
+
+def test_the_hostile_pages_render_their_text_and_run_nothing(pages, browser):
+    browser.open(pages / "feedback" / f"{HOSTILE}.html")
+    assert browser.evaluate("document.querySelectorAll('script, img[onerror], b').length") == 0
+    assert browser.evaluate("document.querySelector('.student').textContent") == HOSTILE
+    assert "<script>alert('pwned')</script>" in browser.evaluate("document.body.textContent")  # a closed <details>
+    browser.open(pages / "summary.html")
+    assert browser.evaluate("document.querySelectorAll('script').length") == 1  # the page's own sorting
+    assert browser.evaluate("document.querySelectorAll('img[onerror]').length") == 0
+    link = browser.evaluate(
+        "[...document.querySelectorAll('#class-table a')].find(a => a.textContent === "
+        + repr(HOSTILE)
+        + ").getAttribute('href')"
+    )
+    assert (pages / unquote(link)).is_file()
+    assert browser.console_errors == []
+
+
+def test_summary_renders_plots_table_and_sorts(pages, browser):
+    browser.open(pages / "summary.html")
+    assert browser.evaluate("[...document.images].map(i => i.naturalWidth > 100)") == [True, True]
+    text = browser.evaluate("document.body.innerText")
+    for words in ("Score distribution", "Questions", "Class table", "Not graded (2)", "emma_leroy", "unreadable"):
+        assert words in text
+    assert browser.evaluate("document.querySelectorAll('#class-table tbody tr').length") == 7
+
+    def first_student():
+        return browser.evaluate("document.querySelector('#class-table tbody tr td').textContent")
+
+    browser.evaluate("document.querySelectorAll('#class-table th')[1].click()")  # total, ascending
+    assert first_student() in ("emma_leroy", "farid_haddad", HOSTILE)
+    browser.evaluate("document.querySelectorAll('#class-table th')[1].click()")  # descending
+    assert first_student() == "alice_martin"
+    assert browser.console_errors == []
+
+
+def test_a_students_page_shows_hints_errors_and_failed_cells(pages, browser):
+    browser.open(pages / "feedback" / "bruno_dupont.html")
+    text = browser.evaluate("document.body.innerText")
+    assert "20.1 / 26" in text
+    assert "Vous normalisez sur l'axe du batch (dim=0)" in text
+    assert "attendu" in text
+    assert browser.evaluate("document.querySelector('#q-classify_hidden').open") is True
+    assert browser.evaluate("document.querySelector('#q-rnn_cell_forward').open") is False
+    browser.open(pages / "feedback" / "david_petit.html")
+    text = browser.evaluate("document.body.innerText")
+    assert "Cellules qui n'ont pas pu s'exécuter" in text
+    assert "SyntaxError" in text
+    assert "cellule 18" in text
+    assert browser.console_errors == []
+
+
+@pytest.mark.parametrize("page", ["feedback/david_petit.html", "feedback/emma_leroy.html", "summary.html"])
+def test_pages_fit_a_phone_screen(pages, browser, page):
+    browser.viewport(390, 844, mobile=True)
+    try:
+        browser.open(pages / page)
+        width, viewport = browser.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+        assert width <= viewport
+    finally:
+        browser.viewport(1100, 900)
+    assert browser.console_errors == []
+
+
+def test_feedback_in_english(tmp_path):
+    _hostile_notebook(tmp_path / "subs" / "zoe")
+    result = run_cli("grade", str(tmp_path / "subs"), "--lang", "en", "--out", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr
+    html = (tmp_path / "out" / "feedback" / "zoe.html").read_text(encoding="utf-8")
+    assert '<html lang="en">' in html
+    assert "Cells that could not run" in html
+    assert "is not written yet" in html or "is not defined" in html
+    assert "Votre" not in html

@@ -1,0 +1,69 @@
+"""The end-of-run table in the terminal: short for any class size, colours only on a terminal."""
+
+from __future__ import annotations
+
+import io
+
+from synthetic import graded, ungraded
+
+from autograder.reports import terminal_table, use_color
+from autograder.results import Status
+from autograder.suites import load_assignment
+
+ASSIGNMENT = load_assignment()
+
+
+def _class(size: int, not_graded: int = 0) -> list:
+    results = [graded(ASSIGNMENT, f"student_{i:03d}", right=(i % 12) / 11) for i in range(size - not_graded)]
+    results += [ungraded(ASSIGNMENT, f"late_{i}", Status.DUPLICATE) for i in range(not_graded)]
+    return results
+
+
+def test_a_class_of_300_fits_on_one_screen_with_distribution_means_and_the_not_graded():
+    table = terminal_table(_class(300, not_graded=3), ASSIGNMENT)
+    lines = table.splitlines()
+    assert len(lines) < 40
+    assert "student_150" not in table  # no line per student
+    assert lines[0].startswith("297 graded, 3 not graded; mean ")
+    assert "distribution of totals (out of 26):" in table
+    assert sum(int(line.split()[-1]) for line in lines if line.startswith("  [")) == 297
+    for question in ASSIGNMENT.questions:
+        assert f"  {question.id} " in table
+    assert "not graded (3):" in table
+    assert all(f"late_{i}  duplicate (" in table for i in range(3))
+
+
+def test_a_long_not_graded_list_is_cut_with_a_count():
+    table = terminal_table(_class(300, not_graded=50), ASSIGNMENT)
+    assert len(table.splitlines()) < 60
+    assert "late_19  duplicate" in table
+    assert "late_20 " not in table
+    assert "... and 30 more (summary.html lists them all)" in table
+
+
+def test_a_small_class_also_gets_one_line_per_student():
+    table = terminal_table(_class(5, not_graded=1), ASSIGNMENT)
+    assert "student_002" in table
+    assert "late_0" in table
+    assert "not valid JSON" in table
+
+
+def test_colours_only_when_asked():
+    results = _class(40, not_graded=1)
+    assert "\033[" not in terminal_table(results, ASSIGNMENT)
+    coloured = terminal_table(results, ASSIGNMENT, color=True)
+    assert "\033[32m" in coloured
+    assert "\033[31m" in coloured
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_colour_needs_a_terminal_and_no_NO_COLOR(monkeypatch):
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    assert use_color(_Terminal())
+    assert not use_color(io.StringIO())
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert not use_color(_Terminal())

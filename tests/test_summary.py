@@ -1,0 +1,90 @@
+"""The class summary: statistics, plots and the class table, for the instructor."""
+
+from __future__ import annotations
+
+import base64
+import subprocess
+import sys
+
+import pytest
+from synthetic import graded, ungraded
+
+from autograder.pages import feedback_link, render_summary
+from autograder.suites import load_assignment
+from autograder.summary import class_summary
+
+ASSIGNMENT = load_assignment()
+
+
+@pytest.fixture(scope="module")
+def summary():
+    results = [
+        graded(ASSIGNMENT, "ana", right=1.0),
+        graded(ASSIGNMENT, "ben", right=0.5),
+        graded(ASSIGNMENT, "cyd", right=0.0),
+        ungraded(ASSIGNMENT, "dan"),
+    ]
+    return class_summary(results, ASSIGNMENT, {"grading time": "3.2 s"})
+
+
+def test_statistics_count_graded_submissions_only(summary):
+    assert (summary.submissions, summary.graded) == (4, 3)
+    assert [row.student for row in summary.not_graded] == ["dan"]
+    first = summary.questions[0]  # right for ana and ben, half right for cyd
+    assert first.full_share == pytest.approx(2 / 3)
+    assert first.mean == pytest.approx((2 + 2 + 1) / 3)
+    assert summary.highest == 26
+    assert summary.lowest == pytest.approx(13)
+
+
+def test_commonest_mistakes_count_each_student_once_per_hint(summary):
+    top = summary.mistakes[0]
+    assert top.hint == "softmax_over_batch"
+    assert top.students == 2  # ben and cyd, never ana
+    assert top.text.startswith("Vous normalisez")
+
+
+def test_plots_are_embedded_svg(summary):
+    for uri in (summary.histogram_svg, summary.questions_svg):
+        prefix = "data:image/svg+xml;base64,"
+        assert uri.startswith(prefix)
+        svg = base64.b64decode(uri[len(prefix) :]).decode()
+        assert "<svg" in svg
+        assert "</svg>" in svg
+    questions = base64.b64decode(summary.questions_svg.split(",", 1)[1]).decode()
+    assert all(q.id in questions for q in ASSIGNMENT.questions)
+
+
+def test_summary_page_links_every_student_and_tells_the_settings():
+    results = [graded(ASSIGNMENT, "ana"), ungraded(ASSIGNMENT, "bob#1?")]
+    page = render_summary(results, ASSIGNMENT, {"grading time": "3.2 s"})
+    assert 'href="feedback/ana.html"' in page
+    assert 'href="feedback/bob%231%3F.html"' in page  # a name's '#' or '?' must not cut the link
+    assert feedback_link("bob#1?") == "feedback/bob%231%3F.html"
+    assert "3.2 s" in page
+    assert "not valid JSON" in page
+
+
+def test_the_command_line_starts_without_matplotlib_or_jinja():
+    code = (
+        "import sys\n"
+        "from autograder import cli\n"
+        "try:\n    cli.main(['grade', '--help'])\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in ('matplotlib', 'jinja2', 'torch') if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_plots_draw_with_the_agg_backend_whatever_the_environment(tmp_path):
+    code = (
+        "import matplotlib\n"
+        "from autograder.summary import histogram_figure\n"
+        "histogram_figure([1, 2, 2], 26)\n"
+        "print(matplotlib.get_backend())"
+    )
+    env = {"MPLBACKEND": "TkAgg", "PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "MPLCONFIGDIR": str(tmp_path)}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().lower() == "agg"
