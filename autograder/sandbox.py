@@ -239,7 +239,7 @@ def isolate(policy: Policy, report: Report, scratch: str = "/tmp") -> str:
     workdir = os.getcwd()
     try:  # before the walls go up: afterwards Python's own files may be out of reach
         import pyseccomp  # noqa: F401
-    except Exception as error:  # noqa: BLE001 (not installed, not Linux, no libseccomp)
+    except Exception as error:  # not installed, not Linux, no libseccomp
         report.off.setdefault("seccomp", f"pyseccomp unavailable: {error}")
     if is_root and _libc is not None:
         if report.step("filesystem", lambda: _private_mounts(policy)):

@@ -224,9 +224,7 @@ def student_error_text(error: StudentError) -> Text:
             f"`{name}` a dépassé la limite de mémoire ({error.info.message}) : "
             "un tenseur bien plus grand que nécessaire, ou une liste qui grossit sans fin ?"
         ]
-        en = [
-            f"`{name}` went over the memory limit: a tensor far larger than needed, or a list that grows forever?"
-        ]
+        en = [f"`{name}` went over the memory limit: a tensor far larger than needed, or a list that grows forever?"]
     elif error.type_name == "ProcessExited":
         fr = [f"`{name}` a arrêté le processus qui l'exécutait ({error.info.message})."]
         en = [f"`{name}` stopped the process that ran it (os._exit, sys.exit or a crash?)."]

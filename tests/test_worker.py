@@ -11,7 +11,7 @@ import pytest
 from autograder import sandbox
 from autograder.cli import protection_warning
 from autograder.codec import Codec
-from autograder.lane import Lane, SandboxedNotebook
+from autograder.lane import Lane, SandboxedNotebook, worker_environment
 from autograder.results import CodeCell
 from autograder.suites import SubmissionLimits
 from autograder.transport import Student, StudentError
@@ -28,10 +28,14 @@ CELLS = (
     "signal.signal(signal.SIGALRM, signal.SIG_IGN)\nwhile True:\n    pass",  # hangs, signals ignored
     "def after_the_hang():\n    return 'still here'",
     "import autograder  # what the worker has loaded\n"
-    "def loaded():\n    return sorted(m for m in sys.modules if m.split('.')[0] in ('autograder', 'pytest', '_pytest'))\n"
+    "def loaded():\n"
+    "    return sorted(m for m in sys.modules if m.split('.')[0] in ('autograder', 'pytest', '_pytest'))\n"
     "def environment():\n    return dict(os.environ)\n"
-    "def probe(path):\n    try:\n        open(path).read(1)\n        return 'read'\n    except OSError as e:\n        return type(e).__name__\n"
-    "def identity():\n    return [os.getuid(), os.getpid(), os.getcwd(), sorted(p for p in os.listdir('/proc') if p.isdigit())]",
+    "def probe(path):\n"
+    "    try:\n        open(path).read(1)\n        return 'read'\n"
+    "    except OSError as e:\n        return type(e).__name__\n"
+    "def identity():\n"
+    "    return [os.getuid(), os.getpid(), os.getcwd(), sorted(p for p in os.listdir('/proc') if p.isdigit())]",
 )
 
 
@@ -111,13 +115,7 @@ def test_the_worker_holds_nothing_secret(notebook):
     assert "autograder.codec" in loaded  # the worker itself runs as __main__
     environment = _test(sandboxed).environment()
     assert "AUTOGRADER_TEST_SECRET" not in environment
-    assert set(environment) <= {*Lane_environment_keys(), "HOME", "TMPDIR"}
-
-
-def Lane_environment_keys() -> set[str]:  # noqa: N802
-    from autograder.lane import worker_environment
-
-    return set(worker_environment())
+    assert set(environment) <= {*worker_environment(), "HOME", "TMPDIR"}
 
 
 def test_each_wall_holds(notebook):
