@@ -53,7 +53,9 @@ def graded_batch(tmp_path_factory):
 def test_the_batch_is_graded_and_exits_zero(graded_batch):
     root, result = graded_batch
     assert result.returncode == 0, result.stderr
-    assert result.stderr.strip().splitlines() == [f"grading 10 submission(s) from {root / 'submissions'}"]
+    assert result.stderr.strip().splitlines() == [
+        f"grading 10 submission(s) from {root / 'submissions'} in 2 sandboxed lane(s)"
+    ]
     assert (root / "grading-output" / "grades.csv").is_file()
 
 
