@@ -226,7 +226,13 @@ class Codec:
             claimed = _parameter_count(cls.__name__, init)
             if claimed != sum(t.numel() for t in state.values()):
                 raise CodecError(f"state dict does not match {cls.__name__}({init})")
-            module = cls(**init, dtype=dtype)
+            # Its random initialisation is overwritten below; it must not move the global generator,
+            # whose stream belongs to the student's code (and a moved generator is state a test would see).
+            generator = torch.random.get_rng_state()
+            try:
+                module = cls(**init, dtype=dtype)
+            finally:
+                torch.random.set_rng_state(generator)
             expected = {name: tuple(p.shape) for name, p in module.named_parameters()}
             if expected != {name: tuple(t.shape) for name, t in state.items()}:
                 raise CodecError(f"state dict does not match {cls.__name__}({init})")

@@ -23,6 +23,7 @@ import contextlib
 import gc
 import os
 import select
+import shutil
 import signal
 import socket
 import sys
@@ -161,8 +162,11 @@ def _run_cells(channel: int, order: dict) -> None:
 
 
 def _relay(channel: int, namespace: dict, call_seconds: float) -> None:
-    """Between the grader and one call process per test; kill the call process when the test ends."""
-    child = _fork_call_process(channel, namespace, call_seconds)
+    """Between the grader and the call process; a test ends with the call process replaced by a fresh copy
+    of the notebook's state, unless that process can show that the state it holds is still that state."""
+    baseline = state_fingerprint(namespace)
+    files = set(os.listdir("."))  # the scratch folder as the notebook left it
+    child = _fork_call_process(channel, namespace, call_seconds, baseline)
     while True:
         try:
             frame = wire.receive_frame(channel)
@@ -171,26 +175,51 @@ def _relay(channel: int, namespace: dict, call_seconds: float) -> None:
         message = wire.unpack(frame)
         op = message.get("op") if isinstance(message, dict) else None
         if op == "end_test":
+            if child is not None and baseline is not None and _still_pristine(child):
+                continue  # nothing the next test could see has changed: no fork needed
             _kill_calls(child)
-            child = _fork_call_process(channel, namespace, call_seconds)  # ready before the next test asks
+            _remove_new_files(files)
+            child = _fork_call_process(channel, namespace, call_seconds, baseline)  # ready before the next test
             continue
         if op not in ("kind", "fetch", "call"):
             continue
         if child is None:
-            child = _fork_call_process(channel, namespace, call_seconds)
+            child = _fork_call_process(channel, namespace, call_seconds, baseline)
         _pid, to_child, from_child = child
         try:
             wire.send_frame(to_child, frame)
             wait = call_seconds + GRACE if op == "call" else 5 + GRACE
             wire.send_frame(channel, wire.receive_frame(from_child, timeout=wait))
         except (wire.WireError, OSError) as error:
-            status = _kill_calls(child)
+            status = _kill_calls(child, status_wanted=True)
             child = None
             why = "timeout" if isinstance(error, wire.WireTimeout) else "exit"
             wire.send(channel, {"op": "lost", "why": why, **status})
 
 
-def _fork_call_process(channel: int, namespace: dict, call_seconds: float) -> tuple[int, int, int]:
+def _remove_new_files(kept: set[str]) -> None:
+    """What a test wrote in the scratch folder goes with it (files the notebook wrote stay)."""
+    for name in set(os.listdir(".")) - kept:
+        with contextlib.suppress(OSError):
+            if os.path.isdir(name) and not os.path.islink(name):
+                shutil.rmtree(name, ignore_errors=True)
+            else:
+                os.unlink(name)
+
+
+def _still_pristine(child: tuple[int, int, int]) -> bool:
+    _pid, to_child, from_child = child
+    try:
+        wire.send(to_child, {"op": "pristine", "name": ""})
+        answer = wire.receive(from_child, timeout=5)
+    except (wire.WireError, OSError):
+        return False
+    return isinstance(answer, dict) and answer.get("pristine") is True
+
+
+def _fork_call_process(
+    channel: int, namespace: dict, call_seconds: float, baseline: int | None
+) -> tuple[int, int, int]:
     down_read, down_write = os.pipe()
     up_read, up_write = os.pipe()
     try:
@@ -204,7 +233,7 @@ def _fork_call_process(channel: int, namespace: dict, call_seconds: float) -> tu
             os.close(channel)  # the call process never talks to the grader directly
             os.close(down_write)
             os.close(up_read)
-            code = _answer_calls(down_read, up_write, namespace, call_seconds)
+            code = _answer_calls(down_read, up_write, namespace, call_seconds, baseline)
         finally:
             os._exit(code)
     os.close(down_read)
@@ -212,8 +241,9 @@ def _fork_call_process(channel: int, namespace: dict, call_seconds: float) -> tu
     return pid, down_write, up_read
 
 
-def _answer_calls(requests: int, replies: int, namespace: dict, call_seconds: float) -> int:
+def _answer_calls(requests: int, replies: int, namespace: dict, call_seconds: float, baseline: int | None) -> int:
     transport = InProcessTransport(namespace, call_seconds=call_seconds)
+    interrupted = False  # a call stopped half-way may have left state no fingerprint sees
     with stdin_closed():
         while True:
             try:
@@ -221,7 +251,10 @@ def _answer_calls(requests: int, replies: int, namespace: dict, call_seconds: fl
             except wire.WireClosed:
                 return 0
             op, name = message["op"], message["name"]
-            if op == "kind":
+            if op == "pristine":
+                pristine = not interrupted and baseline is not None and state_fingerprint(namespace) == baseline
+                wire.send(replies, {"pristine": pristine})
+            elif op == "kind":
                 wire.send(replies, {"kind": transport.kind(name)})
             elif op == "fetch":
                 try:
@@ -230,6 +263,7 @@ def _answer_calls(requests: int, replies: int, namespace: dict, call_seconds: fl
                     wire.send(replies, {"unusable": str(error)})
             else:
                 reply = transport.call(name, message["arguments"], bool(message.get("keep")))
+                interrupted |= reply.error is not None and reply.error.type_name == "TimeLimitExceeded"
                 wire.send(
                     replies,
                     {
@@ -242,24 +276,100 @@ def _answer_calls(requests: int, replies: int, namespace: dict, call_seconds: fl
                 )
 
 
-def _kill_calls(child: tuple[int, int, int] | None) -> dict:
-    """Kill the call process and anything it started; its exit status, if it had already ended."""
+_ATOMS = (type(None), bool, int, float, complex, str, bytes)
+_MAX_OBJECTS = 20_000  # a state larger than this is not summarised: every test gets a fresh process
+
+
+def state_fingerprint(namespace: dict) -> int | None:
+    """A summary of the state a student's call could change and a later test would see, or None when
+    it cannot be summarised (then every test gets a fresh process).
+
+    It covers everything reachable from the notebook's names (containers, tensors by version and
+    storage, functions with their defaults and closures, objects and classes by their attributes,
+    modules' attribute identities, ``builtins`` and torch's modules), torch's random generator and
+    the scratch folder's entries. A call that rebinds a global, appends to a list, changes a tensor
+    in place, monkeypatches torch or draws random numbers changes it.
+    """
+    import builtins
+    import types
+
+    import torch
+
+    parts: list = []
+    seen: set[int] = set()
+    stack: list = [namespace]
+    modules = [builtins, torch, torch.nn, torch.nn.functional, torch.Tensor, torch.nn.Module]
+    tensor_types = (torch.Tensor, torch.nn.Parameter)
+    while stack:
+        obj = stack.pop()
+        kind = type(obj)
+        if kind in _ATOMS:
+            parts.append(obj)
+            continue
+        if id(obj) in seen:
+            parts.append(id(obj))
+            continue
+        seen.add(id(obj))
+        if len(seen) > _MAX_OBJECTS:
+            return None
+        parts.append(id(obj))
+        if isinstance(obj, dict):
+            parts.append(len(obj))
+            for key, value in list(obj.items()):
+                parts.append(key if type(key) in _ATOMS else id(key))
+                stack.append(value)
+        elif isinstance(obj, (list, tuple, set, frozenset)):
+            parts.append(len(obj))
+            stack.extend(list(obj))
+        elif kind in tensor_types:
+            parts += [obj._version, obj.data_ptr(), tuple(obj.shape), str(obj.dtype), obj.requires_grad]
+            stack.append(obj.grad if obj.is_leaf else None)
+        elif kind is types.FunctionType:
+            parts.append(id(obj.__code__))
+            stack += [obj.__defaults__, obj.__kwdefaults__, obj.__dict__]
+            for cell in obj.__closure__ or ():
+                with contextlib.suppress(ValueError):  # an empty cell
+                    stack.append(cell.cell_contents)
+        elif kind is types.ModuleType:
+            modules.append(obj)
+        elif isinstance(obj, type):
+            if obj.__module__ == "__main__":  # the student's own classes: their attributes
+                stack.append(dict(obj.__dict__))
+        elif kind is bytearray:
+            parts.append(bytes(obj))
+        elif isinstance(obj, torch.Tensor) or not hasattr(kind, "__dict__") or kind.__module__ == "numpy":
+            return None  # a subclass, or state this summary cannot read (numpy arrays...): always fresh
+        elif kind.__module__ in ("builtins", "torch", "torch._C") or kind.__name__.endswith("Type"):
+            continue  # dtypes, devices, builtin functions and methods: immutable, their identity is enough
+        else:
+            try:
+                stack.append(object.__getattribute__(obj, "__dict__"))
+            except AttributeError:
+                return None
+    for module in modules:
+        parts.append(hash(tuple(map(id, vars(module).values()))))
+    parts.append(hash(torch.random.get_rng_state().numpy().tobytes()))
+    with contextlib.suppress(OSError):
+        parts += sorted(os.listdir("."))
+    return hash(tuple(parts))
+
+
+def _kill_calls(child: tuple[int, int, int] | None, status_wanted: bool = False) -> dict:
+    """Kill the call process and anything it started. With ``status_wanted`` (it died or hung), wait for
+    it and say how it ended: its own exit code if it was already exiting, else the SIGKILL."""
     if child is None:
         return {}
     pid, to_child, from_child = child
     os.close(to_child)
     os.close(from_child)
     status: dict = {}
-    try:
-        finished, raw = os.waitpid(pid, os.WNOHANG)
-        if finished:
-            status = _exit_status(raw)
-    except ChildProcessError:
-        pass
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+    if status_wanted:
+        with contextlib.suppress(ChildProcessError):
+            status = _exit_status(os.waitpid(pid, 0)[1])
     if os.getpid() == 1:
         _kill_namespace_but_me()
-    elif not status:
-        os.kill(pid, signal.SIGKILL)
     _reap()
     return status
 

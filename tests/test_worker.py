@@ -22,7 +22,12 @@ LIMITS = dataclasses.replace(SubmissionLimits(), cell_seconds=2, call_seconds=1,
 CELLS = (
     "import os, signal, sys, time, torch\nstate = {'n': 0}\nT = torch.zeros(2)",
     "def bump():\n    state['n'] += 1\n    return state['n']\n\ndef grow():\n    T.add_(1)\n    return T.clone()",
-    "def rebind():\n    global T\n    T = torch.ones(3)\n    return T",
+    "def rebind():\n    global T\n    T = torch.ones(3)\n    return T\n\n"
+    "def draw():\n    return torch.rand(1).item()\n\n"
+    "def patch():\n    torch.tanh = lambda x: x\n    return 0\n\n"
+    "def squash():\n    return torch.tanh(torch.tensor([10.0])).item()\n\n"
+    "def write():\n    open('cache.txt', 'w').write('x')\n    return os.listdir('.')\n\n"
+    "def files():\n    return sorted(os.listdir('.'))",
     "def die():\n    os._exit(5)\n\ndef spin():\n    while True:\n        pass",
     "def stubborn():\n    signal.signal(signal.SIGALRM, signal.SIG_IGN)\n    while True:\n        pass",
     "signal.signal(signal.SIGALRM, signal.SIG_IGN)\nwhile True:\n    pass",  # hangs, signals ignored
@@ -67,6 +72,18 @@ def test_state_a_call_mutates_does_not_reach_the_next_test(notebook):
     assert _test(sandboxed).grow().tolist() == [1.0, 1.0]
     assert _test(sandboxed).rebind().tolist() == [1.0, 1.0, 1.0]
     assert _test(sandboxed).grow().tolist() == [1.0, 1.0]
+
+
+def test_random_draws_monkeypatches_and_files_do_not_reach_the_next_test(notebook):
+    sandboxed, _ = notebook
+    student = _test(sandboxed)
+    first, second = student.draw(), student.draw()
+    assert first != second
+    assert _test(sandboxed).draw() == first  # the generator is back where the notebook left it
+    assert _test(sandboxed).patch() == 0
+    assert _test(sandboxed).squash() == 1.0  # torch.tanh is torch's again
+    assert "cache.txt" in _test(sandboxed).write()
+    assert "cache.txt" not in _test(sandboxed).files()
 
 
 def test_a_crash_in_one_test_leaves_the_next_one_alone(notebook):
