@@ -280,6 +280,7 @@ class SandboxedNotebook:
         self._current: Submission | None = None
         self._relaunches = 0
         self._oom_before = 0
+        self._kinds: dict[str, str] = {}
 
     # -- the cells ----------------------------------------------------------------------------------
     def run(self) -> tuple[CellRun, ...]:
@@ -291,6 +292,7 @@ class SandboxedNotebook:
     def _launch(self) -> bool:
         """One submission process through all the cells not skipped; False when it must be relaunched."""
         submission = self._current = self.lane.start()
+        self._kinds.clear()
         try:
             report = self._receive(10 + GRACE)
             if report.get("op") != "sandbox":
@@ -365,9 +367,14 @@ class SandboxedNotebook:
                 self._mark_dead()
 
     def kind(self, name: str) -> str:
-        message = self._ask({"op": "kind", "name": name}, 5 + 2 * GRACE)
-        kind = message.get("kind") if message else None
-        return kind if kind in ("missing", "callable", "value") else "missing"
+        # Every test starts from the notebook's state, so a name's kind is asked once per process.
+        if name not in self._kinds:
+            message = self._ask({"op": "kind", "name": name}, 5 + 2 * GRACE)
+            kind = message.get("kind") if message else None
+            if kind not in ("missing", "callable", "value"):
+                return "missing"
+            self._kinds[name] = kind
+        return self._kinds[name]
 
     def fetch(self, name: str) -> object:
         message = self._ask({"op": "fetch", "name": name}, 5 + 2 * GRACE)
