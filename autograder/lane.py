@@ -315,6 +315,7 @@ class SandboxedNotebook:
             if cell.cell in self._skip:
                 continue
             wait = min(self.limits.cell_seconds + GRACE, self._left())
+            self._oom_before = self.lane.oom_kills()
             try:
                 message = self._receive(wait)
                 if message.get("op") != "cell":
@@ -334,7 +335,6 @@ class SandboxedNotebook:
 
     def _cell_failed(self, cell: CodeCell | None, submission: Submission, error: Exception) -> bool:
         timed_out = isinstance(error, wire.WireTimeout)
-        oom_before = self.lane.oom_kills()
         status = self.lane.kill(submission)
         out_of_time = self._left() <= 0
         if cell is None:  # between the last cell and "ready": nothing to skip, nothing to retry
@@ -343,7 +343,7 @@ class SandboxedNotebook:
             limit = "submission_seconds"
         elif timed_out:
             limit = "cell_seconds"
-        elif self.lane.oom_kills() > oom_before or status.get("signal") == signal.SIGKILL:
+        elif self.lane.oom_kills() > self._oom_before:  # the lane's cgroup killed it for memory
             limit = "memory_mb"
         else:
             limit = ""

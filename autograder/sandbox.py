@@ -225,8 +225,19 @@ class Report:
 
 
 def isolate_lane(report: Report) -> None:
-    """Once per lane, before any submission: no network for anything the lane will run."""
+    """Once per lane, before any submission: no network for anything the lane will run, and the lane
+    parent is the last process the memory cgroup's OOM killer would pick."""
     report.step("network", lambda: unshare(CLONE_NEWNET))
+    set_oom_score(-1000)
+
+
+def set_oom_score(score: int) -> None:
+    """-1000: never killed for memory; 1000: killed first (best effort: lowering needs root)."""
+    try:
+        with open("/proc/self/oom_score_adj", "w") as adj:
+            adj.write(str(score))
+    except OSError:
+        pass
 
 
 def isolate(policy: Policy, report: Report, scratch: str = "/tmp") -> str:
@@ -237,6 +248,7 @@ def isolate(policy: Policy, report: Report, scratch: str = "/tmp") -> str:
     """
     is_root = hasattr(os, "geteuid") and os.geteuid() == 0
     workdir = os.getcwd()
+    set_oom_score(1000)  # the lane's memory cap kills student processes first, never the lane parent
     try:  # before the walls go up: afterwards Python's own files may be out of reach
         import pyseccomp  # noqa: F401
     except Exception as error:  # not installed, not Linux, no libseccomp

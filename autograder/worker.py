@@ -69,14 +69,16 @@ def _warm_up() -> None:
 
 def _serve_lane(control: int, report: sandbox.Report) -> int:
     own_pid_namespace = _open_or_none("/proc/self/ns/pid")
-    child: tuple[int, int] | None = None  # (pid, pidfd) of the running submission
+    child: tuple[int, int | None] | None = None  # (pid, pidfd or None) of the running submission
     while True:
-        watched = [control] + ([child[1]] if child else [])
-        ready, _, _ = select.select(watched, [], [])
-        if child and child[1] in ready:
-            _, status = os.waitpid(child[0], 0)
-            os.close(child[1])
-            wire.send(control, {"op": "exited", "pid": child[0], **_exit_status(status)})
+        watched = [control] + ([child[1]] if child and child[1] is not None else [])
+        # Without pidfds (not Linux), the child's end is noticed by polling every 50 ms.
+        ready, _, _ = select.select(watched, [], [], None if child is None or child[1] is not None else 0.05)
+        ended = _ended(child, ready) if child else None
+        if ended is not None:
+            if child[1] is not None:
+                os.close(child[1])
+            wire.send(control, {"op": "exited", "pid": child[0], **_exit_status(ended)})
             child = None
         if control not in ready:
             continue
@@ -88,12 +90,30 @@ def _serve_lane(control: int, report: sandbox.Report) -> int:
         if op == "run" and child is None:
             child = _start_submission(control, order, report, own_pid_namespace)
         elif op == "kill" and child:
-            signal.pidfd_send_signal(child[1], signal.SIGKILL)
+            _kill_child(child)
         elif op == "quit":
             if child:
-                signal.pidfd_send_signal(child[1], signal.SIGKILL)
+                _kill_child(child)
                 os.waitpid(child[0], 0)
             return 0
+
+
+def _ended(child: tuple[int, int | None], ready: list) -> int | None:
+    """The submission process's raw wait status if it has ended, else None."""
+    pid, pidfd = child
+    if pidfd is not None and pidfd not in ready:
+        return None
+    finished, status = os.waitpid(pid, 0 if pidfd is not None else os.WNOHANG)
+    return status if finished else None
+
+
+def _kill_child(child: tuple[int, int | None]) -> None:
+    pid, pidfd = child
+    if pidfd is not None:
+        signal.pidfd_send_signal(pidfd, signal.SIGKILL)  # cannot hit a recycled pid
+    else:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
 
 
 def _start_submission(control: int, order: dict, report: sandbox.Report, pid_namespace: int | None) -> tuple:
@@ -120,7 +140,7 @@ def _start_submission(control: int, order: dict, report: sandbox.Report, pid_nam
     socket.send_fds(socket.socket(fileno=os.dup(control)), [b"F"], [ours.fileno()])
     ours.close()
     wire.send(control, {"op": "started", "pid": pid})
-    return pid, os.pidfd_open(pid)
+    return pid, os.pidfd_open(pid) if hasattr(os, "pidfd_open") else None
 
 
 def _submission(channel: int, policy: sandbox.Policy, lane_report: sandbox.Report, isolated: bool) -> int:

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
+import os
+import pty
 import shutil
+import subprocess
 from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import CONTRACT, LAYOUT, REPO, TOTAL_POINTS, run_cli, run_tool
+from conftest import CONTRACT, LAYOUT, REPO, TOTAL_POINTS, VENV_BIN, run_cli, run_tool
 
 COLUMNS = ["student", "total", "max_total", "status", *CONTRACT]
 FULL_MARKS = {qid: str(points) for qid, (_, points) in CONTRACT.items()}
@@ -123,6 +127,9 @@ def test_the_table_names_every_student_and_status(graded_batch):
         (["grade", "does-not-exist"], "no such file or folder: does-not-exist"),
         (["grade"], "the following arguments are required: PATH"),
         (["grade", ".", "--colour"], "unrecognized arguments: --colour"),
+        (["grade", ".", "-j", "0"], "--jobs must be at least 1, not 0"),
+        (["grade", ".", "--memory-mb", "-5"], "--memory-mb must be positive, not -5"),
+        (["grade", ".", "--call-seconds", "soon"], "argument --call-seconds: invalid float value: 'soon'"),
     ],
 )
 def test_wrong_use_is_one_line_and_exit_2(tmp_path, args, message):
@@ -168,12 +175,37 @@ EXPECTED_EXAMPLES = {
 }
 
 
+TERMINAL: dict[str, str] = {}  # what the examples' run wrote on its terminal
+
+
 @pytest.fixture(scope="module")
 def graded_examples(tmp_path_factory):
+    """The examples graded as an instructor at a terminal does: stderr is a terminal (a pty)."""
     out = tmp_path_factory.mktemp("examples-output")
-    result = run_cli("grade", str(EXAMPLES), "--out", str(out))
-    assert result.returncode == 0, result.stderr
+    terminal, stderr = pty.openpty()
+    process = subprocess.Popen(
+        [str(VENV_BIN / "python"), "-m", "autograder", "grade", str(EXAMPLES), "--out", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=stderr,
+        text=True,
+    )
+    os.close(stderr)
+    seen = b""
+    with contextlib.suppress(OSError):  # the pty reports EIO once the process has closed it
+        while chunk := os.read(terminal, 4096):
+            seen += chunk
+    os.close(terminal)
+    stdout, _ = process.communicate(timeout=120)
+    assert process.returncode == 0, seen.decode(errors="replace")
+    TERMINAL["examples"] = seen.decode(errors="replace")
     return out
+
+
+def test_a_terminal_sees_a_progress_bar(graded_examples):
+    bar = TERMINAL["examples"]
+    assert "] 6/6 graded in " in bar
+    assert "[" + "#" * 30 + "]" in bar  # full at the end
+    assert "\r" in bar  # drawn over itself, one line
 
 
 def test_bundled_examples_lose_points_exactly_where_their_mistakes_are(graded_examples):

@@ -20,6 +20,7 @@ import os
 import signal
 import socket
 import subprocess
+import textwrap
 import threading
 import time
 import uuid
@@ -247,15 +248,10 @@ _start = time.time()
 while time.time() - _start < 120:
     pass
 """
-LOOP_IN_CALL = """
-import signal, time
-def count_recurrent_parameters(kind, input_size, hidden_size, num_layers=1, bidirectional=False):
-    for _sig in (signal.SIGTERM, signal.SIGALRM, signal.SIGINT):
-        signal.signal(_sig, signal.SIG_IGN)
-    _start = time.time()
-    while time.time() - _start < 120:
-        pass
-"""
+LOOP_IN_CALL = (
+    "def count_recurrent_parameters(kind, input_size, hidden_size, num_layers=1, bidirectional=False):\n"
+    + textwrap.indent(LOOP, "    ")
+)
 
 BIG_OUTPUT = """
 import os, sys
