@@ -195,7 +195,7 @@ def graded_examples(tmp_path_factory):
         while chunk := os.read(terminal, 4096):
             seen += chunk
     os.close(terminal)
-    stdout, _ = process.communicate(timeout=120)
+    process.communicate(timeout=120)
     assert process.returncode == 0, seen.decode(errors="replace")
     TERMINAL["examples"] = seen.decode(errors="replace")
     return out
