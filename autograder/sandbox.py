@@ -275,38 +275,40 @@ def isolate(policy: Policy, report: Report, scratch: str = "/tmp") -> str:
 def _private_mounts(policy: Policy) -> None:
     unshare(CLONE_NEWNS)
     mount(None, "/", None, MS_REC | MS_PRIVATE)
+    prefixes = list(dict.fromkeys(os.path.realpath(p) for p in (sys.base_prefix, sys.prefix)))
+    kept: list[str] = []
     # Python may live where an unprivileged user cannot pass (pyenv under /root, mode 0700):
-    # show its installation, read-only, and nothing else of that folder.
-    reexposed = _reexpose_for_others([sys.base_prefix, sys.prefix])
+    # cover that folder and show only Python's installation in it, read-only.
+    for prefix in prefixes:
+        closed = next((str(p) for p in reversed(Path(prefix).parents) if not os.stat(p).st_mode & 0o001), None)
+        if closed is not None and not any(prefix.startswith(k + "/") or prefix == k for k in kept):
+            kept += _cover(closed, "size=64k,mode=0755", prefixes)
+            mount(None, closed, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
     mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     size = max(4 * policy.file_size_bytes, 16 * 2**20)
-    for target in ("/tmp", "/dev/shm"):
+    for target in ("/tmp", "/dev/shm"):  # the scratch: private, size-capped, the student's own
         if os.path.isdir(target):
-            options = f"size={size},mode=0700,uid={policy.uid},gid={policy.uid}"
-            mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, options)
+            kept += _cover(target, f"size={size},mode=0700,uid={policy.uid},gid={policy.uid}", prefixes)
     for path in (*policy.hide, str(KIT_SUITES)):
-        if os.path.isdir(path) and not any(path == r or path.startswith(r + "/") for r in reexposed):
+        if os.path.isdir(path) and not any(k == path or k.startswith(path + "/") for k in kept):
             mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, "size=4k,mode=0555")
 
 
-def _reexpose_for_others(prefixes: list[str]) -> list[str]:
-    """Cover the closed folder above each prefix with an empty tmpfs, then bind the prefix back."""
-    exposed: list[str] = []
-    for prefix in dict.fromkeys(os.path.realpath(p) for p in prefixes):
-        closed = next((str(p) for p in reversed(Path(prefix).parents) if not os.stat(p).st_mode & 0o001), None)
-        if closed is None or prefix in exposed:
-            continue
-        holder = os.open(prefix, os.O_PATH | os.O_CLOEXEC)  # still reachable once covered
-        try:
-            mount("tmpfs", closed, "tmpfs", MS_NOSUID | MS_NODEV, "size=64k,mode=0755")
-            os.makedirs(prefix, mode=0o755, exist_ok=True)
-            mount(f"/proc/self/fd/{holder}", prefix, None, MS_BIND | MS_REC)
-            mount(None, prefix, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID)
-            mount(None, closed, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
-        finally:
+def _cover(target: str, options: str, keep: list[str]) -> list[str]:
+    """A fresh tmpfs over ``target``; the paths of ``keep`` under it (a venv in /tmp, Python under
+    /root) are bound back, read-only. Returns those."""
+    kept = [path for path in keep if path.startswith(target.rstrip("/") + "/")]
+    holders = [os.open(path, os.O_PATH | os.O_CLOEXEC) for path in kept]  # reachable once covered
+    try:
+        mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, options)
+        for path, holder in zip(kept, holders, strict=True):
+            os.makedirs(path, mode=0o755, exist_ok=True)
+            mount(f"/proc/self/fd/{holder}", path, None, MS_BIND | MS_REC)
+            mount(None, path, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID)
+    finally:
+        for holder in holders:
             os.close(holder)
-        exposed.append(prefix)
-    return exposed
+    return kept
 
 
 def _rlimits(policy: Policy) -> None:
