@@ -32,9 +32,10 @@ WORDS = {
         "cell": "cellule",
         "line": "ligne",
         "in": "dans",
-        "failed_cells": "Cellules qui n'ont pas pu s'exécuter",
+        "failed_cells": "Cellules à revoir",
         "failed_cells_intro": (
-            "Ces cellules ont levé une erreur ; les questions qui en dépendent ont pu perdre des points."
+            "Ces cellules ont levé une erreur ou atteint une limite ; "
+            "les questions qui en dépendent ont pu perdre des points."
         ),
         "output": "Sortie de la cellule (fin)",
         "not_graded": "Votre notebook n'a pas pu être noté",
@@ -59,8 +60,10 @@ WORDS = {
         "cell": "cell",
         "line": "line",
         "in": "in",
-        "failed_cells": "Cells that could not run",
-        "failed_cells_intro": "These cells raised an error; the questions that need them may have lost points.",
+        "failed_cells": "Cells to look at",
+        "failed_cells_intro": (
+            "These cells raised an error or reached a limit; the questions that need them may have lost points."
+        ),
         "output": "Cell output (end)",
         "not_graded": "Your notebook could not be graded",
         "detail": "Technical detail",
@@ -237,7 +240,7 @@ def student_feedback(result: StudentResult, assignment: Assignment, lang: str = 
         status_detail=result.message if not graded else "",
         limit=limit_sentence(result.limit, limits, lang),
         questions=tuple(_question(q, limits, lang) for q in result.questions) if graded else (),
-        cells=tuple(_cell(run, limits, lang) for run in result.cells if not run.ok),
+        cells=tuple(_cell(run, limits, lang) for run in result.cells if not run.ok or run.limit),
         seconds=f"{result.seconds:.1f} s",
         version=__version__,
     )

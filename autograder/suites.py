@@ -221,7 +221,7 @@ def student_error_text(error: StudentError) -> Text:
         en = [f"`{name}` did not finish in time: a loop that never stops, or far too long a computation?"]
     elif error.info.limit == "memory_mb":
         fr = [
-            f"`{name}` a dépassé la limite de mémoire ({error.info.message}) : "
+            f"`{name}` a dépassé la limite de mémoire : "
             "un tenseur bien plus grand que nécessaire, ou une liste qui grossit sans fin ?"
         ]
         en = [f"`{name}` went over the memory limit: a tensor far larger than needed, or a list that grows forever?"]

@@ -118,14 +118,16 @@ def test_cells_that_failed_show_their_error_line_limit_and_output():
             output="début\n",
         ),
         CellRun(9, False, ErrorInfo("TimeLimitExceeded", "limite"), limit="cell_seconds"),
+        CellRun(11, True, output="x" * 100 + "\n[… 5000 caractères de sortie non conservés]", limit="output_kb"),
     )
     text = " ".join(_text(render_feedback(graded(ASSIGNMENT, "ana", cells=cells), ASSIGNMENT)).split())
-    assert "Cellules qui n'ont pas pu s'exécuter" in text
+    assert "Cellules à revoir" in text
     assert "cellule 7 SyntaxError: expected ':'" in text
     assert "cellule 7, ligne 2 : def f(x)" in text
     assert "Votre cellule a dépassé la limite de temps (30 s)" in text
     assert "début" in text
     assert "cellule 1 " not in text
+    assert "Votre code a affiché trop de texte (au plus 64 ko)" in text  # a cell that ran, its output cut
 
 
 def test_a_notebook_not_graded_says_why_in_the_students_language():

@@ -110,7 +110,7 @@ def test_a_students_page_shows_hints_errors_and_failed_cells(pages, browser):
     assert browser.evaluate("document.querySelector('#q-rnn_cell_forward').open") is False
     browser.open(pages / "feedback" / "david_petit.html")
     text = browser.evaluate("document.body.innerText")
-    assert "Cellules qui n'ont pas pu s'exécuter" in text
+    assert "Cellules à revoir" in text
     assert "SyntaxError" in text
     assert "cellule 18" in text
     assert browser.console_errors == []
@@ -134,6 +134,6 @@ def test_feedback_in_english(tmp_path):
     assert result.returncode == 0, result.stderr
     html = (tmp_path / "out" / "feedback" / "zoe.html").read_text(encoding="utf-8")
     assert '<html lang="en">' in html
-    assert "Cells that could not run" in html
+    assert "Cells to look at" in html
     assert "is not written yet" in html or "is not defined" in html
     assert "Votre" not in html
