@@ -258,6 +258,10 @@ import os, sys
 print("x" * 50_000_000)
 sys.stderr.write("y" * 50_000_000)
 os.write(1, b"z" * 50_000_000)
+_quiet_classify_hidden = classify_hidden
+def classify_hidden(z, fc):  # right, but loud: 50 MB at every call
+    print("w" * 50_000_000)
+    return _quiet_classify_hidden(z, fc)
 """
 
 INTROSPECTION = """
