@@ -115,8 +115,9 @@ class _Cgroups:
                 time.sleep(0.02)
 
 
-def remove_cgroups(owner: int) -> None:
-    """Remove the cgroups a grading run's lanes left behind (a lane killed before it could)."""
+def remove_cgroups(owner: int | None) -> None:
+    """Remove the cgroups a grading run's lanes left behind (a lane killed before it could); with
+    ``owner`` None, those of every run whose main process is gone (a run killed with SIGKILL)."""
     for controller in ("memory", "pids"):
         root = Path("/sys/fs/cgroup", controller)
         try:
@@ -127,8 +128,10 @@ def remove_cgroups(owner: int) -> None:
             )
         except (OSError, StopIteration):
             continue
-        for folder in (root / own).glob(f"{CGROUP_PREFIX}{owner}-*"):
-            _Cgroups.remove_folder(folder)
+        for folder in (root / own).glob(f"{CGROUP_PREFIX}{owner if owner is not None else ''}*"):
+            run = folder.name[len(CGROUP_PREFIX) :].split("-")[0]
+            if owner is not None or (run.isdigit() and not Path("/proc", run).exists()):
+                _Cgroups.remove_folder(folder)
 
 
 def worker_environment() -> dict[str, str]:
@@ -174,6 +177,7 @@ class Lane:
         )
         theirs.close()
         try:
+            remove_cgroups(None)  # what runs killed outright left behind
             self._cgroups = _Cgroups(f"{CGROUP_PREFIX}{owner or os.getpid()}-{index}-{self._process.pid}")
             baseline = 1024 * 2**20  # the worker's interpreter and torch, and the copies forks make
             self._cgroups.limit(baseline + self.limits.memory_mb * 2**20, self.limits.processes + 16)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
+from pathlib import Path
 
 import pytest
 
@@ -186,3 +187,27 @@ def test_without_root_grading_goes_on_and_says_what_is_off(tmp_path):
     assert line.count("\n") == 0
     assert "private file-system view" in line
     assert "unprivileged user id" in line
+
+
+def test_a_lane_sweeps_the_cgroups_of_runs_killed_outright():
+    """A run killed with SIGKILL cannot remove its lanes' cgroups; the next lane does."""
+    dead = 4_000_000  # above any pid_max: a run that is surely gone
+    while Path("/proc", str(dead)).exists():
+        dead += 1
+    own = {
+        c: line.split(":", 2)[2].lstrip("/")
+        for line in Path("/proc/self/cgroup").read_text().splitlines()
+        for c in ("memory", "pids")
+        if c in line.split(":", 2)[1].split(",")
+    }
+    stale = [Path("/sys/fs/cgroup", c, path, f"autograder-{dead}-0-1") for c, path in own.items()]
+    for folder in stale:
+        folder.mkdir()
+    try:
+        with Lane(0, LIMITS) as lane:
+            assert lane.off.get("cgroup") is None
+        assert [folder for folder in stale if folder.exists()] == []
+    finally:
+        for folder in stale:
+            if folder.exists():
+                folder.rmdir()
