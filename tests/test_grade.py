@@ -8,7 +8,9 @@ import json
 import os
 import pty
 import shutil
+import signal
 import subprocess
+import time
 from pathlib import Path
 
 import nbformat
@@ -242,3 +244,38 @@ def test_bundled_examples_show_the_cell_that_did_not_compile(graded_examples):
     assert errors[18] == "SyntaxError"
     classify = next(q for q in david["questions"] if q["id"] == "classify_hidden")
     assert "cellule 18" in classify["reason"]
+
+
+def test_ctrl_c_stops_the_lanes_and_leaves_no_process(tmp_path):
+    submissions = tmp_path / "submissions"
+    submissions.mkdir()
+    for i in range(12):
+        shutil.copy(LAYOUT.solution_notebook, submissions / f"student_{i:02d}.ipynb")
+    process = subprocess.Popen(
+        [str(VENV_BIN / "autograder"), "grade", str(submissions), "-j", "2"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # SIGINT for this run only, as a terminal's Ctrl-C sends it
+    )
+    try:
+        assert process.stderr.readline().startswith("grading 12 submission(s)")
+        time.sleep(4)  # the lanes are up and grading
+        os.killpg(process.pid, signal.SIGINT)
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    assert process.returncode == 130
+    assert stderr.strip().splitlines()[-1] == "autograder: interrupted"
+    time.sleep(0.5)
+    workers = [p for p in Path("/proc").iterdir() if p.name.isdigit() and _runs_worker(p)]
+    assert workers == []
+
+
+def _runs_worker(process: Path) -> bool:
+    try:
+        return b"autograder.worker" in (process / "cmdline").read_bytes()
+    except OSError:
+        return False
