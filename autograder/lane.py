@@ -13,6 +13,7 @@ so the functions they defined are still graded.
 from __future__ import annotations
 
 import os
+import select
 import signal
 import socket
 import subprocess
@@ -213,6 +214,8 @@ class Lane:
     def start(self) -> Submission:
         wire.send(self._control.fileno(), {"op": "run", "policy": asdict(self.policy())})
         try:
+            if not select.select([self._control], [], [], 30)[0]:
+                raise OSError("no answer in 30 s")
             _, fds, _, _ = socket.recv_fds(self._control, 1, 1)
         except OSError as error:
             raise LaneError(f"the grading worker did not start a submission ({error})") from None

@@ -137,7 +137,8 @@ def _start_submission(control: int, order: dict, report: sandbox.Report, pid_nam
     if isolated:
         sandbox.setns(pid_namespace, sandbox.CLONE_NEWPID)  # back: the lane's next fork is a normal one
     theirs.close()
-    socket.send_fds(socket.socket(fileno=os.dup(control)), [b"F"], [ours.fileno()])
+    with socket.socket(fileno=os.dup(control)) as sender:
+        socket.send_fds(sender, [b"F"], [ours.fileno()])
     ours.close()
     wire.send(control, {"op": "started", "pid": pid})
     return pid, os.pidfd_open(pid) if hasattr(os, "pidfd_open") else None
@@ -155,18 +156,19 @@ def _submission(channel: int, policy: sandbox.Policy, lane_report: sandbox.Repor
     os.environ.update({"HOME": workdir, "TMPDIR": workdir})
     wire.send(channel, {"op": "sandbox", "on": sorted(report.on), "off": report.off})
     order = wire.receive(channel)
-    _run_cells(channel, order)
+    namespace = _run_cells(channel, order)
     if os.getpid() == 1:  # what the cells left running (a fork bomb's sleepers) has no part in the tests
         _kill_namespace_but_me()
         _reap(block=True)
     wire.send(channel, {"op": "ready"})
     gc.collect()
     gc.freeze()  # the notebook's objects: call processes share them without copying
-    _relay(channel, order["namespace"], float(order.get("call_seconds") or 10))
+    _relay(channel, namespace, float(order.get("call_seconds") or 10))
     return 0
 
 
-def _run_cells(channel: int, order: dict) -> None:
+def _run_cells(channel: int, order: dict) -> dict:
+    """Run the cells the grader sent, reporting each; the namespace they filled."""
     namespace = new_namespace()
     room = int(order.get("output_cap", 64_000))
     skip = set(order.get("skip", ()))
@@ -178,7 +180,7 @@ def _run_cells(channel: int, order: dict) -> None:
             run = run_cell(CodeCell(number, source), namespace, max(room, 0), seconds)
             room -= len(run.output)
             wire.send(channel, {"op": "cell", "run": wire.cell_to_wire(run)})
-    order["namespace"] = namespace
+    return namespace
 
 
 def _relay(channel: int, namespace: dict, call_seconds: float) -> None:
