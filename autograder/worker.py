@@ -186,7 +186,10 @@ def _run_cells(channel: int, order: dict) -> dict:
 def _relay(channel: int, namespace: dict, call_seconds: float) -> None:
     """Between the grader and the call process; a test ends with the call process replaced by a fresh copy
     of the notebook's state, unless that process can show that the state it holds is still that state."""
-    baseline = state_fingerprint(namespace)
+    try:
+        baseline = state_fingerprint(namespace)
+    except Exception:  # state that cannot be summarised: a fresh process for every test
+        baseline = None
     files = set(os.listdir("."))  # the scratch folder as the notebook left it
     child = _fork_call_process(channel, namespace, call_seconds, baseline)
     while True:
@@ -274,7 +277,10 @@ def _answer_calls(requests: int, replies: int, namespace: dict, call_seconds: fl
                 return 0
             op, name = message["op"], message["name"]
             if op == "pristine":
-                pristine = not interrupted and baseline is not None and state_fingerprint(namespace) == baseline
+                try:
+                    pristine = not interrupted and baseline is not None and state_fingerprint(namespace) == baseline
+                except Exception:  # state that cannot be summarised: the next test gets a fresh process
+                    pristine = False
                 wire.send(replies, {"pristine": pristine})
             elif op == "kind":
                 wire.send(replies, {"kind": transport.kind(name)})
@@ -335,14 +341,18 @@ def state_fingerprint(namespace: dict) -> int | None:
         if len(seen) > _MAX_OBJECTS:
             return None
         parts.append(id(obj))
+        # The base types' own methods: a subclass's __len__ or items() (student code) never runs here.
         if isinstance(obj, dict):
-            parts.append(len(obj))
-            for key, value in list(obj.items()):
+            items = list(dict.items(obj))
+            parts.append(len(items))
+            for key, value in items:
                 parts.append(key if type(key) in _ATOMS else id(key))
                 stack.append(value)
         elif isinstance(obj, (list, tuple, set, frozenset)):
-            parts.append(len(obj))
-            stack.extend(list(obj))
+            base = next(b for b in (list, tuple, set, frozenset) if isinstance(obj, b))
+            items = list(base.__iter__(obj))
+            parts.append(len(items))
+            stack.extend(items)
         elif kind in tensor_types:
             parts += [obj._version, obj.data_ptr(), tuple(obj.shape), str(obj.dtype), obj.requires_grad]
             stack.append(obj.grad if obj.is_leaf else None)

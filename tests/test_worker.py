@@ -211,3 +211,41 @@ def test_a_lane_sweeps_the_cgroups_of_runs_killed_outright():
         for folder in stale:
             if folder.exists():
                 folder.rmdir()
+
+
+def test_the_state_fingerprint_sees_what_a_call_can_change():
+    import numpy as np
+    import torch
+
+    from autograder.worker import state_fingerprint
+
+    class Loud(dict):
+        def __len__(self):  # student code: the fingerprint must not run it
+            raise RuntimeError("ran")
+
+    class Box:
+        pass
+
+    box = Box()
+    box.items = [1]
+    namespace = {"xs": [1, 2], "t": torch.zeros(2), "loud": Loud(a=1), "box": box, "f": lambda x=[]: x}
+    before = state_fingerprint(namespace)
+    assert before == state_fingerprint(namespace)
+    changes = [
+        lambda: namespace["xs"].append(3),
+        lambda: namespace["t"].add_(1),
+        lambda: namespace["loud"].update(b=2),
+        lambda: box.items.append(2),
+        lambda: namespace["f"].__defaults__[0].append(1),
+        lambda: torch.rand(1),
+        lambda: setattr(torch.nn.functional, "relu", torch.tanh),
+    ]
+    original_relu = torch.nn.functional.relu
+    try:
+        for change in changes:
+            state = state_fingerprint(namespace)
+            change()
+            assert state_fingerprint(namespace) != state, change
+    finally:
+        torch.nn.functional.relu = original_relu
+    assert state_fingerprint({"a": np.zeros(3)}) is None  # not summarised: always a fresh process
