@@ -12,7 +12,7 @@ import contextlib
 import io
 import linecache
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from autograder.results import CellRun, CodeCell
 from autograder.transport import (
@@ -83,13 +83,18 @@ def _display(*objects: object, **options: object) -> None:
 
 
 def run_cells(
-    cells: Sequence[CodeCell], namespace: dict, output_cap: int = 64_000, cell_seconds: float | None = None
+    cells: Sequence[CodeCell],
+    namespace: dict,
+    output_cap: int = 64_000,
+    cell_seconds: float | None = None,
+    on_run: Callable[[CellRun], None] | None = None,
 ) -> tuple[CellRun, ...]:
     """Run each cell in ``namespace``; one :class:`CellRun` per cell, whatever the cells do.
 
     ``output_cap`` is the characters of output kept for the whole notebook; the rest is dropped
     with a note in the cell where the cap struck. ``cell_seconds`` stops a runaway cell (see
     :func:`autograder.transport.time_limit`); the names it defined before it stopped are kept.
+    ``on_run`` hears of each cell as soon as it has run (the worker reports it to the grader).
     """
     runs = []
     room = output_cap
@@ -98,6 +103,8 @@ def run_cells(
             run = run_cell(cell, namespace, max(room, 0), cell_seconds)
             room -= len(run.output)
             runs.append(run)
+            if on_run is not None:
+                on_run(run)
     return tuple(runs)
 
 

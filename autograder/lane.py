@@ -12,6 +12,7 @@ so the functions they defined are still graded.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import select
 import signal
@@ -54,8 +55,11 @@ def limit_error(limit: str, limits: SubmissionLimits) -> ErrorInfo:
     return ErrorInfo(type_name, message, (), (type_name,), limit)
 
 
-def limit_of(info: ErrorInfo) -> str:
-    """Which limit an error from student code comes from, if any (read by the grader, not claimed by the worker)."""
+def limit_of(info: ErrorInfo, timer: str) -> str:
+    """Which limit an error from student code comes from, if any (read by the grader, not claimed by the
+    worker); ``timer`` is the limit whose alarm raises TimeLimitExceeded where the code ran."""
+    if info.type_name == "TimeLimitExceeded":
+        return timer
     message = info.message.lower()
     if info.type_name == "MemoryError" or "can't allocate memory" in message or "cannot allocate memory" in message:
         return "memory_mb"
@@ -72,13 +76,10 @@ class _Cgroups:
 
     def __init__(self, name: str) -> None:
         self.folders: dict[str, Path] = {}
-        for line in Path("/proc/self/cgroup").read_text().splitlines():
-            _, controllers, path = line.split(":", 2)
-            for controller in ("memory", "pids"):
-                if controller in controllers.split(","):
-                    folder = Path("/sys/fs/cgroup", controller, path.lstrip("/"), name)
-                    folder.mkdir()
-                    self.folders[controller] = folder
+        for controller, own in _own_cgroups().items():
+            folder = own / name
+            folder.mkdir()
+            self.folders[controller] = folder
         if set(self.folders) != {"memory", "pids"}:
             self.remove()
             raise OSError("no cgroup v1 memory and pids hierarchies")
@@ -116,20 +117,26 @@ class _Cgroups:
                 time.sleep(0.02)
 
 
+def _own_cgroups() -> dict[str, Path]:
+    """This process's cgroup v1 folders for the memory and pids controllers, where they exist."""
+    folders = {}
+    for line in Path("/proc/self/cgroup").read_text().splitlines():
+        _, controllers, path = line.split(":", 2)
+        for controller in ("memory", "pids"):
+            if controller in controllers.split(","):
+                folders[controller] = Path("/sys/fs/cgroup", controller, path.lstrip("/"))
+    return folders
+
+
 def remove_cgroups(owner: int | None) -> None:
     """Remove the cgroups a grading run's lanes left behind (a lane killed before it could); with
     ``owner`` None, those of every run whose main process is gone (a run killed with SIGKILL)."""
-    for controller in ("memory", "pids"):
-        root = Path("/sys/fs/cgroup", controller)
-        try:
-            own = next(
-                line.split(":", 2)[2].lstrip("/")
-                for line in Path("/proc/self/cgroup").read_text().splitlines()
-                if controller in line.split(":", 2)[1].split(",")
-            )
-        except (OSError, StopIteration):
-            continue
-        for folder in (root / own).glob(f"{CGROUP_PREFIX}{owner if owner is not None else ''}*"):
+    try:
+        folders = _own_cgroups().values()
+    except OSError:
+        return
+    for own in folders:
+        for folder in own.glob(f"{CGROUP_PREFIX}{owner if owner is not None else ''}*"):
             run = folder.name[len(CGROUP_PREFIX) :].split("-")[0]
             if owner is not None or (run.isdigit() and not Path("/proc", run).exists()):
                 _Cgroups.remove_folder(folder)
@@ -332,7 +339,7 @@ class SandboxedNotebook:
                     raise wire.WireError("cells out of order")
             except (wire.WireError, OSError) as error:
                 return self._cell_failed(cell, submission, error)
-            self.runs.setdefault(cell.cell, _with_limit(run, self.limits))
+            self.runs.setdefault(cell.cell, _with_limit(run))
         try:
             if self._receive(min(GRACE + 5, self._left())).get("op") != "ready":
                 raise wire.WireError("expected ready")
@@ -401,15 +408,14 @@ class SandboxedNotebook:
         try:
             error = message.get("error")
             info = None if error is None else wire.error_from_wire(error)
-            output = wire._str(message.get("output"), 20_000)
-            unusable = wire._str(message.get("unusable"), 2000)
+            output = wire.capped_text(message.get("output"), 20_000)
+            unusable = wire.capped_text(message.get("unusable"), 2000)
         except wire.WireError as error:
             return Reply(unusable=str(error))
-        if info is not None:
-            limit = "call_seconds" if info.type_name == "TimeLimitExceeded" else limit_of(info)
-            if limit:
-                self.limit_struck = limit
-                info = ErrorInfo(info.type_name, info.message, info.frames, info.type_names, limit)
+        limit = limit_of(info, "call_seconds") if info is not None else ""
+        if limit:
+            self.limit_struck = limit
+            info = dataclasses.replace(info, limit=limit)
         return Reply(
             result=message.get("result"),
             error=info,
@@ -479,16 +485,10 @@ class SandboxedNotebook:
             self.lane.kill(self._current)
 
 
-def _with_limit(run: CellRun, limits: SubmissionLimits) -> CellRun:
+def _with_limit(run: CellRun) -> CellRun:
     """The limit behind a cell's error, as the grader reads it."""
-    if run.error is None:
-        return run
-    limit = "cell_seconds" if run.error.type_name == "TimeLimitExceeded" else limit_of(run.error)
-    if not limit:
-        return run
-    info = run.error
-    return CellRun(run.cell, run.ok, ErrorInfo(info.type_name, info.message, info.frames, info.type_names, limit),
-                   run.output, limit)  # fmt: skip
+    limit = limit_of(run.error, "cell_seconds") if run.error is not None else ""
+    return dataclasses.replace(run, error=dataclasses.replace(run.error, limit=limit), limit=limit) if limit else run
 
 
 def _exited(status: dict) -> ErrorInfo:

@@ -152,12 +152,12 @@ def error_from_wire(tree: object) -> ErrorInfo:
     frames = []
     for frame in _list(tree.get("frames"))[:16]:
         cell, line, function, text = _list(frame)
-        frames.append(Frame(_int(cell), _int(line), _str(function, 200), _str(text, 500)))
+        frames.append(Frame(_int(cell), _int(line), capped_text(function, 200), capped_text(text, 500)))
     return ErrorInfo(
-        _str(tree.get("type"), 200),
-        _str(tree.get("message"), 2000),
+        capped_text(tree.get("type"), 200),
+        capped_text(tree.get("message"), 2000),
         tuple(frames),
-        tuple(_str(name, 200) for name in _list(tree.get("types"))[:16]),
+        tuple(capped_text(name, 200) for name in _list(tree.get("types"))[:16]),
     )
 
 
@@ -178,7 +178,7 @@ def cell_from_wire(tree: object, output_cap: int) -> CellRun:
         cell=_int(tree.get("cell")),
         ok=tree.get("ok") is True,
         error=None if error is None else error_from_wire(error),
-        output=_str(tree.get("output"), output_cap),
+        output=capped_text(tree.get("output"), output_cap),
         limit="output_kb" if tree.get("limit") == "output_kb" else "",  # the only limit the worker may name
     )
 
@@ -203,7 +203,8 @@ def _int(value: object) -> int:
     return value
 
 
-def _str(value: object, cap: int) -> str:
+def capped_text(value: object, cap: int) -> str:
+    """A text field from the worker, cut at ``cap`` characters; anything else is a WireError."""
     if value is None:
         return ""
     if not isinstance(value, str):

@@ -31,9 +31,9 @@ import traceback
 
 from autograder import sandbox, wire
 from autograder.codec import CodecError
-from autograder.execute import new_namespace, run_cell, stdin_closed
+from autograder.execute import new_namespace, run_cells, stdin_closed
 from autograder.results import CodeCell
-from autograder.transport import InProcessTransport, torch_globals_restored
+from autograder.transport import InProcessTransport
 
 GRACE = 1.0  # seconds a submission process gives a call process beyond the call's own limit
 
@@ -168,18 +168,16 @@ def _submission(channel: int, policy: sandbox.Policy, lane_report: sandbox.Repor
 
 
 def _run_cells(channel: int, order: dict) -> dict:
-    """Run the cells the grader sent, reporting each; the namespace they filled."""
+    """Run the cells the grader sent (but those it skips), reporting each; the namespace they filled."""
     namespace = new_namespace()
-    room = int(order.get("output_cap", 64_000))
     skip = set(order.get("skip", ()))
-    seconds = float(order.get("cell_seconds") or 0) or None
-    with torch_globals_restored(), stdin_closed():
-        for number, source in order["cells"]:
-            if number in skip:
-                continue
-            run = run_cell(CodeCell(number, source), namespace, max(room, 0), seconds)
-            room -= len(run.output)
-            wire.send(channel, {"op": "cell", "run": wire.cell_to_wire(run)})
+    run_cells(
+        [CodeCell(number, source) for number, source in order["cells"] if number not in skip],
+        namespace,
+        output_cap=int(order.get("output_cap", 64_000)),
+        cell_seconds=float(order.get("cell_seconds") or 0) or None,
+        on_run=lambda run: wire.send(channel, {"op": "cell", "run": wire.cell_to_wire(run)}),
+    )
     return namespace
 
 
