@@ -47,8 +47,14 @@ def grade_submission(submission: Submission, assignment: Assignment, lane: Lane 
         return not_graded(submission.student, assignment, Status.UNREADABLE, f"cannot read: {error.strerror}", source)
     try:
         return grade_notebook(submission.student, notebook, assignment, source, started, lane)
-    except (AssignmentError, LaneError):
-        raise  # the hidden suite or the machine is broken: the instructor must hear it once, not per student
+    except AssignmentError:
+        raise  # the hidden suite is broken: the instructor must hear it once, not per student
+    except LaneError as error:
+        # The worker itself failed (not the student's code, which cannot reach it): a fresh one
+        # for the rest of the batch, and this student a status. If no worker starts at all, the
+        # machine is broken and restart() raises, which stops the run with one line.
+        lane.restart()
+        return not_graded(submission.student, assignment, Status.GRADER_ERROR, f"grading worker: {error}", source)
     except Exception as error:  # a bug of ours: this student gets a status, the batch goes on
         message = f"internal grader error: {type(error).__name__}: {error}"
         return not_graded(submission.student, assignment, Status.GRADER_ERROR, message, source)

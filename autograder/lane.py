@@ -167,15 +167,19 @@ class Lane:
         owner: int | None = None,  # the grading run's main process, which names (and sweeps) the cgroups
     ) -> None:
         self.index = index
-        self._closed = False
         self.limits = limits or SubmissionLimits()
         self.hide = tuple(str(Path(p).resolve()) for p in hide)
+        self._owner = owner or os.getpid()
+        self._start()
+
+    def _start(self) -> None:
+        self._closed = False
         self.off: dict[str, str] = {}
         self._cgroups: _Cgroups | None = None
         ours, theirs = socket.socketpair()
         self._control = ours
         self._process = subprocess.Popen(
-            [sys.executable, "-I", "-m", "autograder.worker", str(theirs.fileno()), str(index)],
+            [sys.executable, "-I", "-m", "autograder.worker", str(theirs.fileno()), str(self.index)],
             pass_fds=[theirs.fileno()],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
@@ -186,7 +190,7 @@ class Lane:
         theirs.close()
         try:
             remove_cgroups(None)  # what runs killed outright left behind
-            self._cgroups = _Cgroups(f"{CGROUP_PREFIX}{owner or os.getpid()}-{index}-{self._process.pid}")
+            self._cgroups = _Cgroups(f"{CGROUP_PREFIX}{self._owner}-{self.index}-{self._process.pid}")
             baseline = 1024 * 2**20  # the worker's interpreter and torch, and the copies forks make
             self._cgroups.limit(baseline + self.limits.memory_mb * 2**20, self.limits.processes + 16)
             self._cgroups.add(self._process.pid)
@@ -198,6 +202,11 @@ class Lane:
             self.close()
             raise LaneError(f"the grading worker did not start: {str(hello.get('error', hello))[-500:]}")
         self.off.update(hello.get("off") or {})
+
+    def restart(self) -> None:
+        """A fresh worker in place of one that stopped answering."""
+        self.close()
+        self._start()
 
     def _receive(self, timeout: float) -> dict:
         try:
@@ -219,8 +228,8 @@ class Lane:
         )
 
     def start(self) -> Submission:
-        wire.send(self._control.fileno(), {"op": "run", "policy": asdict(self.policy())})
         try:
+            wire.send(self._control.fileno(), {"op": "run", "policy": asdict(self.policy())})
             if not select.select([self._control], [], [], 30)[0]:
                 raise OSError("no answer in 30 s")
             _, fds, _, _ = socket.recv_fds(self._control, 1, 1)
@@ -234,7 +243,10 @@ class Lane:
     def kill(self, submission: Submission) -> dict:
         """Kill a submission's process (and with it its whole PID namespace); how it ended."""
         if submission.status is None:
-            wire.send(self._control.fileno(), {"op": "kill"})
+            try:
+                wire.send(self._control.fileno(), {"op": "kill"})
+            except OSError as error:
+                raise LaneError(f"the grading worker is gone ({error})") from None
             while True:
                 message = self._receive(30)
                 if message.get("op") == "exited":

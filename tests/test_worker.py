@@ -249,3 +249,21 @@ def test_the_state_fingerprint_sees_what_a_call_can_change():
     finally:
         torch.nn.functional.relu = original_relu
     assert state_fingerprint({"a": np.zeros(3)}) is None  # not summarised: always a fresh process
+
+
+def test_a_worker_that_dies_costs_one_submission_and_is_replaced():
+    from autograder.discover import Submission
+    from autograder.grade import grade_submission
+    from autograder.results import Status
+    from autograder.suites import load_assignment
+
+    assignment = load_assignment()
+    honest = Submission("alice", REPO / "examples" / "submissions" / "alice_martin.ipynb")
+    with Lane(0, assignment.limits) as lane:
+        assert grade_submission(honest, assignment, lane).score == 26
+        lane._process.kill()  # the worker dies between two submissions (a bug, the OOM killer...)
+        lane._process.wait()
+        lost = grade_submission(honest, assignment, lane)
+        assert lost.status is Status.GRADER_ERROR
+        assert "grading worker" in lost.message
+        assert grade_submission(honest, assignment, lane).score == 26  # a fresh worker took over
