@@ -34,6 +34,7 @@ START_SECONDS = 120  # a lane's first start imports torch; a loaded machine may 
 RELAUNCHES = 8  # fresh submission processes one notebook may need after hangs and crashes
 CGROUP_PREFIX = "autograder-"
 UID_BASE = 61000  # lane i runs student code as uid/gid UID_BASE + i
+REPLY_BYTES = 300 * 2**20  # one answer from the worker: the codec's 256 MiB of tensor data, and room
 
 
 class LaneError(AutograderError):
@@ -484,7 +485,7 @@ class SandboxedNotebook:
             self.lane.kill(self._current)
 
     def _receive(self, timeout: float) -> dict:
-        message = wire.receive(self._current.fd, timeout=max(timeout, 0.001), max_bytes=wire.MAX_FRAME)
+        message = wire.receive(self._current.fd, timeout=max(timeout, 0.001), max_bytes=REPLY_BYTES)
         if not isinstance(message, dict):
             raise wire.WireError("expected a record")
         return message
@@ -504,6 +505,9 @@ def _with_limit(run: CellRun) -> CellRun:
 
 
 def _exited(status: dict) -> ErrorInfo:
+    """The error a student reads when the process running their code ended; ``status`` may come from
+    the worker, so only small integers are believed."""
+    status = {k: v for k, v in status.items() if type(v) is int and 0 <= v < 256}
     if status.get("signal"):
         detail = f"arrêté par le signal {status['signal']} ({_signal_name(status['signal'])})"
     else:

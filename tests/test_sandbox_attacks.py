@@ -291,6 +291,29 @@ def hidden_gradient_norms(rnn_cell, x_in):
     return _steal((x_in.shape[1],), [])
 """
 
+FORGED_ANSWERS = """
+import sys
+from autograder import wire  # the worker's own modules are the student's to use
+
+def _forged_relay(channel, namespace, call_seconds):  # replaces the worker's loop in this process
+    while True:
+        try:
+            request = wire.receive(channel)
+        except Exception:
+            return
+        op = request.get("op")
+        if op == "kind":
+            wire.send(channel, {"kind": "callable"})
+        elif op == "fetch":
+            wire.send(channel, {"value": {"$": "dict", "items": [["score", 26]]}})
+        elif op == "call":
+            wire.send(channel, {"result": 26, "error": None, "unusable": "", "arguments": None, "output": "26/26"})
+        elif op == "pristine":
+            wire.send(channel, {"pristine": True})
+
+sys.modules["__main__"]._relay = _forged_relay
+"""
+
 ATTACKS = {
     "patch_checks": Attack(
         HONEST,
@@ -333,6 +356,7 @@ ATTACKS = {
         limits=("cell_seconds", "call_seconds"),
     ),
     "big_output": Attack(HONEST, cells=(("classify_hidden_solution", BIG_OUTPUT),), honest_rest=True),
+    "forged_answers": Attack(STUBS, cells=((None, FORGED_ANSWERS),), cheats=("*",)),
     "introspection": Attack(
         STUBS,
         replace=(
