@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from autograder.language import in_language
 from autograder.reports import format_points
 from autograder.results import CellRun, ErrorInfo, Frame, Outcome, QuestionResult, Status, StudentResult, TestOutcome
 from autograder.suites import Assignment, SubmissionLimits
@@ -284,7 +285,7 @@ def _test(test: TestOutcome, score: float, question: QuestionResult, limits: Sub
     share = question.max_score * test.weight / (sum(t.weight for t in question.tests) or 1)
     message = (test.message_en or test.message) if lang == "en" else test.message
     headline, _, detail = message.partition("\n")
-    error = _error(test.error)
+    error = _error(test.error, lang)
     if error is not None and test.hint == "raised":
         detail = ""  # the lines after the headline were the traceback, shown from the frames instead
     # Parametrized tests share a description: their parameters tell them apart.
@@ -300,10 +301,11 @@ def _test(test: TestOutcome, score: float, question: QuestionResult, limits: Sub
     )
 
 
-def _error(error: ErrorInfo | None) -> ErrorView | None:
+def _error(error: ErrorInfo | None, lang: str) -> ErrorView | None:
     if error is None:
         return None
-    return ErrorView(summary=error.summary(), frames=error.frames)
+    message = in_language(error.message, lang)  # the grader's own messages (limits) carry their English
+    return ErrorView(summary=f"{error.type_name}: {message}" if message else error.type_name, frames=error.frames)
 
 
 def _cell(run: CellRun, limits: SubmissionLimits, lang: str) -> CellView:
@@ -311,5 +313,5 @@ def _cell(run: CellRun, limits: SubmissionLimits, lang: str) -> CellView:
     if len(output) > MAX_OUTPUT_CHARS:
         output = "…" + output[-MAX_OUTPUT_CHARS:]
     return CellView(
-        cell=run.cell, error=_error(run.error), limit=limit_sentence(run.limit, limits, lang), output=output
+        cell=run.cell, error=_error(run.error, lang), limit=limit_sentence(run.limit, limits, lang), output=output
     )

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from autograder import sandbox, wire
 from autograder.errors import AutograderError
+from autograder.language import Text
 from autograder.results import CellRun, CodeCell, ErrorInfo
 from autograder.suites import SubmissionLimits
 from autograder.transport import Reply
@@ -42,18 +43,47 @@ class LaneError(AutograderError):
 
 
 def limit_error(limit: str, limits: SubmissionLimits) -> ErrorInfo:
-    """The error a student reads when a limit stopped their code."""
+    """The error a student reads when a limit stopped their code, in French with its English."""
     texts = {
-        "cell_seconds": ("TimeLimitExceeded", f"limite de temps par cellule dépassée ({limits.cell_seconds:g} s)"),
-        "call_seconds": ("TimeLimitExceeded", f"limite de temps dépassée ({limits.call_seconds:g} s)"),
+        "cell_seconds": (
+            "TimeLimitExceeded",
+            Text(
+                f"limite de temps par cellule dépassée ({limits.cell_seconds:g} s)",
+                f"time limit per cell exceeded ({limits.cell_seconds:g} s)",
+            ),
+        ),
+        "call_seconds": (
+            "TimeLimitExceeded",
+            Text(
+                f"limite de temps dépassée ({limits.call_seconds:g} s)",
+                f"time limit exceeded ({limits.call_seconds:g} s)",
+            ),
+        ),
         "submission_seconds": (
             "TimeLimitExceeded",
-            f"limite de temps pour tout le notebook dépassée ({limits.submission_seconds:g} s)",
+            Text(
+                f"limite de temps pour tout le notebook dépassée ({limits.submission_seconds:g} s)",
+                f"time limit for the whole notebook exceeded ({limits.submission_seconds:g} s)",
+            ),
         ),
-        "memory_mb": ("MemoryError", f"limite de mémoire dépassée ({limits.memory_mb} Mo)"),
+        "memory_mb": (
+            "MemoryError",
+            Text(
+                f"limite de mémoire dépassée ({limits.memory_mb} Mo)",
+                f"memory limit exceeded ({limits.memory_mb} MB)",
+            ),
+        ),
     }
-    type_name, message = texts.get(limit, ("ProcessExited", "le processus s'est arrêté"))
+    type_name, message = texts.get(limit, ("ProcessExited", Text("le processus s'est arrêté", "the process stopped")))
     return ErrorInfo(type_name, message, (), (type_name,), limit)
+
+
+def _limited(info: ErrorInfo, limit: str, limits: SubmissionLimits) -> ErrorInfo:
+    """``info`` marked with the limit behind it; a timer's own message replaced by the grader's, in both
+    languages (the worker's is French only, and the worker's word is not needed for it)."""
+    if info.type_name == "TimeLimitExceeded":
+        return dataclasses.replace(info, message=limit_error(limit, limits).message, limit=limit)
+    return dataclasses.replace(info, limit=limit)
 
 
 def limit_of(info: ErrorInfo, timer: str) -> str:
@@ -352,7 +382,7 @@ class SandboxedNotebook:
                     raise wire.WireError("cells out of order")
             except (wire.WireError, OSError) as error:
                 return self._cell_failed(cell, submission, error)
-            self.runs.setdefault(cell.cell, _with_limit(run))
+            self.runs.setdefault(cell.cell, _with_limit(run, self.limits))
         try:
             if self._receive(min(GRACE + 5, self._left())).get("op") != "ready":
                 raise wire.WireError("expected ready")
@@ -428,7 +458,7 @@ class SandboxedNotebook:
         limit = limit_of(info, "call_seconds") if info is not None else ""
         if limit:
             self.limit_struck = limit
-            info = dataclasses.replace(info, limit=limit)
+            info = _limited(info, limit, self.limits)
         return Reply(
             result=message.get("result"),
             error=info,
@@ -498,10 +528,10 @@ class SandboxedNotebook:
             self.lane.kill(self._current)
 
 
-def _with_limit(run: CellRun) -> CellRun:
+def _with_limit(run: CellRun, limits: SubmissionLimits) -> CellRun:
     """The limit behind a cell's error, as the grader reads it."""
     limit = limit_of(run.error, "cell_seconds") if run.error is not None else ""
-    return dataclasses.replace(run, error=dataclasses.replace(run.error, limit=limit), limit=limit) if limit else run
+    return dataclasses.replace(run, error=_limited(run.error, limit, limits), limit=limit) if limit else run
 
 
 def _exited(status: dict) -> ErrorInfo:
@@ -509,10 +539,14 @@ def _exited(status: dict) -> ErrorInfo:
     the worker, so only small integers are believed."""
     status = {k: v for k, v in status.items() if type(v) is int and 0 <= v < 256}
     if status.get("signal"):
-        detail = f"arrêté par le signal {status['signal']} ({_signal_name(status['signal'])})"
+        name = _signal_name(status["signal"])
+        fr, en = f"arrêté par le signal {status['signal']} ({name})", f"killed by signal {status['signal']} ({name})"
     else:
-        detail = f"sorti avec le code {status.get('code')}"
-    message = f"le processus qui exécutait votre code s'est arrêté : {detail} (os._exit, sys.exit ou plantage ?)"
+        fr, en = f"sorti avec le code {status.get('code')}", f"exited with code {status.get('code')}"
+    message = Text(
+        f"le processus qui exécutait votre code s'est arrêté : {fr} (os._exit, sys.exit ou plantage ?)",
+        f"the process running your code stopped: {en} (os._exit, sys.exit or a crash?)",
+    )
     return ErrorInfo("ProcessExited", message, (), ("ProcessExited",))
 
 

@@ -153,3 +153,15 @@ def test_every_limit_has_a_sentence_with_its_value_in_both_languages(field):
 
 def test_no_limit_no_sentence():
     assert limit_sentence("", SubmissionLimits(), "fr") == ""
+
+
+def test_a_limit_the_grader_reports_reads_in_the_pages_language():
+    from autograder.lane import limit_error
+
+    cells = (CellRun(4, False, limit_error("cell_seconds", ASSIGNMENT.limits), limit="cell_seconds"),)
+    result = graded(ASSIGNMENT, "ana", cells=cells)
+    english = " ".join(_text(render_feedback(result, ASSIGNMENT, lang="en")).split())
+    french = " ".join(_text(render_feedback(result, ASSIGNMENT)).split())
+    assert "TimeLimitExceeded: time limit per cell exceeded (30 s)" in english
+    assert "limite de temps" not in english
+    assert "TimeLimitExceeded: limite de temps par cellule dépassée (30 s)" in french
