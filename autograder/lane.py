@@ -258,7 +258,7 @@ class Lane:
             hide=self.hide,
         )
 
-    def start(self) -> Submission:
+    def start(self) -> SubmissionProcess:
         try:
             wire.send(self._control.fileno(), {"op": "run", "policy": asdict(self.policy())})
             if not select.select([self._control], [], [], 30)[0]:
@@ -269,9 +269,9 @@ class Lane:
         started = self._receive(30)
         if not fds or started.get("op") != "started":
             raise LaneError("the grading worker did not start a submission")
-        return Submission(self, fds[0], started["pid"])
+        return SubmissionProcess(self, fds[0], started["pid"])
 
-    def kill(self, submission: Submission) -> dict:
+    def kill(self, submission: SubmissionProcess) -> dict:
         """Kill a submission's process (and with it its whole PID namespace); how it ended."""
         if submission.status is None:
             try:
@@ -312,7 +312,7 @@ class Lane:
 
 
 @dataclass
-class Submission:
+class SubmissionProcess:
     """One sandboxed submission process, as the lane started it."""
 
     lane: Lane
@@ -334,7 +334,7 @@ class SandboxedNotebook:
         self.limit_struck = ""  # the limit that stopped the student's code in the current test
         self.submission_limit = ""  # the limit that struck the notebook as a whole
         self._skip: set[int] = set()
-        self._current: Submission | None = None
+        self._current: SubmissionProcess | None = None
         self._relaunches = 0
         self._oom_before = 0
         self._kinds: dict[str, str] = {}
@@ -390,7 +390,7 @@ class SandboxedNotebook:
             return self._cell_failed(None, submission, error)
         return True
 
-    def _cell_failed(self, cell: CodeCell | None, submission: Submission, error: Exception) -> bool:
+    def _cell_failed(self, cell: CodeCell | None, submission: SubmissionProcess, error: Exception) -> bool:
         timed_out = isinstance(error, wire.WireTimeout)
         status = self.lane.kill(submission)
         out_of_time = self._left() <= 0
