@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
+import re
 import sys
 import time
 from dataclasses import dataclass, field
@@ -46,6 +47,7 @@ class GradeOptions:
     limits: dict = field(default_factory=dict)  # SubmissionLimits fields set on the command line
     nbgrader_course: Path | None = None  # an nbgrader course whose gradebook receives the scores
     lang: str = "fr"  # the language of the students' feedback pages
+    scheduler: str | None = None  # a Dask scheduler's address, or "local": grade on that cluster (cluster.py)
 
 
 # The limits an instructor may override for one run: option, SubmissionLimits field, type, help.
@@ -122,6 +124,13 @@ def _parser() -> argparse.ArgumentParser:
         help=f"grade N submissions at a time, each in its own sandboxed lane (default: all cores, {_cores()} here)",
     )
     grade.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="grade on the Dask cluster whose scheduler is at ADDRESS (tcp://HOST:PORT), one sandboxed lane per "
+        "Dask worker process; `local` starts a local Dask cluster of -j worker processes to try it out "
+        f"(needs {DASK_INSTALL}); with a remote scheduler, -j is not used: the cluster's workers set the pace",
+    )
+    grade.add_argument(
         "--nbgrader-course",
         type=Path,
         metavar="DIR",
@@ -139,6 +148,29 @@ def _parser() -> argparse.ArgumentParser:
         limits.add_argument(option, dest=f"limit_{name}", type=kind, metavar="N", help=text)
     _add_nbgrader_verbs(verbs)
     return parser
+
+
+DASK_INSTALL = "pip install 'autograder[dask]'"
+# A Dask scheduler's address as `dask scheduler` prints it (a bare HOST:PORT means tcp://).
+_SCHEDULER_ADDRESS = re.compile(r"^(?:(?:tcp|tls)://)?(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9][A-Za-z0-9.\-_]*):(\d{1,5})$")
+
+
+def scheduler_address(text: str) -> str:
+    """``--scheduler``'s value, checked: ``local``, or a scheme-qualified address (``tcp://`` when none)."""
+    if text == "local":
+        return text
+    match = _SCHEDULER_ADDRESS.match(text)
+    if match is None or not 0 < int(match.group(1)) < 65536:
+        raise UsageError(f"--scheduler wants tcp://HOST:PORT or local, not {text!r}")
+    return text if "://" in text else f"tcp://{text}"
+
+
+def require_dask() -> None:
+    """Dask is an optional extra: without it, `--scheduler` says how to install it."""
+    try:
+        import distributed  # noqa: F401
+    except ImportError:
+        raise UsageError(f"--scheduler needs Dask distributed, which is not installed: {DASK_INSTALL}") from None
 
 
 def _cores() -> int:
@@ -197,6 +229,9 @@ def _grade_options(args: argparse.Namespace) -> GradeOptions:
     jobs = _cores() if args.jobs is None else args.jobs
     if jobs < 1:
         raise UsageError(f"--jobs must be at least 1, not {jobs}")
+    scheduler = scheduler_address(args.scheduler) if args.scheduler is not None else None
+    if scheduler not in (None, "local") and args.jobs is not None:
+        raise UsageError("-j/--jobs is for local lanes; on a Dask cluster each worker process grades in one lane")
     limits = {}
     for option, name, _, _ in LIMIT_OPTIONS:
         value = getattr(args, f"limit_{name}")
@@ -208,11 +243,20 @@ def _grade_options(args: argparse.Namespace) -> GradeOptions:
     if course is not None and not (course / "nbgrader_config.py").is_file():
         raise UsageError(f"not an nbgrader course (no nbgrader_config.py): {args.nbgrader_course}")
     return GradeOptions(
-        submissions=path, out=out, suite=suite, jobs=jobs, limits=limits, nbgrader_course=course, lang=args.lang
+        submissions=path,
+        out=out,
+        suite=suite,
+        jobs=jobs,
+        limits=limits,
+        nbgrader_course=course,
+        lang=args.lang,
+        scheduler=scheduler,
     )
 
 
 def run_grade(options: GradeOptions) -> int:
+    if options.scheduler is not None:
+        require_dask()  # before anything slow
     # Imported here: torch, pytest and the suites take seconds to import, which `--help` should not pay.
     import torch
 
@@ -232,13 +276,17 @@ def run_grade(options: GradeOptions) -> int:
     if not submissions:
         raise UsageError(f"no submissions in {options.submissions}")
     jobs = min(options.jobs, len(submissions))
-    print(
-        f"grading {len(submissions)} submission(s) from {options.submissions} in {jobs} sandboxed lane(s)",
-        file=sys.stderr,
-    )
+    where = _where(options, jobs)
+    print(f"grading {len(submissions)} submission(s) from {options.submissions} {where}", file=sys.stderr)
     started = time.monotonic()
     hide = (options.submissions if options.submissions.is_dir() else options.submissions.parent, options.out)
-    results = grade_batch(submissions, assignment, on_result=_progress(len(submissions), started), jobs=jobs, hide=hide)
+    progress = _progress(len(submissions), started)
+    if options.scheduler is not None:
+        from autograder.cluster import grade_on_cluster
+
+        results = grade_on_cluster(submissions, assignment, options.scheduler, progress, hide, local_workers=jobs)
+    else:
+        results = grade_batch(submissions, assignment, on_result=progress, jobs=jobs, hide=hide)
     seconds = time.monotonic() - started
     unprotected = sorted({name for result in results for name in result.unprotected})
     if unprotected:
@@ -252,6 +300,14 @@ def run_grade(options: GradeOptions) -> int:
     print(f"\nwrote {gradebook} and {len(results)} result file(s) in {gradebook.parent / 'results'}")
     print(f"wrote {summary} and {len(results)} feedback page(s) in {summary.parent / 'feedback'}")
     return EXIT_OK
+
+
+def _where(options: GradeOptions, jobs: int) -> str:
+    if options.scheduler == "local":
+        return f"on a local Dask cluster of {jobs} worker(s), one sandboxed lane each"
+    if options.scheduler is not None:
+        return f"on the Dask cluster at {options.scheduler}, one sandboxed lane per worker"
+    return f"in {jobs} sandboxed lane(s)"
 
 
 def protection_warning(names: list[str]) -> str:
@@ -269,7 +325,7 @@ def _settings(options: GradeOptions, assignment, seconds: float) -> dict[str, st
     return {
         "graded at": time.strftime("%Y-%m-%d %H:%M:%S %z"),
         "grading time": f"{seconds:.1f} s",
-        "sandboxed lanes": str(options.jobs),
+        "sandboxed lanes": str(options.jobs) if options.scheduler is None else f"Dask cluster ({options.scheduler})",
         "submissions": str(options.submissions),
         "hidden suites": str(assignment.folder),
         "limits": limits,
