@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import os
 import re
@@ -150,6 +151,9 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+# suites.ASSIGNMENTS_DIR / "rnn_intro", known without importing the suites (and torch): the folder is
+# shipped to a cluster's workers before this process loads it.
+BUNDLED_SUITE = Path(__file__).resolve().parent / "assignments" / "rnn_intro"
 DASK_INSTALL = "pip install 'autograder[dask]'"
 # A Dask scheduler's address as `dask scheduler` prints it (a bare HOST:PORT means tcp://).
 _SCHEDULER_ADDRESS = re.compile(r"^(?:(?:tcp|tls)://)?(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9][A-Za-z0-9.\-_]*):(\d{1,5})$")
@@ -256,38 +260,47 @@ def _grade_options(args: argparse.Namespace) -> GradeOptions:
 
 def run_grade(options: GradeOptions) -> int:
     if options.scheduler is not None:
-        require_dask()  # before anything slow
-    # Imported here: torch, pytest and the suites take seconds to import, which `--help` should not pay.
-    import torch
+        require_dask()
+    from autograder.discover import discover  # light: an empty folder is reported at once
 
-    from autograder.discover import discover
-    from autograder.grade import grade_batch
-    from autograder.pages import write_pages
-    from autograder.reports import terminal_table, use_color, write_reports
-    from autograder.suites import load_assignment
-
-    # One thread: the lab's tensors are tiny, and torch's thread pool competing with other work
-    # on the machine made some calls 10-100x slower when measured on 2 cores.
-    torch.set_num_threads(1)
-    assignment = load_assignment(folder=options.suite)
-    if options.limits:
-        assignment = dataclasses.replace(assignment, limits=dataclasses.replace(assignment.limits, **options.limits))
     submissions = discover(options.submissions, exclude=options.out)
     if not submissions:
         raise UsageError(f"no submissions in {options.submissions}")
     jobs = min(options.jobs, len(submissions))
     where = _where(options, jobs)
     print(f"grading {len(submissions)} submission(s) from {options.submissions} {where}", file=sys.stderr)
-    started = time.monotonic()
     hide = (options.submissions if options.submissions.is_dir() else options.submissions.parent, options.out)
-    progress = _progress(len(submissions), started)
-    if options.scheduler is not None:
-        from autograder.cluster import grade_on_cluster
+    suite = options.suite or BUNDLED_SUITE
+    with contextlib.ExitStack() as stack:
+        cluster = None
+        if options.scheduler is not None:
+            from autograder.cluster import ClusterRun
 
-        results = grade_on_cluster(submissions, assignment, options.scheduler, progress, hide, local_workers=jobs)
-    else:
-        results = grade_batch(submissions, assignment, on_result=progress, jobs=jobs, hide=hide)
+            # Asked first: the workers start their lanes while this process imports torch and the suites.
+            cluster = stack.enter_context(ClusterRun(options.scheduler, suite, options.limits, hide, jobs))
+        # Imported here: torch, pytest and the suites take seconds to import, which `--help` should not pay.
+        import torch
+
+        from autograder.grade import grade_batch
+        from autograder.suites import load_assignment
+
+        # One thread: the lab's tensors are tiny, and torch's thread pool competing with other work
+        # on the machine made some calls 10-100x slower when measured on 2 cores.
+        torch.set_num_threads(1)
+        assignment = load_assignment(folder=suite)
+        if options.limits:
+            limits = dataclasses.replace(assignment.limits, **options.limits)
+            assignment = dataclasses.replace(assignment, limits=limits)
+        started = time.monotonic()
+        progress = _progress(len(submissions), started)
+        if cluster is not None:
+            results = cluster.grade(submissions, assignment, progress)
+        else:
+            results = grade_batch(submissions, assignment, on_result=progress, jobs=jobs, hide=hide)
     seconds = time.monotonic() - started
+    from autograder.pages import write_pages
+    from autograder.reports import terminal_table, use_color, write_reports
+
     unprotected = sorted({name for result in results for name in result.unprotected})
     if unprotected:
         print(protection_warning(unprotected), file=sys.stderr)

@@ -43,7 +43,7 @@ from autograder.errors import AutograderError, one_line
 from autograder.results import Status, StudentResult
 
 if TYPE_CHECKING:
-    from autograder.suites import Assignment, SubmissionLimits
+    from autograder.suites import Assignment
 
 LOCAL = "local"  # `--scheduler local`: a LocalCluster on this machine
 SUITE_BYTES = 32 * 2**20  # an assignment folder larger than this is not shipped to every worker
@@ -54,42 +54,104 @@ class ClusterError(AutograderError):
     """The cluster cannot grade this run (scheduler out of reach, a worker that cannot run a lane)."""
 
 
-def grade_on_cluster(
-    submissions: Sequence[Submission],
-    assignment: Assignment,
-    scheduler: str,
-    on_result: Callable[[StudentResult], None] | None = None,
-    hide: Sequence[Path] = (),
-    local_workers: int = 1,
-) -> list[StudentResult]:
-    """Grade every submission on the Dask cluster at ``scheduler`` (``"local"``: a LocalCluster of
-    ``local_workers`` processes); results in the submissions' order, ``on_result`` as each one finishes.
+class ClusterRun:
+    """One run's hold on a Dask cluster: connected, with the run's lanes starting on every worker from
+    :meth:`__enter__` on (so they warm up while this process loads the suites), gone at :meth:`__exit__`.
 
-    The not-gradable rows are made here at once, as ``grade_batch`` makes them; ``hide`` names folders
-    the student code must not see, on the workers too (when they share this machine's paths).
+    ``scheduler`` is an address, or ``"local"`` for a LocalCluster of ``local_workers`` processes;
+    ``suite`` the assignment folder the client grades with, and ``limits`` the command line's
+    overrides of its limits; ``hide`` names folders the student code must not see, on the workers
+    too (when they share this machine's paths).
     """
-    from autograder.grade import grade_submission
 
-    results: list[StudentResult | None] = [None] * len(submissions)
+    def __init__(
+        self,
+        scheduler: str,
+        suite: Path,
+        limits: dict | None = None,
+        hide: Sequence[Path] = (),
+        local_workers: int = 1,
+    ) -> None:
+        self.scheduler = scheduler
+        self.run = uuid.uuid4().hex[:12]
+        self.plugin = f"autograder-lanes-{self.run}"
+        self._lanes = LanePlugin(suite_files(suite), dict(limits or {}), tuple(str(p) for p in hide))
+        self._local_workers = local_workers
+        self._stack = contextlib.ExitStack()
 
-    def finished(index: int, result: StudentResult) -> None:
-        if results[index] is not None:  # never two rows for one submission, whatever the cluster did
-            return
-        results[index] = result
-        if on_result is not None:
-            on_result(result)
+    def __enter__(self) -> ClusterRun:
+        with self._stack as stack:
+            self.client = stack.enter_context(_client(self.scheduler, self._local_workers))
+            self.client.register_plugin(self._lanes, name=self.plugin)
+            stack.callback(self._unregister)
+            self._stack = stack.pop_all()
+        return self
 
-    gradable = []
-    for index, submission in enumerate(submissions):
-        if submission.problem is not None:
-            finished(index, grade_submission(submission, assignment))
-        else:
-            gradable.append(index)
-    if gradable:
-        with _client(scheduler, local_workers) as client:
-            for index, result in _grade_remotely(client, submissions, gradable, assignment, hide):
-                finished(index, result)
-    return [result for result in results if result is not None]
+    def __exit__(self, *exc: object) -> None:
+        self._stack.close()
+
+    def _unregister(self) -> None:
+        with contextlib.suppress(Exception):  # the scheduler may be gone; the run's own error says why
+            self.client.unregister_worker_plugin(self.plugin)
+
+    def grade(
+        self,
+        submissions: Sequence[Submission],
+        assignment: Assignment,
+        on_result: Callable[[StudentResult], None] | None = None,
+    ) -> list[StudentResult]:
+        """Grade every submission; results in the submissions' order, ``on_result`` as each one finishes.
+        The not-gradable rows are made here at once, as ``grade_batch`` makes them."""
+        from autograder.grade import grade_submission
+
+        results: list[StudentResult | None] = [None] * len(submissions)
+
+        def finished(index: int, result: StudentResult) -> None:
+            if results[index] is not None:  # never two rows for one submission, whatever the cluster did
+                return
+            results[index] = result
+            if on_result is not None:
+                on_result(result)
+
+        gradable = []
+        for index, submission in enumerate(submissions):
+            if submission.problem is not None:
+                finished(index, grade_submission(submission, assignment))
+            else:
+                gradable.append(index)
+        for index, result in self._tasks(submissions, gradable, assignment):
+            finished(index, result)
+        return [result for result in results if result is not None]
+
+    def _tasks(
+        self, submissions: Sequence[Submission], indices: list[int], assignment: Assignment
+    ) -> Iterator[tuple[int, StudentResult]]:
+        client = self.client
+        waiting = list(reversed(indices))
+        in_flight: dict[str, int] = {}  # task key -> submission index
+        done = as_completed(loop=client.loop)
+        while waiting or in_flight:
+            # A few tasks per worker thread at a time: the notebooks' bytes wait in the scheduler's
+            # memory only while their task waits, not the whole class at once.
+            window = max(4, 2 * sum(client.nthreads().values()))
+            while waiting and len(in_flight) < window:
+                index = waiting.pop()
+                submission = submissions[index]
+                data = _read(submission, assignment)
+                if isinstance(data, StudentResult):
+                    yield index, data
+                    continue
+                key = f"grade-{self.run}-{index}"
+                future = client.submit(
+                    _grade_task, self.plugin, submission.student, str(submission.path), data, key=key
+                )
+                in_flight[future.key] = index
+                done.add(future)
+            if in_flight:
+                future = next(done)
+                index = in_flight.pop(future.key)
+                yield index, _result_of(future, submissions[index], assignment)
+                future.release()
 
 
 @contextlib.contextmanager
@@ -114,42 +176,6 @@ def _client(scheduler: str, local_workers: int) -> Iterator[Client]:
         raise ClusterError(f"cannot reach the Dask scheduler at {scheduler}: {one_line(error)}") from None
     with client:
         yield client
-
-
-def _grade_remotely(
-    client: Client, submissions: Sequence[Submission], indices: list[int], assignment: Assignment, hide
-) -> Iterator[tuple[int, StudentResult]]:
-    run = uuid.uuid4().hex[:12]
-    name = f"autograder-lanes-{run}"
-    plugin = LanePlugin(suite_files(assignment.folder), assignment.limits, tuple(str(p) for p in hide))
-    waiting = list(reversed(indices))
-    in_flight: dict[str, int] = {}  # task key -> submission index
-    try:
-        client.register_plugin(plugin, name=name)
-        done = as_completed(loop=client.loop)
-        while waiting or in_flight:
-            # A few tasks per worker thread at a time: the notebooks' bytes wait in the scheduler's
-            # memory only while their task waits, not the whole class at once.
-            window = max(4, 2 * sum(client.nthreads().values()))
-            while waiting and len(in_flight) < window:
-                index = waiting.pop()
-                submission = submissions[index]
-                data = _read(submission, assignment)
-                if isinstance(data, StudentResult):
-                    yield index, data
-                    continue
-                key = f"grade-{run}-{index}"
-                future = client.submit(_grade_task, name, submission.student, str(submission.path), data, key=key)
-                in_flight[future.key] = index
-                done.add(future)
-            if in_flight:
-                future = next(done)
-                index = in_flight.pop(future.key)
-                yield index, _result_of(future, submissions[index], assignment)
-                future.release()
-    finally:
-        with contextlib.suppress(Exception):  # the scheduler may be gone; the run's own error says why
-            client.unregister_worker_plugin(name)
 
 
 def _read(submission: Submission, assignment: Assignment) -> bytes | StudentResult:
@@ -222,7 +248,7 @@ class LanePlugin(WorkerPlugin):
     """One lane per Dask worker process for one run: set up when the run registers it (or when a worker
     joins, or replaces a dead one), closed when the run unregisters it or the worker closes."""
 
-    def __init__(self, suite: dict[str, bytes], limits: SubmissionLimits, hide: tuple[str, ...]) -> None:
+    def __init__(self, suite: dict[str, bytes], limits: dict, hide: tuple[str, ...]) -> None:
         self.suite = suite
         self.limits = limits
         self.hide = hide
@@ -264,10 +290,12 @@ class LanePlugin(WorkerPlugin):
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(content)
         (self._folder / "notebooks").mkdir()
-        self._assignment = dataclasses.replace(load_assignment(folder=suite), limits=self.limits)
+        assignment = load_assignment(folder=suite)  # the client's assignment.yaml, so its limits...
+        limits = dataclasses.replace(assignment.limits, **self.limits)  # ...and the command line's overrides
+        self._assignment = dataclasses.replace(assignment, limits=limits)
         self._slot = Slot()
         hide = (str(self._folder), *self.hide)
-        self._lane = Lane(self._slot.index, self.limits, hide, owner=os.getpid())
+        self._lane = Lane(self._slot.index, limits, hide, owner=os.getpid())
 
     def _grade(self, student: str, source: str, notebook: bytes) -> StudentResult:
         from autograder.grade import grade_submission  # imported by _open already: no cost here

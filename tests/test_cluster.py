@@ -312,7 +312,7 @@ def test_a_scheduler_out_of_reach_is_one_line_and_exit_1(tmp_path):
         capture_output=True,
         text=True,
         timeout=60,
-        env={**os.environ, "DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "2s"},  # Dask's own setting
+        env={**os.environ, "DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "1s"},  # Dask's own setting
     )
     assert result.returncode == 1
     assert result.stderr.splitlines()[-1].startswith(
@@ -370,3 +370,11 @@ def test_lane_slots_are_never_shared_while_held(tmp_path):
         holder.kill()
         holder.wait()
     assert slots.Slot(tmp_path).index == slots.FIRST + 2
+
+
+def test_the_cli_ships_the_bundled_suite_the_grader_loads():
+    from autograder.cli import BUNDLED_SUITE
+    from autograder.suites import ASSIGNMENTS_DIR
+
+    assert BUNDLED_SUITE == ASSIGNMENTS_DIR / "rnn_intro"
+    assert load_assignment().folder == BUNDLED_SUITE
