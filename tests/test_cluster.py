@@ -49,17 +49,23 @@ def _without_times(result: dict) -> dict:
     return {key: value for key, value in result.items() if key != "execution_time"}
 
 
-def _lanes_of_slots() -> list[str]:
-    """Lane workers numbered as slots (the cluster's lanes; a local run's are numbered from 0)."""
+def _lanes_of(pid: int) -> list[int]:
+    """The lane workers (`python -m autograder.worker`) a Dask worker process started and still has."""
     found = []
-    for process in Path("/proc").iterdir():
-        try:
-            args = (process / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if b"autograder.worker" in args and len(args) > 3 and args[3].isdigit() and int(args[3]) >= slots.FIRST:
-            found.append(process.name)
+    with contextlib.suppress(OSError):
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            for child in (task / "children").read_text().split():
+                with contextlib.suppress(OSError):
+                    if b"autograder.worker" in Path(f"/proc/{child}/cmdline").read_bytes():
+                        found.append(int(child))
     return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return b"autograder.worker" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
 
 
 @dataclass
@@ -233,6 +239,7 @@ def test_a_worker_killed_mid_batch_loses_no_submission_and_grades_none_twice(das
         busy = {worker: keys for worker, keys in dask_cluster.client.processing().items() if keys}
         worker, keys = next(iter(busy.items()))
         pid = dask_cluster.client.run(os.getpid, workers=[worker])[worker]
+        orphans = _lanes_of(pid)  # must die with it (their parent-death signal)
         os.kill(pid, signal.SIGKILL)
         in_flight = {f"s{int(key.rsplit('-', 1)[1]):02d}" for key in keys}
         _read_until(terminal, seen, lambda text: False, time.monotonic() + 120)
@@ -267,12 +274,17 @@ def test_a_worker_killed_mid_batch_loses_no_submission_and_grades_none_twice(das
     exits = json.loads((out / "results" / "s06_exits.json").read_text())
     assert [cell["error"]["type"] for cell in exits["cells"] if cell.get("error")] == ["ProcessExited"]
 
-    # The nanny replaced the worker, which took a lane for the run; the run's end closed every lane.
+    # The nanny replaced the worker (which took a lane for the run); the run's end closed every lane,
+    # and the killed worker's lane died with it.
+    assert len(orphans) == 1
     dask_cluster.client.wait_for_workers(2, timeout=30)
+    workers = dask_cluster.client.run(os.getpid).values()
+    assert pid not in workers
     deadline = time.monotonic() + 10
-    while _lanes_of_slots() and time.monotonic() < deadline:
+    while any(_lanes_of(worker) for worker in workers) and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert _lanes_of_slots() == []
+    assert [_lanes_of(worker) for worker in workers] == [[], []]
+    assert not any(_alive(lane) for lane in orphans)
 
 
 def test_a_local_dask_cluster_grades_a_notebook(tmp_path):
