@@ -167,7 +167,8 @@ def remove_cgroups(owner: int | None) -> None:
     except OSError:
         return
     for own in folders:
-        for folder in own.glob(f"{CGROUP_PREFIX}{owner if owner is not None else ''}*"):
+        # "<owner>-*": a run's own, not those of another process whose id starts with the same digits
+        for folder in own.glob(f"{CGROUP_PREFIX}{f'{owner}-' if owner is not None else ''}*"):
             run = folder.name[len(CGROUP_PREFIX) :].split("-")[0]
             if owner is not None or (run.isdigit() and not Path("/proc", run).exists()):
                 _Cgroups.remove_folder(folder)

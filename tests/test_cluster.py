@@ -390,3 +390,28 @@ def test_the_cli_ships_the_bundled_suite_the_grader_loads():
 
     assert BUNDLED_SUITE == ASSIGNMENTS_DIR / "rnn_intro"
     assert load_assignment().folder == BUNDLED_SUITE
+
+
+def test_a_runs_cgroup_sweep_leaves_a_dask_lanes_cgroups_alone():
+    """A local run removes its own lanes' cgroups (autograder-<its pid>-...) at its end, never those of a
+    live Dask worker whose pid merely starts with the same digits."""
+    from autograder.lane import remove_cgroups
+
+    run = os.getpid()
+    own = {
+        c: line.split(":", 2)[2].lstrip("/")
+        for line in Path("/proc/self/cgroup").read_text().splitlines()
+        for c in ("memory", "pids")
+        if c in line.split(":", 2)[1].split(",")
+    }
+    mine = [Path("/sys/fs/cgroup", c, path, f"autograder-{run}-0-1") for c, path in own.items()]
+    dask_lane = [Path("/sys/fs/cgroup", c, path, f"autograder-{run}7-{slots.FIRST}-1") for c, path in own.items()]
+    for folder in mine + dask_lane:
+        folder.mkdir()
+    try:
+        remove_cgroups(run)
+        assert [folder.exists() for folder in mine + dask_lane] == [False] * len(mine) + [True] * len(dask_lane)
+    finally:
+        for folder in mine + dask_lane:
+            if folder.exists():
+                folder.rmdir()
