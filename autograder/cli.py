@@ -213,24 +213,33 @@ def _grade_options(args: argparse.Namespace) -> GradeOptions:
 
 
 def run_grade(options: GradeOptions) -> int:
-    # Imported here: torch, pytest and the suites take seconds to import, which `--help` should not pay.
-    import torch
-
     from autograder.discover import discover
-    from autograder.grade import grade_batch
-    from autograder.pages import write_pages
-    from autograder.reports import terminal_table, use_color, write_reports
-    from autograder.suites import load_assignment
+    from autograder.zygote import Zygote
 
-    # One thread: the lab's tensors are tiny, and torch's thread pool competing with other work
-    # on the machine made some calls 10-100x slower when measured on 2 cores.
-    torch.set_num_threads(1)
-    assignment = load_assignment(folder=options.suite)
-    if options.limits:
-        assignment = dataclasses.replace(assignment, limits=dataclasses.replace(assignment.limits, **options.limits))
     submissions = discover(options.submissions, exclude=options.out)
     if not submissions:
         raise UsageError(f"no submissions in {options.submissions}")
+    # The lanes' workers are forked from one warm interpreter, started now: it imports torch on
+    # one core while this process imports torch, pytest and the suites on another.
+    zygote = Zygote() if any(s.problem is None for s in submissions) else None
+    try:
+        # Imported here: torch, pytest and the suites take seconds to import, which `--help` should not pay.
+        import torch
+
+        from autograder.grade import grade_batch
+        from autograder.suites import load_assignment
+
+        # One thread: the lab's tensors are tiny, and torch's thread pool competing with other work
+        # on the machine made some calls 10-100x slower when measured on 2 cores.
+        torch.set_num_threads(1)
+        assignment = load_assignment(folder=options.suite)
+        if options.limits:
+            limits = dataclasses.replace(assignment.limits, **options.limits)
+            assignment = dataclasses.replace(assignment, limits=limits)
+    except BaseException:
+        if zygote is not None:
+            zygote.close()
+        raise
     jobs = min(options.jobs, len(submissions))
     print(
         f"grading {len(submissions)} submission(s) from {options.submissions} in {jobs} sandboxed lane(s)",
@@ -238,8 +247,13 @@ def run_grade(options: GradeOptions) -> int:
     )
     started = time.monotonic()
     hide = (options.submissions if options.submissions.is_dir() else options.submissions.parent, options.out)
-    results = grade_batch(submissions, assignment, on_result=_progress(len(submissions), started), jobs=jobs, hide=hide)
+    results = grade_batch(
+        submissions, assignment, on_result=_progress(len(submissions), started), jobs=jobs, hide=hide, zygote=zygote
+    )
     seconds = time.monotonic() - started
+    from autograder.pages import write_pages
+    from autograder.reports import terminal_table, use_color, write_reports
+
     unprotected = sorted({name for result in results for name in result.unprotected})
     if unprotected:
         print(protection_warning(unprotected), file=sys.stderr)

@@ -261,8 +261,7 @@ def test_a_worker_that_dies_costs_one_submission_and_is_replaced():
     honest = Submission("alice", REPO / "examples" / "submissions" / "alice_martin.ipynb")
     with Lane(0, assignment.limits) as lane:
         assert grade_submission(honest, assignment, lane).score == 26
-        lane._process.kill()  # the worker dies between two submissions (a bug, the OOM killer...)
-        lane._process.wait()
+        lane.kill_worker()  # the worker dies between two submissions (a bug, the OOM killer...)
         lost = grade_submission(honest, assignment, lane)
         assert lost.status is Status.GRADER_ERROR
         assert "grading worker" in lost.message
