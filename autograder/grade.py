@@ -23,8 +23,9 @@ from autograder.language import Text
 from autograder.load import MAX_NOTEBOOK_BYTES, LoadedNotebook, NotebookLoadError, load_notebook
 from autograder.results import CellRun, Status, StudentResult
 from autograder.scoring import not_graded, score_student
-from autograder.suites import Assignment, AssignmentError, run_suite
+from autograder.suites import Assignment, AssignmentError, run_suite, suite_session
 from autograder.transport import InProcessTransport, Student
+from autograder.zygote import Zygote, ZygoteError
 
 
 def grade_submission(submission: Submission, assignment: Assignment, lane: Lane | None = None) -> StudentResult:
@@ -118,58 +119,84 @@ def grade_batch(
     jobs: int = 1,
     hide: Sequence[Path] = (),
     sandboxed: bool = True,
+    zygote: Zygote | None = None,
 ) -> list[StudentResult]:
     """Grade every submission; results in the submissions' order, ``on_result`` as each one finishes.
 
     Sandboxed (the default), the student code runs in ``jobs`` lanes, each a pre-warmed worker
     grading one submission at a time; ``hide`` names folders the student code must not see
-    beyond what the sandbox already withholds (the submissions, the output, the suites).
+    beyond what the sandbox already withholds (the submissions, the output, the suites). The
+    lanes' workers are forked from ``zygote`` (started by the caller as early as it can, so it
+    warms up while the caller imports), or from one started here; it is closed here either way.
     """
     submissions = list(submissions)
     results: list[StudentResult | None] = [None] * len(submissions)
     gradable = [i for i, s in enumerate(submissions) if s.problem is None]
-    for index, submission in enumerate(submissions):  # not graded: known at once, no lane needed
-        if submission.problem is not None:
-            results[index] = grade_submission(submission, assignment)
+    finished: Iterator[tuple[int, StudentResult]] | None = None
+    try:
+        for index, submission in enumerate(submissions):  # not graded: known at once, no lane needed
+            if submission.problem is not None:
+                results[index] = grade_submission(submission, assignment)
+                if on_result is not None:
+                    on_result(results[index])
+        if gradable:
+            suite_session(assignment)  # configured and collected once, here, for every lane forked below
+        hidden = tuple(str(path) for path in (*hide, assignment.folder))
+        jobs = max(1, min(jobs, len(gradable)))
+        if not sandboxed or not gradable:
+            finished = _no_lane(submissions, gradable, assignment)
+        else:
+            zygote = zygote or Zygote()
+            try:
+                workers = [zygote.fork_worker(lane) for lane in range(jobs)]
+            except ZygoteError as error:
+                raise LaneError(str(error)) from None
+            if jobs == 1:
+                finished = _one_lane(submissions, gradable, assignment, hidden, workers[0])
+            else:
+                finished = _many_lanes(submissions, gradable, assignment, hidden, workers, zygote)
+        for index, result in finished:
+            results[index] = result
             if on_result is not None:
-                on_result(results[index])
-    hidden = tuple(str(path) for path in (*hide, assignment.folder))
-    jobs = max(1, min(jobs, len(gradable)))
-    if not sandboxed:
-        finished = ((i, grade_submission(submissions[i], assignment)) for i in gradable)
-    elif jobs == 1:
-        finished = _one_lane(submissions, gradable, assignment, hidden)
-    else:
-        finished = _many_lanes(submissions, gradable, assignment, hidden, jobs)
-    for index, result in finished:
-        results[index] = result
-        if on_result is not None:
-            on_result(result)
+                on_result(result)
+    finally:
+        if finished is not None:
+            finished.close()  # the lanes first (a generator stopped half-way closes them now)
+        if zygote is not None:
+            zygote.close()  # the workers it forked die with it
     return [result for result in results if result is not None]
 
 
-def _one_lane(submissions, indices, assignment, hide):
-    if not indices:
-        return
-    with Lane(0, assignment.limits, hide) as lane:
+def _no_lane(submissions, indices, assignment):
+    for index in indices:
+        yield index, grade_submission(submissions[index], assignment)
+
+
+def _one_lane(submissions, indices, assignment, hide, worker):
+    with Lane(0, assignment.limits, hide, worker=worker) as lane:
         for index in indices:
             yield index, grade_submission(submissions[index], assignment, lane)
 
 
 # -- parallel lanes: each one a trusted process forked from this one (the suites and pytest already
-# imported), owning one worker. Results come back pickled between trusted processes only.
+# imported, the suites' pytest session collected), owning one worker. Results come back pickled
+# between trusted processes only.
 _pool_lane: list[Lane] = []
 _pool_state: dict = {}
 
 
-def _many_lanes(submissions, indices, assignment, hide, jobs):
+def _many_lanes(submissions, indices, assignment, hide, workers, zygote):
     import multiprocessing
 
     context = multiprocessing.get_context("fork")
     counter = context.Value("i", 0)
-    _pool_state.update(submissions=submissions, assignment=assignment)
+    _pool_state.update(submissions=submissions, assignment=assignment, workers=workers, zygote=zygote)
     owner = os.getpid()
-    pool = context.Pool(jobs, initializer=_start_pool_lane, initargs=(counter, assignment, hide, owner))
+    try:
+        pool = context.Pool(len(workers), initializer=_start_pool_lane, initargs=(counter, assignment, hide, owner))
+    finally:
+        for _pid, control in workers:  # each lane process holds its own worker's socket now
+            control.close()
     try:
         yield from pool.imap_unordered(_grade_in_pool_lane, indices)
         pool.close()
@@ -190,7 +217,14 @@ def _start_pool_lane(counter, assignment: Assignment, hide: tuple[str, ...], own
     with counter.get_lock():
         index = counter.value
         counter.value += 1
-    lane = Lane(index, assignment.limits, hide, owner=owner)
+    workers = _pool_state.get("workers") or []
+    for position, (_pid, control) in enumerate(workers):  # only this lane's worker socket stays open here
+        if position != index:
+            control.close()
+    _pool_state["zygote"].forget()  # only the main process talks to the zygote
+    # A lane process the pool starts again later (one died) starts a worker of its own.
+    worker = workers[index] if index < len(workers) else None
+    lane = Lane(index, assignment.limits, hide, owner=owner, worker=worker)
     _pool_lane.append(lane)
     multiprocessing.util.Finalize(lane, lane.close, exitpriority=10)
 

@@ -12,13 +12,13 @@ so the functions they defined are still graded.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import select
 import signal
 import socket
 import subprocess
-import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -29,9 +29,9 @@ from autograder.language import Text
 from autograder.results import CellRun, CodeCell, ErrorInfo
 from autograder.suites import SubmissionLimits
 from autograder.transport import Reply
+from autograder.zygote import START_SECONDS, start_worker, worker_environment  # noqa: F401  (re-exported)
 
 GRACE = 2.0  # seconds beyond a limit before the grader kills instead of waiting for the worker's own timer
-START_SECONDS = 120  # a lane's first start imports torch; a loaded machine may take long
 RELAUNCHES = 8  # fresh submission processes one notebook may need after hangs and crashes
 CGROUP_PREFIX = "autograder-"
 UID_BASE = 61000  # lane i runs student code as uid/gid UID_BASE + i
@@ -174,18 +174,11 @@ def remove_cgroups(owner: int | None) -> None:
                 _Cgroups.remove_folder(folder)
 
 
-def worker_environment() -> dict[str, str]:
-    """Nothing of the instructor's environment (tokens, paths) reaches student code."""
-    return {
-        "PATH": "/usr/local/bin:/usr/bin:/bin",
-        "HOME": "/tmp",
-        "LANG": "C.UTF-8",
-        "OMP_NUM_THREADS": "1",
-        "MKL_NUM_THREADS": "1",
-        "OPENBLAS_NUM_THREADS": "1",
-        "MPLBACKEND": "Agg",
-        "PYTHONDONTWRITEBYTECODE": "1",
-    }
+def _pidfd_or_none(pid: int) -> int | None:
+    try:
+        return os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        return None
 
 
 class Lane:
@@ -197,35 +190,31 @@ class Lane:
         limits: SubmissionLimits | None = None,
         hide: tuple[str, ...] = (),
         owner: int | None = None,  # the grading run's main process, which names (and sweeps) the cgroups
+        worker: tuple[int, socket.socket] | None = None,  # a worker already forked for this lane (a zygote's)
     ) -> None:
         self.index = index
         self.limits = limits or SubmissionLimits()
         self.hide = tuple(str(Path(p).resolve()) for p in hide)
         self._owner = owner or os.getpid()
-        self._start()
+        self._start(worker)
 
-    def _start(self) -> None:
+    def _start(self, worker: tuple[int, socket.socket] | None = None) -> None:
         self._closed = False
         self.off: dict[str, str] = {}
         self._cgroups: _Cgroups | None = None
-        ours, theirs = socket.socketpair()
-        self._control = ours
-        self._process = subprocess.Popen(
-            [sys.executable, "-I", "-m", "autograder.worker", str(theirs.fileno()), str(self.index)],
-            pass_fds=[theirs.fileno()],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            env=worker_environment(),
-            start_new_session=True,
-        )
-        theirs.close()
+        if worker is None:  # an interpreter of its own (a restart, or no zygote)
+            self._process, self._control = start_worker("--lane", str(self.index))
+            self.pid = self._process.pid
+        else:  # forked by the zygote: not our child, so watched through a pidfd
+            self._process = None
+            self.pid, self._control = worker
+        self._pidfd = _pidfd_or_none(self.pid)
         try:
             remove_cgroups(None)  # what runs killed outright left behind
-            self._cgroups = _Cgroups(f"{CGROUP_PREFIX}{self._owner}-{self.index}-{self._process.pid}")
+            self._cgroups = _Cgroups(f"{CGROUP_PREFIX}{self._owner}-{self.index}-{self.pid}")
             baseline = 1024 * 2**20  # the worker's interpreter and torch, and the copies forks make
             self._cgroups.limit(baseline + self.limits.memory_mb * 2**20, self.limits.processes + 16)
-            self._cgroups.add(self._process.pid)
+            self._cgroups.add(self.pid)
         except OSError as error:
             self._cgroups = None
             self.off["cgroup"] = str(error)
@@ -294,16 +283,59 @@ class Lane:
         if self._closed:
             return
         self._closed = True
-        if self._process.poll() is None:
-            try:
+        if self._running():
+            with contextlib.suppress(OSError):
                 wire.send(self._control.fileno(), {"op": "quit"})
-                self._process.wait(timeout=10)
-            except (OSError, subprocess.TimeoutExpired):
-                self._process.kill()
-                self._process.wait()
+            if not self._ended_within(10):
+                self._kill_worker()
+                self._ended_within(10)
+        if self._process is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self._process.wait(timeout=1)  # reaped (it has ended, or was killed, above)
+        if self._pidfd is not None:
+            os.close(self._pidfd)
+            self._pidfd = None
         self._control.close()
         if self._cgroups is not None:
             self._cgroups.remove()
+
+    def kill_worker(self) -> None:
+        """Kill the worker outright (the tests' way of making a worker die between submissions)."""
+        self._kill_worker()
+        self._ended_within(10)
+
+    def _running(self) -> bool:
+        return not self._ended_within(0)
+
+    def _ended_within(self, seconds: float) -> bool:
+        if self._process is not None:  # our child: its status, reaped
+            try:
+                self._process.wait(timeout=seconds)
+                return True
+            except subprocess.TimeoutExpired:
+                return False
+        if self._pidfd is not None:  # readable once the process has ended
+            return bool(select.select([self._pidfd], [], [], seconds)[0])
+        deadline = time.monotonic() + seconds
+        while True:  # no pidfds (not Linux): the pid, polled
+            try:
+                os.kill(self.pid, 0)
+            except ProcessLookupError:
+                return True
+            except PermissionError:
+                pass
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.05)
+
+    def _kill_worker(self) -> None:
+        with contextlib.suppress(OSError):
+            if self._pidfd is not None:
+                signal.pidfd_send_signal(self._pidfd, signal.SIGKILL)
+            elif self._process is not None:
+                self._process.kill()
+            else:
+                os.kill(self.pid, signal.SIGKILL)
 
     def __enter__(self) -> Lane:
         return self

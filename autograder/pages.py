@@ -110,14 +110,20 @@ def write_pages(
     out: Path,
     lang: str = "fr",
     settings: Mapping[str, str] | None = None,
+    rendered: Mapping[str, str] | None = None,
 ) -> Path:
-    """Write ``feedback/<student>.html`` for every row and ``summary.html``; return the summary's path."""
+    """Write ``feedback/<student>.html`` for every row and ``summary.html``; return the summary's path.
+
+    ``rendered`` holds pages already rendered by student (the CLI renders each page as its result
+    arrives, while the lanes grade the next ones); the others are rendered here."""
     started = time.perf_counter()
+    rendered = rendered or {}
     (out / FEEDBACK_DIR).mkdir(parents=True, exist_ok=True)
     for result in results:
-        write_atomically(
-            out / FEEDBACK_DIR / feedback_file_name(result.student), render_feedback(result, assignment, lang)
-        )
+        page = rendered.get(result.student)
+        if page is None:
+            page = render_feedback(result, assignment, lang)
+        write_atomically(out / FEEDBACK_DIR / feedback_file_name(result.student), page)
     summary = out / SUMMARY
     settings = dict(settings or {})
     settings.setdefault("feedback language", lang)

@@ -12,6 +12,7 @@ import contextlib
 import io
 import os
 import sys
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -101,53 +102,163 @@ def run_suite(
     assignment: Assignment, make_student: Callable[[], object], questions: tuple[str, ...] | None = None
 ) -> list[TestOutcome]:
     """Run the hidden tests of ``questions`` (all by default); one outcome per test, in suite order."""
-    selected = [q for q in assignment.questions if questions is None or q.id in questions]
-    collector = _Collector(assignment, make_student)
-    args = [str(assignment.folder / q.tests) for q in selected]
-    args += ["-c", str(assignment.folder / "pytest.ini"), "--rootdir", str(assignment.folder)]
-    # --tb=no: the outcomes carry their own messages, and formatting pytest's tracebacks for every
-    # failed test cost 0.7 s on a notebook of stubs (0.2 s with it).
-    args += ["-q", "--tb=no", "-p", "no:cacheprovider", "--import-mode=importlib", "--capture=no"]
-    # Plugins a grading run has no use for. unraisableexception and threadexception alone cost
-    # 0.24 s per run (five full garbage collections at the end): half the run on the solution.
-    for plugin in ("unraisableexception", "threadexception", "logging", "faulthandler"):
-        args += ["-p", f"no:{plugin}"]
-    _forget_other_suites(assignment.folder)
-    with _quiet_pytest():
-        code = pytest.main(args, plugins=[collector])
-    if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) or collector.collection_errors:
-        raise AssignmentError(
-            f"the hidden suite of {assignment.id} did not run (pytest exit {int(code)}): "
-            + "; ".join(collector.collection_errors)
-        )
-    return collector.outcomes
+    return suite_session(assignment).run(make_student, questions)
 
 
-_imported_suite: list[Path] = []  # the folder whose test modules pytest has imported in this process
+class SuiteSession:
+    """One pytest session over an assignment's suites, opened once and run for student after student.
+
+    Configuring pytest and collecting the suites cost about 65 ms of CPU per student when every
+    student had a ``pytest.main`` of their own (80 trivial tests: 89 ms for ``pytest.main``, 24 ms
+    for a run of the collected items). The session is configured and collected once; each student
+    runs every collected item through pytest's own ``pytest_runtest_protocol`` hook, the last item
+    with no next one, so fixtures of every scope are torn down between students. A lane forked
+    from the process that opened it inherits it, collected.
+    """
+
+    def __init__(self, assignment: Assignment) -> None:
+        # Private pytest API (what pytest.main does, in steps): _prepareconfig, _do_configure and
+        # _ensure_unconfigure. pytest is pinned in constraints.txt; the suite's tests run through here.
+        from _pytest.config import _prepareconfig
+
+        self.assignment = assignment
+        self._collector = _Collector(assignment)
+        self._lock = threading.Lock()
+        args = [str(assignment.folder / q.tests) for q in assignment.questions]
+        args += ["-c", str(assignment.folder / "pytest.ini"), "--rootdir", str(assignment.folder)]
+        # --tb=no: the outcomes carry their own messages, and formatting pytest's tracebacks for every
+        # failed test cost 0.7 s on a notebook of stubs (0.2 s with it).
+        args += ["-q", "--tb=no", "-p", "no:cacheprovider", "--import-mode=importlib", "--capture=no"]
+        # Plugins a grading run has no use for. unraisableexception and threadexception alone cost
+        # 0.24 s per run (five full garbage collections at the end): half the run on the solution.
+        for plugin in ("unraisableexception", "threadexception", "logging", "faulthandler"):
+            args += ["-p", f"no:{plugin}"]
+        _forget_other_suites(assignment.folder)
+        self._config = None
+        with _quiet_pytest():
+            try:
+                config = _prepareconfig(args, [self._collector])
+            except pytest.UsageError as error:
+                raise AssignmentError(f"the hidden suite of {assignment.id} did not run: {error}") from None
+            try:
+                self._session = pytest.Session.from_config(config)
+                config._do_configure()
+                self._config = config
+                config.hook.pytest_sessionstart(session=self._session)
+                config.hook.pytest_collection(session=self._session)
+            except Exception as error:
+                self.close()
+                raise AssignmentError(f"the hidden suite of {assignment.id} did not run: {error}") from None
+        if self._collector.collection_errors or not self._session.items:
+            self.close()
+            raise AssignmentError(
+                f"the hidden suite of {assignment.id} did not run: "
+                + ("; ".join(self._collector.collection_errors) or "no tests collected")
+            )
+        # The run's dots and letters would pile up, student after student, in the terminal writer
+        # pytest made at configure time; outcomes come from the collector, not from the terminal.
+        reporter = config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            config.pluginmanager.unregister(reporter)
+        self.items = tuple(self._session.items)
+
+    def run(self, make_student: Callable[[], object], questions: tuple[str, ...] | None = None) -> list[TestOutcome]:
+        items = [item for item in self.items if questions is None or self._collector.question(item).id in questions]
+        hook = self._config.hook
+        with self._lock, captured_output(io.StringIO()):
+            self._collector.begin(make_student)
+            try:
+                for position, item in enumerate(items):
+                    following = items[position + 1] if position + 1 < len(items) else None
+                    hook.pytest_runtest_protocol(item=item, nextitem=following)
+            except BaseException:
+                # Fixtures may be left set up half-way (Ctrl-C, a bug of ours): this session is done.
+                _discard(self)
+                raise
+            return self._collector.end()
+
+    def close(self) -> None:
+        config, self._config = self._config, None
+        if config is not None:
+            with contextlib.suppress(Exception), _quiet_pytest():
+                config.hook.pytest_sessionfinish(session=self._session, exitstatus=0)
+            with contextlib.suppress(Exception):
+                config._ensure_unconfigure()
+
+
+_sessions: dict[tuple, SuiteSession] = {}  # this process's open sessions, by suite folder and files' versions
+
+
+def suite_session(assignment: Assignment) -> SuiteSession:
+    """The open session for ``assignment``'s suites in this process, opened on first use."""
+    key = _suite_key(assignment)
+    session = _sessions.get(key)
+    if session is None:
+        for stale in [k for k in _sessions if k[0] == key[0]]:  # the same folder, its files since changed
+            _discard(_sessions[stale])
+        session = SuiteSession(assignment)
+        _sessions[key] = session
+    return session
+
+
+def _suite_key(assignment: Assignment) -> tuple:
+    folder = assignment.folder.resolve()
+    versions = []
+    for name in sorted({q.tests for q in assignment.questions} | {"pytest.ini", "conftest.py", "assignment.yaml"}):
+        try:
+            stat = (folder / name).stat()
+            versions.append((name, stat.st_mtime_ns, stat.st_size))
+        except OSError:
+            versions.append((name, None, None))
+    return (folder, repr(assignment.questions), tuple(versions))
+
+
+def _discard(session: SuiteSession) -> None:
+    for key in [k for k, v in _sessions.items() if v is session]:
+        del _sessions[key]
+    session.close()
+
+
+_imported_suite: list[Path] = []  # the folder whose test modules pytest last imported in this process
 
 
 def _forget_other_suites(folder: Path) -> None:
-    """pytest keeps imported test modules by name (``test_task_types``), whatever their folder: when
-    another suite folder is run in the same process, the previous one's modules must go first."""
+    """pytest keeps imported test modules by name (``test_task_types``), whatever their folder: before
+    a suite folder is collected, the modules of the last one collected (the same folder, its files
+    since changed, or another one) must go. Sessions already open keep their own module objects."""
     folder = folder.resolve()
-    if _imported_suite and _imported_suite[0] != folder:
-        previous = _imported_suite[0]
-        for name, module in list(sys.modules.items()):
-            path = getattr(module, "__file__", None)
-            if path and Path(path).resolve().parent == previous:
-                del sys.modules[name]
+    forget = {folder, *_imported_suite}
+    for name, module in list(sys.modules.items()):
+        path = getattr(module, "__file__", None)
+        if path and Path(path).resolve().parent in forget:
+            del sys.modules[name]
     _imported_suite[:] = [folder]
 
 
 class _Collector:
     """The pytest plugin: provides ``student`` and records how each test ended."""
 
-    def __init__(self, assignment: Assignment, make_student: Callable[[], object]) -> None:
-        self._make_student = make_student
+    def __init__(self, assignment: Assignment) -> None:
+        self._make_student: Callable[[], object] = lambda: None
         self._questions = {(assignment.folder / q.tests).resolve(): q for q in assignment.questions}
+        self._of_item: dict[int, Question] = {}  # id(item) -> its question, resolved once per item
         self.outcomes: list[TestOutcome] = []
         self.collection_errors: list[str] = []
         self._student: object = None
+
+    def begin(self, make_student: Callable[[], object]) -> None:
+        self._make_student, self.outcomes, self._student = make_student, [], None
+
+    def question(self, item: pytest.Item) -> Question:
+        question = self._of_item.get(id(item))
+        if question is None:
+            question = self._of_item[id(item)] = self._questions[Path(item.path).resolve()]
+        return question
+
+    def end(self) -> list[TestOutcome]:
+        outcomes, self.outcomes = self.outcomes, []
+        self._make_student, self._student = (lambda: None), None
+        return outcomes
 
     @pytest.fixture
     def student(self) -> object:
@@ -169,7 +280,7 @@ class _Collector:
             self.collection_errors.append(f"{report.nodeid}: {str(report.longrepr).strip().splitlines()[-1]}")
 
     def _outcome(self, item: pytest.Item, call: pytest.CallInfo) -> TestOutcome:
-        question = self._questions[Path(item.path).resolve()]
+        question = self.question(item)
         function = getattr(item, "originalname", item.name)
         doc = (getattr(item, "function", None).__doc__ or "").strip().splitlines()
         common = {

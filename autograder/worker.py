@@ -1,4 +1,5 @@
-"""Worker: the untrusted side of the grader, one per lane (``python -I -m autograder.worker FD LANE``).
+"""Worker: the untrusted side of the grader, one per lane (``python -I -m autograder.worker --lane N FD``,
+or forked from a zygote, ``python -I -m autograder.worker --zygote FD``: see :mod:`autograder.zygote`).
 
 It holds nothing secret: it imports torch, the codec and the cell runner, never the hidden
 suites, the solutions or the grader's state, and it is started as a fresh interpreter with a
@@ -39,10 +40,20 @@ GRACE = 1.0  # seconds a submission process gives a call process beyond the call
 
 
 def main(argv: list[str]) -> int:
-    control = int(argv[0])
-    lane = int(argv[1]) if len(argv) > 1 else 0
+    control = int(argv[-1])
+    if argv[0] == "--zygote":
+        return _zygote(control)
     try:
         _warm_up()
+    except BaseException:
+        wire.send(control, {"op": "fatal", "error": traceback.format_exc(limit=5)})
+        return 1
+    return _lane(control, int(argv[1]))
+
+
+def _lane(control: int, lane: int) -> int:
+    """A lane's worker, warm: wall off the lane, say hello, then serve submissions until told to quit."""
+    try:
         report = sandbox.Report()
         sandbox.isolate_lane(report)
         sandbox.set_parent_death_signal(signal.SIGKILL)
@@ -53,6 +64,41 @@ def main(argv: list[str]) -> int:
     gc.freeze()  # what the warm-up made is never collected, so forks share it untouched
     sandbox.huge_pages()
     return _serve_lane(control, report)
+
+
+def _zygote(control: int) -> int:
+    """Warm up once, then fork a lane's worker for each ``lane`` order (its socket comes with it)."""
+    try:
+        _warm_up()
+        sandbox.set_parent_death_signal(signal.SIGKILL)
+        wire.send(control, {"op": "hello", "pid": os.getpid()})
+    except BaseException:
+        wire.send(control, {"op": "fatal", "error": traceback.format_exc(limit=5)})
+        return 1
+    gc.freeze()
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the workers it forks are reaped by the kernel
+    while True:
+        try:
+            order = wire.receive(control)
+            if not isinstance(order, dict) or order.get("op") != "lane":
+                return 0
+            with socket.socket(fileno=os.dup(control)) as receiver:
+                _, fds, _, _ = socket.recv_fds(receiver, 1, 1)
+            if len(fds) != 1:
+                return 1
+        except (wire.WireError, OSError):
+            return 0
+        pid = os.fork()
+        if pid == 0:
+            code = 70
+            try:
+                signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the worker waits for its submissions
+                os.close(control)
+                code = _lane(fds[0], int(order.get("lane", 0)))
+            finally:
+                os._exit(code)
+        os.close(fds[0])
+        wire.send(control, {"op": "forked", "pid": pid})
 
 
 def _warm_up() -> None:

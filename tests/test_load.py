@@ -110,3 +110,21 @@ def test_damaged_notebooks_are_loaded_or_refused_with_a_status_never_a_crash():
             outcomes.add(error.status.value)
     assert "loaded" in outcomes
     assert outcomes <= {"loaded", "not_a_notebook", "unreadable"}
+
+
+def test_the_grading_path_does_not_import_nbformat():
+    """nbformat's schema validator costs 1.7 s to import here: a grading run must not pay it for v4."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from autograder.cli import main\n"
+        "import autograder.grade, autograder.pages, autograder.reports\n"
+        "from autograder.load import load_notebook\n"
+        f"assert load_notebook(open({str(LAYOUT.solution_notebook)!r}, 'rb').read()).cells\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('nbformat', 'jsonschema', 'rfc3987_syntax')))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"

@@ -92,3 +92,43 @@ def test_grading_with_a_broken_suite_stops_with_one_line(tmp_path, suite_copy):
     assert result.returncode == 1
     assert result.stderr.splitlines()[-1].startswith("autograder: the hidden suite of rnn_intro did not run")
     assert not (tmp_path / "grading-output").exists()
+
+
+def test_one_pytest_session_grades_student_after_student_as_fresh_runs_would():
+    from autograder.execute import run_cells
+    from autograder.grade import read_notebook_file
+    from autograder.suites import suite_session
+
+    solution = new_namespace()
+    run_cells(read_notebook_file(LAYOUT.solution_notebook).cells, solution)
+    session = suite_session(ASSIGNMENT)
+    first_stub = _stub_outcomes()
+    right = run_suite(ASSIGNMENT, lambda: Student(InProcessTransport(solution)))
+    second_stub = _stub_outcomes()
+    assert suite_session(ASSIGNMENT) is session  # collected once, run three times
+    assert len(right) == len(first_stub) > 80
+    assert all(o.outcome is Outcome.PASSED for o in right)
+    assert second_stub == first_stub  # nothing of the right student stayed behind
+    one = run_suite(ASSIGNMENT, lambda: Student(InProcessTransport(solution)), questions=("classify_hidden",))
+    assert {o.question for o in one} == {"classify_hidden"}
+    assert one == [o for o in right if o.question == "classify_hidden"]
+
+
+ADDED_TEST = '''
+
+def test_added_later(student):
+    """Ajouté après la première collecte."""
+    assert student.TASK_TYPES
+'''
+
+
+def test_a_suite_edited_on_disk_is_collected_again(suite_copy):
+    def stub():
+        return Student(InProcessTransport(new_namespace()))
+
+    before = run_suite(load_assignment(folder=suite_copy), stub)
+    test_file = suite_copy / "test_task_types.py"
+    test_file.write_text(test_file.read_text() + ADDED_TEST)
+    after = run_suite(load_assignment(folder=suite_copy), stub)
+    assert len(after) == len(before) + 1
+    assert "test_added_later" in {o.name for o in after}

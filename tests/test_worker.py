@@ -16,6 +16,7 @@ from autograder.lane import Lane, SandboxedNotebook, worker_environment
 from autograder.results import CodeCell
 from autograder.suites import SubmissionLimits
 from autograder.transport import Student, StudentError
+from autograder.zygote import Zygote
 from tests.conftest import REPO
 
 LIMITS = dataclasses.replace(SubmissionLimits(), cell_seconds=2, call_seconds=1, memory_mb=512, processes=8)
@@ -52,14 +53,19 @@ CELLS = (
 def notebook():
     os.environ["AUTOGRADER_TEST_SECRET"] = "do-not-leak"
     try:
-        lane = Lane(0, LIMITS)
+        zygote = Zygote()  # as a grading run does: the lane's worker is forked from the zygote
     finally:
         del os.environ["AUTOGRADER_TEST_SECRET"]
-    sandboxed = SandboxedNotebook(lane, tuple(CodeCell(i + 1, s) for i, s in enumerate(CELLS)), time.monotonic() + 300)
-    runs = sandboxed.run()
-    yield sandboxed, runs
-    sandboxed.close()
-    lane.close()
+    try:
+        lane = Lane(0, LIMITS, worker=zygote.fork_worker(0))
+        cells = tuple(CodeCell(i + 1, s) for i, s in enumerate(CELLS))
+        sandboxed = SandboxedNotebook(lane, cells, time.monotonic() + 300)
+        runs = sandboxed.run()
+        yield sandboxed, runs
+        sandboxed.close()
+        lane.close()
+    finally:
+        zygote.close()
 
 
 def _test(sandboxed) -> Student:
@@ -261,9 +267,45 @@ def test_a_worker_that_dies_costs_one_submission_and_is_replaced():
     honest = Submission("alice", REPO / "examples" / "submissions" / "alice_martin.ipynb")
     with Lane(0, assignment.limits) as lane:
         assert grade_submission(honest, assignment, lane).score == 26
-        lane._process.kill()  # the worker dies between two submissions (a bug, the OOM killer...)
-        lane._process.wait()
+        lane.kill_worker()  # the worker dies between two submissions (a bug, the OOM killer...)
         lost = grade_submission(honest, assignment, lane)
         assert lost.status is Status.GRADER_ERROR
         assert "grading worker" in lost.message
         assert grade_submission(honest, assignment, lane).score == 26  # a fresh worker took over
+
+
+def _parent_and_state(pid: int) -> tuple[int, str]:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[1]), fields[0]
+
+
+def _gone(pid: int, seconds: float = 10) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if _parent_and_state(pid)[1] in ("Z", "X"):
+                return True
+        except OSError:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_the_lanes_workers_are_forks_of_one_zygote_and_die_with_it():
+    zygote = Zygote()
+    try:
+        first, second = zygote.fork_worker(0), zygote.fork_worker(1)
+        zygote_pid = zygote._process.pid
+        assert _parent_and_state(first[0])[0] == _parent_and_state(second[0])[0] == zygote_pid
+        with Lane(0, LIMITS, worker=first) as lane:  # a forked worker serves a lane as a started one does
+            cells = (CodeCell(1, "def f(x):\n    return 2 * x"),)
+            sandboxed = SandboxedNotebook(lane, cells, time.monotonic() + 60)
+            assert [run.ok for run in sandboxed.run()] == [True]
+            assert Student(sandboxed, Codec()).f(21) == 42
+            sandboxed.close()
+        assert _gone(first[0])  # closed by its lane
+        assert not _gone(second[0], seconds=0.2)
+    finally:
+        zygote.close()
+    assert _gone(second[0])  # a worker no lane closed dies with the zygote
+    second[1].close()
