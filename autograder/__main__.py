@@ -1,7 +1,5 @@
 """`python -m autograder`: the same command line as the `autograder` script."""
 
-import sys
+from autograder.cli import console_main
 
-from autograder.cli import main
-
-sys.exit(main())
+console_main()

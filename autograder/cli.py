@@ -471,6 +471,19 @@ def run_nbgrader_init(options: NbgraderInitOptions) -> int:
     return EXIT_OK
 
 
+def console_main() -> None:
+    """The `autograder` command: :func:`main`, then out without Python's own teardown once every file
+    is written and closed and the output flushed. With torch, pytest and matplotlib loaded, that
+    teardown took 0.6 to 1 s of every `autograder grade` run here, for nothing."""
+    code = main()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except OSError:  # a closed pipe: nothing more can be said anyway
+        pass
+    os._exit(code)
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         args = _parser().parse_args(argv)
