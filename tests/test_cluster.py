@@ -23,21 +23,13 @@ from types import SimpleNamespace
 
 import nbformat
 import pytest
-from conftest import CONTRACT, LAYOUT, REPO, TOTAL_POINTS, VENV_BIN, run_cli
+from conftest import CONTRACT, EXAMPLE_NOTEBOOKS, EXAMPLES, LAYOUT, TOTAL_POINTS, VENV_BIN, own_cgroups, run_cli
 from distributed import Client, KilledWorker
 
 from autograder import cluster, slots
 from autograder.discover import Submission
 from autograder.results import Status
 from autograder.suites import load_assignment
-
-EXAMPLES = REPO / "examples" / "submissions"
-EXAMPLE_NOTEBOOKS = {
-    "alice_martin": EXAMPLES / "alice_martin.ipynb",
-    "bruno_dupont": EXAMPLES / "bruno_dupont" / "rnn_intro.ipynb",
-    "chloe_bernard": EXAMPLES / "chloe_bernard" / "rnn_intro" / "rnn_intro.ipynb",
-    "david_petit": EXAMPLES / "david_petit.ipynb",
-}
 
 
 def _rows(out: Path) -> list[dict[str, str]]:
@@ -398,12 +390,7 @@ def test_a_runs_cgroup_sweep_leaves_a_dask_lanes_cgroups_alone():
     from autograder.lane import remove_cgroups
 
     run = os.getpid()
-    own = {
-        c: line.split(":", 2)[2].lstrip("/")
-        for line in Path("/proc/self/cgroup").read_text().splitlines()
-        for c in ("memory", "pids")
-        if c in line.split(":", 2)[1].split(",")
-    }
+    own = own_cgroups()
     mine = [Path("/sys/fs/cgroup", c, path, f"autograder-{run}-0-1") for c, path in own.items()]
     dask_lane = [Path("/sys/fs/cgroup", c, path, f"autograder-{run}7-{slots.FIRST}-1") for c, path in own.items()]
     for folder in mine + dask_lane:

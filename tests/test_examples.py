@@ -4,15 +4,9 @@ from __future__ import annotations
 
 import nbformat
 import pytest
-from conftest import LAYOUT, REPO
+from conftest import EXAMPLE_NOTEBOOKS, LAYOUT
 
-EXAMPLES = REPO / "examples" / "submissions"
-NOTEBOOKS = {
-    "alice_martin": EXAMPLES / "alice_martin.ipynb",
-    "bruno_dupont": EXAMPLES / "bruno_dupont" / "rnn_intro.ipynb",
-    "chloe_bernard": EXAMPLES / "chloe_bernard" / "rnn_intro" / "rnn_intro.ipynb",
-    "david_petit": EXAMPLES / "david_petit.ipynb",
-}
+NOTEBOOKS = EXAMPLE_NOTEBOOKS
 
 
 @pytest.mark.parametrize("student", NOTEBOOKS)

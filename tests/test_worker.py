@@ -17,7 +17,7 @@ from autograder.results import CodeCell
 from autograder.suites import SubmissionLimits
 from autograder.transport import Student, StudentError
 from autograder.zygote import Zygote
-from tests.conftest import REPO
+from tests.conftest import REPO, own_cgroups
 
 LIMITS = dataclasses.replace(SubmissionLimits(), cell_seconds=2, call_seconds=1, memory_mb=512, processes=8)
 
@@ -200,12 +200,7 @@ def test_a_lane_sweeps_the_cgroups_of_runs_killed_outright():
     dead = 4_000_000  # above any pid_max: a run that is surely gone
     while Path("/proc", str(dead)).exists():
         dead += 1
-    own = {
-        c: line.split(":", 2)[2].lstrip("/")
-        for line in Path("/proc/self/cgroup").read_text().splitlines()
-        for c in ("memory", "pids")
-        if c in line.split(":", 2)[1].split(",")
-    }
+    own = own_cgroups()
     stale = [Path("/sys/fs/cgroup", c, path, f"autograder-{dead}-0-1") for c, path in own.items()]
     for folder in stale:
         folder.mkdir()
