@@ -6,6 +6,7 @@ from torch import nn
 
 from autograder.checks import Hint, Mistake, expect_equal, expect_raises, raised
 from autograder.language import fr_en
+from autograder.suite_inputs import remembered
 from autograder.transport import StudentError
 
 WRONG_COUNT = Hint(
@@ -82,6 +83,7 @@ def _sizes(seed):
     return e, h
 
 
+@remembered
 def _real_count(kind, e, h, layers, bidirectional):
     """What PyTorch itself holds: build the module and count."""
     module = MODULES[kind](e, h, num_layers=layers, bidirectional=bidirectional)

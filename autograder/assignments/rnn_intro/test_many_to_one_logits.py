@@ -6,7 +6,7 @@ from torch import nn
 
 from autograder.checks import Hint, expect_close, hints_for_errors
 from autograder.language import fr_en
-from autograder.suite_inputs import seed_weights
+from autograder.suite_inputs import remembered, seed_weights
 
 WRONG_VALUES = Hint(
     "many_to_one_wrong_values",
@@ -73,6 +73,7 @@ def _case(seed, kind, lengths, t, layers=1, e=4, h=5, c=3):
 
 
 @torch.no_grad()
+@remembered
 def _expected_and_mistakes(rnn, fc, x_in, lengths):
     # Each sequence alone, without its padding: its last output is the state the classifier must read.
     alone = [rnn(x_in[b : b + 1, :length]) for b, length in enumerate(lengths)]

@@ -7,7 +7,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from autograder.checks import Hint, expect_close, hints_for_errors
 from autograder.language import fr_en
-from autograder.suite_inputs import seed_weights
+from autograder.suite_inputs import remembered, seed_weights
 
 WRONG_VALUES = Hint(
     "packed_wrong_values",
@@ -70,6 +70,7 @@ def _case(seed, kind, lengths, t, layers=1, e=4, h=5):
 
 
 @torch.no_grad()
+@remembered
 def _expected_and_mistakes(rnn, x_in, lengths):
     # Each sequence alone, without its padding: its final state is what the packed run must give.
     finals = [rnn(x_in[b : b + 1, :length])[1] for b, length in enumerate(lengths)]

@@ -6,7 +6,7 @@ from torch import nn
 
 from autograder.checks import Hint, Mistake, expect_close, hints_for_errors
 from autograder.language import fr_en
-from autograder.suite_inputs import seed_weights
+from autograder.suite_inputs import remembered, seed_weights
 
 WRONG_VALUES = Hint(
     "loop_wrong_values",
@@ -88,6 +88,7 @@ def _run_rnn(cell, x_in, hidden=None):
     return out
 
 
+@remembered
 def _expected_and_mistakes(cell, x_in, hidden):
     expected = _run_rnn(cell, x_in, hidden)
     start = torch.zeros(x_in.shape[0], cell.hidden_size, dtype=x_in.dtype) if hidden is None else hidden
