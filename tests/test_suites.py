@@ -132,3 +132,32 @@ def test_a_suite_edited_on_disk_is_collected_again(suite_copy):
     after = run_suite(load_assignment(folder=suite_copy), stub)
     assert len(after) == len(before) + 1
     assert "test_added_later" in {o.name for o in after}
+
+
+def test_a_remembered_reference_is_computed_once_per_value_and_each_caller_gets_a_copy():
+    import torch
+
+    from autograder.suite_inputs import remembered
+
+    calls = []
+
+    @remembered
+    def reference(module, x, scale, tag=None):
+        calls.append(scale)
+        return module(x).detach(), {"mistake": [x * scale, None]}
+
+    module, x = torch.nn.Linear(3, 2), torch.randn(4, 3)
+    first, again = reference(module, x, 2), reference(module, x.clone(), 2)  # equal values: remembered
+    assert calls == [2]
+    assert torch.equal(first[0], again[0])
+    assert first[0] is not again[0]
+    again[1]["mistake"][0].add_(100)  # a test that changes what it got...
+    assert torch.equal(reference(module, x, 2)[1]["mistake"][0], first[1]["mistake"][0])  # ...changes nothing after
+    with torch.no_grad():
+        module.weight.add_(1)  # other weights, another value
+    reference(module, x, 2)
+    reference(module, x, 3)
+    assert calls == [2, 2, 3]
+    reference(module, x, 3, tag=object())  # an argument it cannot read by value: computed every time
+    reference(module, x, 3, tag=object())
+    assert calls == [2, 2, 3, 3, 3]
