@@ -93,7 +93,7 @@ class Zygote:
             self.close()
             raise ZygoteError(f"the grading worker did not start ({error})") from None
         pid = forked.get("pid") if isinstance(forked, dict) else None
-        if forked.get("op") != "forked" or type(pid) is not int or pid <= 1:
+        if not isinstance(forked, dict) or forked.get("op") != "forked" or type(pid) is not int or pid <= 1:
             ours.close()
             raise ZygoteError("the grading worker did not start")
         return pid, ours
