@@ -29,7 +29,7 @@ from autograder.language import Text
 from autograder.results import CellRun, CodeCell, ErrorInfo
 from autograder.suites import SubmissionLimits
 from autograder.transport import Reply
-from autograder.zygote import START_SECONDS, start_worker, worker_environment  # noqa: F401  (re-exported)
+from autograder.zygote import START_SECONDS, start_worker
 
 GRACE = 2.0  # seconds beyond a limit before the grader kills instead of waiting for the worker's own timer
 RELAUNCHES = 8  # fresh submission processes one notebook may need after hangs and crashes

@@ -121,7 +121,6 @@ class SuiteSession:
         # _ensure_unconfigure. pytest is pinned in constraints.txt; the suite's tests run through here.
         from _pytest.config import _prepareconfig
 
-        self.assignment = assignment
         self._collector = _Collector(assignment)
         self._lock = threading.Lock()
         args = [str(assignment.folder / q.tests) for q in assignment.questions]

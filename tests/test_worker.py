@@ -12,11 +12,11 @@ import pytest
 from autograder import sandbox
 from autograder.cli import protection_warning
 from autograder.codec import Codec
-from autograder.lane import Lane, SandboxedNotebook, worker_environment
+from autograder.lane import Lane, SandboxedNotebook
 from autograder.results import CodeCell
 from autograder.suites import SubmissionLimits
 from autograder.transport import Student, StudentError
-from autograder.zygote import Zygote
+from autograder.zygote import Zygote, worker_environment
 from tests.conftest import REPO, own_cgroups
 
 LIMITS = dataclasses.replace(SubmissionLimits(), cell_seconds=2, call_seconds=1, memory_mb=512, processes=8)
