@@ -304,17 +304,11 @@ def run_grade(options: GradeOptions) -> int:
 
         def on_result(result) -> None:
             # The reports' work that needs one result only is done as it arrives: the main process is
-            # idle while the lanes grade (about 1 s less at the end for 40 students, matplotlib's import included).
+            # idle while the lanes grade (40 feedback pages: 0.35 s less at the end).
             from autograder.pages import render_feedback
 
-            try:
-                if not pages:
-                    from autograder.summary import prepare
-
-                    prepare()  # matplotlib, for the summary's plots at the end
+            with contextlib.suppress(Exception):  # done again by write_pages at the end, which reports what fails there
                 pages[result.student] = render_feedback(result, assignment, options.lang)
-            except Exception:  # done again by write_pages at the end, which reports what fails there
-                pass
             if progress is not None:
                 progress(result)
 
@@ -476,7 +470,7 @@ def run_nbgrader_init(options: NbgraderInitOptions) -> int:
 
 def console_main() -> None:
     """The `autograder` command: :func:`main`, then out without Python's own teardown once every file
-    is written and closed and the output flushed. With torch, pytest and matplotlib loaded, that
+    is written and closed and the output flushed. With torch and pytest loaded, that
     teardown took 0.6 to 1 s of every `autograder grade` run here, for nothing."""
     code = main()
     try:

@@ -120,7 +120,7 @@ def isolated_jupyter(tmp_path_factory):
         JUPYTER_PLATFORM_DIRS="1",
         PATH=os.pathsep.join([str(VENV_BIN), os.environ.get("PATH", "")]),
         PYDEVD_DISABLE_FILE_VALIDATION="1",
-        MPLCONFIGDIR=str(home / "matplotlib"),  # matplotlib's font cache, for the summary's plots
+        MPLCONFIGDIR=str(home / "matplotlib"),  # matplotlib's font cache, for notebooks that plot
     )
     yield home
     os.environ.clear()
