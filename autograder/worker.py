@@ -358,7 +358,8 @@ def state_fingerprint(namespace: dict) -> int | None:
 
     It covers everything reachable from the notebook's names (containers, tensors by version and
     storage, functions with their defaults and closures, objects and classes by their attributes,
-    modules' attribute identities, ``builtins`` and torch's modules), torch's random generator and
+    modules' attributes (``builtins`` and torch's modules and classes too: see :func:`_namespace_version`),
+    torch's random generator and
     the scratch folder's entries. A call that rebinds a global, appends to a list, changes a tensor
     in place, monkeypatches torch or draws random numbers changes it.
     """
@@ -422,12 +423,48 @@ def state_fingerprint(namespace: dict) -> int | None:
                 stack.append(object.__getattribute__(obj, "__dict__"))
             except AttributeError:
                 return None
-    for module in modules:
-        parts.append(hash(tuple(map(id, vars(module).values()))))
+    for module in {id(module): module for module in modules}.values():  # the namespace's torch is torch
+        parts.append(_namespace_version(module))
     parts.append(hash(torch.random.get_rng_state().numpy().tobytes()))
     with contextlib.suppress(OSError):
         parts += sorted(os.listdir("."))
     return hash(tuple(parts))
+
+
+def _dict_version_reader():
+    """A reader of a dict's version tag (PEP 509), which CPython 3.11 to 3.13 change on every insertion,
+    update and deletion: one read in place of hashing the identities of every value (torch's namespace
+    has 1,500). None when this interpreter's dicts do not behave so (the identities are hashed then)."""
+    import ctypes
+
+    if sys.implementation.name != "cpython" or not (3, 11) <= sys.version_info[:2] <= (3, 13):
+        return None
+    offset = object.__basicsize__ + ctypes.sizeof(ctypes.c_ssize_t)  # after the header and ma_used
+
+    def version(d: dict) -> int:
+        return ctypes.c_uint64.from_address(id(d) + offset).value
+
+    probe: dict = {}
+    seen = [version(probe)]
+    for change in (lambda: probe.update(a=1), lambda: probe.update(a=2), lambda: probe.pop("a")):
+        change()
+        seen.append(version(probe))
+    return version if len(set(seen)) == len(seen) else None
+
+
+_dict_version = _dict_version_reader()
+
+
+def _namespace_version(namespace: object) -> int:
+    """A module's or a class's attributes, summarised: changed if any was set, replaced or deleted."""
+    attributes = vars(namespace)
+    if type(attributes) is not dict:  # a class's: its mappingproxy holds the dict itself
+        attributes = next((d for d in gc.get_referents(attributes) if type(d) is dict), None)
+        if attributes is None:
+            return hash(tuple(map(id, vars(namespace).values())))
+    if _dict_version is None:
+        return hash(tuple(map(id, attributes.values())))
+    return _dict_version(attributes)
 
 
 def _kill_calls(child: tuple[int, int, int] | None, status_wanted: bool = False) -> dict:

@@ -214,11 +214,17 @@ def test_a_lane_sweeps_the_cgroups_of_runs_killed_outright():
                 folder.rmdir()
 
 
-def test_the_state_fingerprint_sees_what_a_call_can_change():
+@pytest.mark.parametrize("reader", ["version tags", "identities"])
+def test_the_state_fingerprint_sees_what_a_call_can_change(reader, monkeypatch):
     import numpy as np
     import torch
 
+    from autograder import worker
     from autograder.worker import state_fingerprint
+
+    assert worker._dict_version is not None  # CPython 3.11: modules are summarised by their dict's version
+    if reader == "identities":  # what another interpreter gets
+        monkeypatch.setattr(worker, "_dict_version", None)
 
     class Loud(dict):
         def __len__(self):  # student code: the fingerprint must not run it
@@ -240,15 +246,18 @@ def test_the_state_fingerprint_sees_what_a_call_can_change():
         lambda: namespace["f"].__defaults__[0].append(1),
         lambda: torch.rand(1),
         lambda: setattr(torch.nn.functional, "relu", torch.tanh),
+        lambda: setattr(torch.Tensor, "sum", torch.Tensor.mean),  # a method of a class patched
+        lambda: setattr(torch.nn.Module, "_autograder_probe", 1),
     ]
-    original_relu = torch.nn.functional.relu
+    original_relu, original_sum = torch.nn.functional.relu, torch.Tensor.sum
     try:
         for change in changes:
             state = state_fingerprint(namespace)
             change()
             assert state_fingerprint(namespace) != state, change
     finally:
-        torch.nn.functional.relu = original_relu
+        torch.nn.functional.relu, torch.Tensor.sum = original_relu, original_sum
+        del torch.nn.Module._autograder_probe
     assert state_fingerprint({"a": np.zeros(3)}) is None  # not summarised: always a fresh process
 
 
