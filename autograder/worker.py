@@ -21,13 +21,16 @@ the timers that count (this side's timers are a courtesy that gives a better tra
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import gc
+import mmap
 import os
 import select
 import shutil
 import signal
 import socket
 import sys
+import time
 import traceback
 
 from autograder import sandbox, wire
@@ -209,7 +212,7 @@ def _submission(channel: int, policy: sandbox.Policy, lane_report: sandbox.Repor
     wire.send(channel, {"op": "ready"})
     gc.collect()
     gc.freeze()  # the notebook's objects: call processes share them without copying
-    _relay(channel, namespace, float(order.get("call_seconds") or 10))
+    _watch_calls(channel, namespace, float(order.get("call_seconds") or 10))
     return 0
 
 
@@ -227,43 +230,74 @@ def _run_cells(channel: int, order: dict) -> dict:
     return namespace
 
 
-def _relay(channel: int, namespace: dict, call_seconds: float) -> None:
-    """Between the grader and the call process; a test ends with the call process replaced by a fresh copy
-    of the notebook's state, unless that process can show that the state it holds is still that state."""
+def _watch_calls(channel: int, namespace: dict, call_seconds: float) -> None:
+    """The call process answers the grader's requests on the submission's channel itself; this process
+    only watches it. A test ends with the call process replaced by a fresh copy of the notebook's state,
+    unless that process can show that the state it holds is still that state.
+
+    When the call process dies during a request (a crash, ``os._exit``, the lane's memory cap) or
+    overruns it (a loop that ignores the call's own timer, killed here at the limit + ``GRACE``), this
+    process tells the grader in its place (``lost``) and forks a fresh one. Its clock: the deadline
+    the call process writes in a page they share before each request, and clears before it replies.
+    """
     try:
         baseline = state_fingerprint(namespace)
     except Exception:  # state that cannot be summarised: a fresh process for every test
         baseline = None
     files = set(os.listdir("."))  # the scratch folder as the notebook left it
-    child = _fork_call_process(channel, namespace, call_seconds, baseline)
+    shared = mmap.mmap(-1, 16)  # anonymous and shared: the call processes forked below write it
+    request = (ctypes.c_double * 2).from_buffer(shared)  # [deadline (monotonic), 1.0 if a reply is owed]
     while True:
-        try:
-            frame = wire.receive_frame(channel)
-        except wire.WireError:
+        request[0] = request[1] = 0.0
+        pid = _fork_call_process(channel, namespace, call_seconds, baseline, request)
+        ended, status = _watch(pid, request)
+        owed = request[1] != 0.0
+        if os.getpid() == 1:  # whatever the call process started goes with it
+            _kill_namespace_but_me()
+        _reap()
+        if owed:  # the grader waits for an answer that will not come: say why
+            wire.send(channel, {"op": "lost", "why": ended, **status})
+        elif status == {"code": 0}:  # the grader closed the channel: the submission is over
             return
-        message = wire.unpack(frame)
-        op = message.get("op") if isinstance(message, dict) else None
-        if op == "end_test":
-            if child is not None and baseline is not None and _still_pristine(child):
-                continue  # nothing the next test could see has changed: no fork needed
-            _kill_calls(child)
-            _remove_new_files(files)
-            child = _fork_call_process(channel, namespace, call_seconds, baseline)  # ready before the next test
-            continue
-        if op not in ("kind", "fetch", "call"):
-            continue
-        if child is None:
-            child = _fork_call_process(channel, namespace, call_seconds, baseline)
-        _pid, to_child, from_child = child
-        try:
-            wire.send_frame(to_child, frame)
-            wait = call_seconds + GRACE if op == "call" else 5 + GRACE
-            wire.send_frame(channel, wire.receive_frame(from_child, timeout=wait))
-        except (wire.WireError, OSError) as error:
-            status = _kill_calls(child, status_wanted=True)
-            child = None
-            why = "timeout" if isinstance(error, wire.WireTimeout) else "exit"
-            wire.send(channel, {"op": "lost", "why": why, **status})
+        if status.get("code") == _STATE_CHANGED or not owed:
+            _remove_new_files(files)  # what the test wrote in the scratch folder goes with it
+
+
+_STATE_CHANGED = 75  # a call process's exit code: its test changed the notebook's state, fork a fresh one
+_WATCH_SECONDS = 0.25  # how often an idle call process's deadline is looked at
+
+
+def _watch(pid: int, request) -> tuple[str, dict]:
+    """Wait for the call process to end, killing it if a request overruns its deadline: ("exit" or
+    "timeout", how it ended)."""
+    pidfd = _pidfd_or_none(pid)
+    try:
+        while True:
+            deadline = request[0]
+            wait = _WATCH_SECONDS if deadline == 0.0 else min(_WATCH_SECONDS, max(0.0, deadline - time.monotonic()))
+            if pidfd is not None:
+                if select.select([pidfd], [], [], wait)[0]:
+                    return "exit", _exit_status(os.waitpid(pid, 0)[1])
+            else:  # no pidfds (not Linux): polled
+                finished, raw = os.waitpid(pid, os.WNOHANG)
+                if finished:
+                    return "exit", _exit_status(raw)
+                time.sleep(min(wait, 0.05))
+            deadline = request[0]
+            if deadline != 0.0 and time.monotonic() >= deadline:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+                return "timeout", _exit_status(os.waitpid(pid, 0)[1])
+    finally:
+        if pidfd is not None:
+            os.close(pidfd)
+
+
+def _pidfd_or_none(pid: int) -> int | None:
+    try:
+        return os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        return None
 
 
 def _remove_new_files(kept: set[str]) -> None:
@@ -276,21 +310,7 @@ def _remove_new_files(kept: set[str]) -> None:
                 os.unlink(name)
 
 
-def _still_pristine(child: tuple[int, int, int]) -> bool:
-    _pid, to_child, from_child = child
-    try:
-        wire.send(to_child, {"op": "pristine", "name": ""})
-        answer = wire.receive(from_child, timeout=5)
-    except (wire.WireError, OSError):
-        return False
-    return isinstance(answer, dict) and answer.get("pristine") is True
-
-
-def _fork_call_process(
-    channel: int, namespace: dict, call_seconds: float, baseline: int | None
-) -> tuple[int, int, int]:
-    down_read, down_write = os.pipe()
-    up_read, up_write = os.pipe()
+def _fork_call_process(channel: int, namespace: dict, call_seconds: float, baseline: int | None, request) -> int:
     try:
         pid = os.fork()
     except BlockingIOError:  # killed processes not yet reaped still count against the process limit
@@ -299,53 +319,58 @@ def _fork_call_process(
     if pid == 0:
         code = 70
         try:
-            os.close(channel)  # the call process never talks to the grader directly
-            os.close(down_write)
-            os.close(up_read)
-            code = _answer_calls(down_read, up_write, namespace, call_seconds, baseline)
+            code = _answer_calls(channel, namespace, call_seconds, baseline, request)
         finally:
             os._exit(code)
-    os.close(down_read)
-    os.close(up_write)
-    return pid, down_write, up_read
+    return pid
 
 
-def _answer_calls(requests: int, replies: int, namespace: dict, call_seconds: float, baseline: int | None) -> int:
+def _answer_calls(channel: int, namespace: dict, call_seconds: float, baseline: int | None, request) -> int:
+    """The grader's requests, answered on the channel, until a test ends having changed the state
+    (exit ``_STATE_CHANGED``) or the grader closes the channel (exit 0)."""
     transport = InProcessTransport(namespace, call_seconds=call_seconds)
     interrupted = False  # a call stopped half-way may have left state no fingerprint sees
     with stdin_closed():
         while True:
             try:
-                message = wire.receive(requests)
-            except wire.WireClosed:
+                message = wire.receive(channel)
+            except wire.WireError:
                 return 0
-            op, name = message["op"], message["name"]
-            if op == "pristine":
+            op = message.get("op") if isinstance(message, dict) else None
+            if op == "end_test":
+                request[1], request[0] = 0.0, time.monotonic() + 5 + GRACE  # a fingerprint owes no reply
                 try:
                     pristine = not interrupted and baseline is not None and state_fingerprint(namespace) == baseline
                 except Exception:  # state that cannot be summarised: the next test gets a fresh process
                     pristine = False
-                wire.send(replies, {"pristine": pristine})
-            elif op == "kind":
-                wire.send(replies, {"kind": transport.kind(name)})
+                request[0] = 0.0
+                if not pristine:
+                    return _STATE_CHANGED
+                continue
+            if op not in ("kind", "fetch", "call"):
+                continue
+            request[1], request[0] = 1.0, time.monotonic() + (call_seconds if op == "call" else 5) + GRACE
+            name = message.get("name")
+            if op == "kind":
+                reply = {"kind": transport.kind(name)}
             elif op == "fetch":
                 try:
-                    wire.send(replies, {"value": transport.fetch(name)})
+                    reply = {"value": transport.fetch(name)}
                 except (CodecError, RecursionError) as error:
-                    wire.send(replies, {"unusable": str(error)})
+                    reply = {"unusable": str(error)}
             else:
-                reply = transport.call(name, message["arguments"], bool(message.get("keep")))
-                interrupted |= reply.error is not None and reply.error.type_name == "TimeLimitExceeded"
-                wire.send(
-                    replies,
-                    {
-                        "result": reply.result,
-                        "error": None if reply.error is None else wire.error_to_wire(reply.error),
-                        "unusable": reply.unusable,
-                        "arguments": reply.arguments,
-                        "output": reply.output,
-                    },
-                )
+                answer = transport.call(name, message["arguments"], bool(message.get("keep")))
+                interrupted |= answer.error is not None and answer.error.type_name == "TimeLimitExceeded"
+                reply = {
+                    "result": answer.result,
+                    "error": None if answer.error is None else wire.error_to_wire(answer.error),
+                    "unusable": answer.unusable,
+                    "arguments": answer.arguments,
+                    "output": answer.output,
+                }
+            frame = wire.pack(reply)
+            request[0] = request[1] = 0.0  # answered: from here on, a death owes the grader nothing
+            wire.send_frame(channel, frame)
 
 
 _ATOMS = (type(None), bool, int, float, complex, str, bytes)
@@ -465,26 +490,6 @@ def _namespace_version(namespace: object) -> int:
     if _dict_version is None:
         return hash(tuple(map(id, attributes.values())))
     return _dict_version(attributes)
-
-
-def _kill_calls(child: tuple[int, int, int] | None, status_wanted: bool = False) -> dict:
-    """Kill the call process and anything it started. With ``status_wanted`` (it died or hung), wait for
-    it and say how it ended: its own exit code if it was already exiting, else the SIGKILL."""
-    if child is None:
-        return {}
-    pid, to_child, from_child = child
-    os.close(to_child)
-    os.close(from_child)
-    status: dict = {}
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGKILL)
-    if status_wanted:
-        with contextlib.suppress(ChildProcessError):
-            status = _exit_status(os.waitpid(pid, 0)[1])
-    if os.getpid() == 1:
-        _kill_namespace_but_me()
-    _reap()
-    return status
 
 
 def _kill_namespace_but_me() -> None:

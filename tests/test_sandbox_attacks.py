@@ -295,7 +295,7 @@ FORGED_ANSWERS = """
 import sys
 from autograder import wire  # the worker's own modules are the student's to use
 
-def _forged_relay(channel, namespace, call_seconds):  # replaces the worker's loop in this process
+def _forged_relay(channel, namespace, call_seconds):  # replaces the worker's loop after the cells
     while True:
         try:
             request = wire.receive(channel)
@@ -311,7 +311,7 @@ def _forged_relay(channel, namespace, call_seconds):  # replaces the worker's lo
         elif op == "pristine":
             wire.send(channel, {"pristine": True})
 
-sys.modules["__main__"]._relay = _forged_relay
+sys.modules["__main__"]._watch_calls = _forged_relay
 """
 
 ATTACKS = {
