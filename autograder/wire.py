@@ -73,7 +73,7 @@ def receive(fd: int, timeout: float | None = None, max_bytes: int = MAX_FRAME) -
 
 
 def receive_frame(fd: int, timeout: float | None = None, max_bytes: int = MAX_FRAME) -> bytes:
-    """One whole frame, still packed (a relay passes it on without reading it)."""
+    """One whole frame, still packed."""
     deadline = None if timeout is None else time.monotonic() + timeout
     header = _read(fd, _HEADER.size, deadline)
     size, count = _HEADER.unpack(header)

@@ -9,10 +9,10 @@ minimal environment. Three kinds of process, each forked from the one before:
   then waits for orders on its control socket. For each submission it forks
 - a **submission process**: PID 1 of a new PID namespace (its death takes every process it
   made), behind every wall of :mod:`autograder.sandbox`. It runs the notebook's cells one by one,
-  reporting each, then relays the hidden tests' calls. For each test it forks
-- a **call process** from the post-notebook state, which answers that test's calls and is
-  killed when the test ends: a timeout, a crash or a mutated global in one test never reaches
-  the next.
+  reporting each, then watches its call process. It forks
+- a **call process** from the post-notebook state, which reads the hidden tests' requests on the
+  submission's channel and answers them itself, and is replaced by a fresh fork when a test
+  changed the state: a timeout, a crash or a mutated global in one test never reaches the next.
 
 Every message is a :mod:`autograder.wire` frame; values go through the codec. The grader keeps
 the timers that count (this side's timers are a courtesy that gives a better traceback).
