@@ -85,9 +85,10 @@ _MADV_HUGEPAGE, _MADV_COLLAPSE = 14, 25
 
 
 def huge_pages() -> int:
-    """Back the lane parent's heap with 2 MiB pages: a fork then copies one entry per 2 MiB instead of
-    512, which took forking a process that has imported torch from 4.2 ms to 1.3 ms here. Best effort
-    (Linux 6.1+ for MADV_COLLAPSE); returns the bytes collapsed."""
+    """Back this process's heap with 2 MiB pages: a fork then copies one entry per 2 MiB instead of
+    512, which took forking a process that has imported torch from 4.2 ms to 1.3 ms here. Called in
+    the zygote (whose forks share the pages) and again in each lane parent (for what is new there).
+    Best effort (Linux 6.1+ for MADV_COLLAPSE); returns the bytes collapsed."""
     if _libc is None:
         return 0
     madvise = _libc.madvise

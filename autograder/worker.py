@@ -65,7 +65,7 @@ def _lane(control: int, lane: int) -> int:
         wire.send(control, {"op": "fatal", "error": traceback.format_exc(limit=5)})
         return 1
     gc.freeze()  # what the warm-up made is never collected, so forks share it untouched
-    sandbox.huge_pages()
+    sandbox.huge_pages()  # what the zygote already collapsed is skipped: little is left
     return _serve_lane(control, report)
 
 
@@ -74,11 +74,16 @@ def _zygote(control: int) -> int:
     try:
         _warm_up()
         sandbox.set_parent_death_signal(signal.SIGKILL)
+        gc.freeze()
+        # The heap in 2 MiB pages here, once, while the grader is still importing: the lanes' workers
+        # are forks that share them. Collapsing in each lane parent instead cost 0.4 s of copying per
+        # lane at the start of the run (40 notebooks, -j 2: 1 s slower than no huge pages at all;
+        # 160 notebooks: 3 s faster). Here, as fast as no huge pages at 40 and as fast at 160.
+        sandbox.huge_pages()
         wire.send(control, {"op": "hello", "pid": os.getpid()})
     except BaseException:
         wire.send(control, {"op": "fatal", "error": traceback.format_exc(limit=5)})
         return 1
-    gc.freeze()
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the workers it forks are reaped by the kernel
     while True:
         try:
