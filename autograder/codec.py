@@ -188,7 +188,9 @@ class Codec:
     def _decode_tensor(self, tree: dict, budget: _Budget) -> torch.Tensor:
         dtype = DTYPES.get(_field(tree, "dtype", str))
         shape = _field(tree, "shape", list)
-        data = _field(tree, "data", bytes)
+        data = tree.get("data")
+        if type(data) not in (bytes, bytearray):
+            raise CodecError("malformed encoded value: field 'data'")
         if dtype is None or not all(type(n) is int and n >= 0 for n in shape) or len(shape) > 64:
             raise CodecError("malformed encoded tensor")
         numel = math.prod(shape)
@@ -199,7 +201,12 @@ class Codec:
         if numel == 0:
             tensor = torch.empty(shape, dtype=dtype)
         else:
-            tensor = torch.frombuffer(bytearray(data), dtype=torch.uint8).view(dtype).reshape(shape)
+            if type(data) is bytearray:  # read from the wire into a buffer of its own: the tensor takes it
+                tree["data"] = None  # (a second decode of this tree fails, instead of sharing its memory)
+                buffer = data
+            else:
+                buffer = bytearray(data)
+            tensor = torch.frombuffer(buffer, dtype=torch.uint8).view(dtype).reshape(shape)
         if _field(tree, "requires_grad", bool):
             if not (tensor.is_floating_point()):
                 raise CodecError("only floating-point tensors can require grad")

@@ -31,6 +31,32 @@ def test_a_message_crosses_with_its_bytes_raw(pipe):
     assert len(wire.pack(message)) < 2200  # 2003 bytes of blobs: not base64'd (that would be 2672)
 
 
+def test_a_tensor_of_megabytes_crosses_whole_and_becomes_a_tensor_without_a_copy():
+    import socket
+    import threading
+
+    import torch
+
+    from autograder.codec import Codec
+
+    codec = Codec()
+    sent = torch.arange(1_500_000, dtype=torch.float32).reshape(500_000, 3)  # 6 MB: many partial writes
+    ours, theirs = socket.socketpair()
+    with ours, theirs:
+        writer = threading.Thread(target=wire.send, args=(ours.fileno(), {"value": codec.encode(sent)}))
+        writer.start()
+        tree = wire.receive(theirs.fileno(), timeout=10)["value"]
+        writer.join()
+    buffer = tree["data"]
+    assert type(buffer) is bytearray  # read straight into a buffer of its own
+    got = codec.decode(tree)
+    assert torch.equal(got, sent)
+    got[0, 0] = -1.0  # the tensor is a view of that buffer: nothing was copied after the read
+    assert buffer[:4] == struct.pack("<f", -1.0)
+    with pytest.raises(ValueError, match="data"):  # the buffer is the tensor's now: no second tensor shares it
+        codec.decode(tree)
+
+
 def test_a_frame_over_the_cap_is_refused_before_it_is_read(pipe):
     read, write = pipe
     os.write(write, struct.pack("<QI", 10**12, 0))
