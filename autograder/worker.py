@@ -528,4 +528,7 @@ def _open_or_none(path: str) -> int | None:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    # Out without the interpreter's teardown, which with torch loaded is a large part of a second of
+    # CPU, paid by the zygote and every lane parent at the end of each run while the grader waits for
+    # them. Nothing is left to flush: their output goes nowhere, and every message was written whole.
+    os._exit(main(sys.argv[1:]))
