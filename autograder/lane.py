@@ -182,13 +182,6 @@ def remove_cgroups(owner: int | None) -> None:
                 _Cgroups.remove_folder(folder)
 
 
-def _pidfd_or_none(pid: int) -> int | None:
-    try:
-        return os.pidfd_open(pid)
-    except (AttributeError, OSError):
-        return None
-
-
 class Lane:
     """One pre-warmed worker; grades one submission at a time."""
 
@@ -216,7 +209,7 @@ class Lane:
         else:  # forked by the zygote: not our child, so watched through a pidfd
             self._process = None
             self.pid, self._control = worker
-        self._pidfd = _pidfd_or_none(self.pid)
+        self._pidfd = sandbox.pidfd_or_none(self.pid)
         try:
             remove_cgroups(None)  # what runs killed outright left behind
             self._cgroups = _Cgroups(f"{CGROUP_PREFIX}{self._owner}-{self.index}-{self.pid}")

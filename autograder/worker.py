@@ -195,7 +195,7 @@ def _start_submission(control: int, order: dict, report: sandbox.Report, pid_nam
         socket.send_fds(sender, [b"F"], [ours.fileno()])
     ours.close()
     wire.send(control, {"op": "started", "pid": pid})
-    return pid, os.pidfd_open(pid) if hasattr(os, "pidfd_open") else None
+    return pid, sandbox.pidfd_or_none(pid)
 
 
 def _submission(channel: int, policy: sandbox.Policy, lane_report: sandbox.Report, isolated: bool) -> int:
@@ -275,7 +275,7 @@ _WATCH_SECONDS = 0.25  # how often an idle call process's deadline is looked at
 def _watch(pid: int, request) -> tuple[str, dict]:
     """Wait for the call process to end, killing it if a request overruns its deadline: ("exit" or
     "timeout", how it ended)."""
-    pidfd = _pidfd_or_none(pid)
+    pidfd = sandbox.pidfd_or_none(pid)
     try:
         while True:
             deadline = request[0]
@@ -296,13 +296,6 @@ def _watch(pid: int, request) -> tuple[str, dict]:
     finally:
         if pidfd is not None:
             os.close(pidfd)
-
-
-def _pidfd_or_none(pid: int) -> int | None:
-    try:
-        return os.pidfd_open(pid)
-    except (AttributeError, OSError):
-        return None
 
 
 def _remove_new_files(kept: set[str]) -> None:
