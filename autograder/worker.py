@@ -380,11 +380,11 @@ def state_fingerprint(namespace: dict) -> int | None:
     it cannot be summarised (then every test gets a fresh process).
 
     It covers everything reachable from the notebook's names (containers, tensors by version and
-    storage, functions with their defaults and closures, objects and classes by their attributes,
-    modules' attributes (``builtins`` and torch's modules and classes too: see :func:`_namespace_version`),
-    torch's random generator and
-    the scratch folder's entries. A call that rebinds a global, appends to a list, changes a tensor
-    in place, monkeypatches torch or draws random numbers changes it.
+    storage, functions with their defaults and closures, objects and classes by their attributes),
+    the attributes of the modules it reaches, of ``builtins`` and of torch's modules and classes
+    (see :func:`_namespace_version`), torch's random generator and the scratch folder's entries. A
+    call that rebinds a global, appends to a list, changes a tensor in place, monkeypatches torch or
+    draws random numbers changes it.
     """
     import builtins
     import types
