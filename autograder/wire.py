@@ -101,20 +101,6 @@ def receive(fd: int, timeout: float | None = None, max_bytes: int = MAX_FRAME) -
     return _parse(text, blobs)
 
 
-def unpack(frame: bytes) -> object:
-    view = memoryview(frame)
-    size, count = _HEADER.unpack_from(view)
-    offset = _HEADER.size + size
-    text = view[_HEADER.size : offset]
-    blobs = []
-    for _ in range(count):
-        (length,) = _BLOB.unpack_from(view, offset)
-        offset += _BLOB.size
-        blobs.append(bytes(view[offset : offset + length]))
-        offset += length
-    return _parse(bytes(text), blobs)
-
-
 def _parse(text: bytes, blobs: list) -> object:
     try:
         return _restore(json.loads(text), blobs)
