@@ -77,6 +77,31 @@ def test_magics_and_shell_escapes_become_calls_on_get_ipython():
     assert "run_cell_magic('time'" in inert_magics("%%time\nx = 1\n")
     assert inert_magics("y = 10 % 3\n") == "y = 10 % 3\n"
     assert inert_magics("def f(:\n") == "def f(:\n"
+    assert inert_magics("%time f(x)\nif a != b:\n    pass\n").startswith("get_ipython().run_line_magic('time'")
+
+
+def test_python_with_percent_bang_or_question_marks_is_left_as_written_without_importing_ipython():
+    """`!=`, `%` and "?" in strings are in almost every notebook: parsed as Python first, IPython's tokenizer
+    (and its import, 100 ms of CPU per lane) is only for cells that are not Python."""
+    import subprocess
+    import sys
+
+    cells = [
+        "if a != b:\n    print(f'{x:.1%} ?')\n",
+        "y = (10\n% 3)\n",
+        "  # an indented comment (100 %)\nif x:\n  y = 1\n",
+        "s = '\\d ?'\n",
+    ]
+    code = (
+        "import sys\n"
+        "from autograder.load import inert_magics\n"
+        f"cells = {cells!r}\n"
+        "assert [inert_magics(c) for c in cells] == cells, [inert_magics(c) for c in cells]\n"
+        "print('IPython' in sys.modules)\n"
+    )
+    result = subprocess.run([sys.executable, "-W", "error", "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"
 
 
 def _mutations(tree, rng, count):
