@@ -161,3 +161,53 @@ def test_a_remembered_reference_is_computed_once_per_value_and_each_caller_gets_
     reference(module, x, 3, tag=object())  # an argument it cannot read by value: computed every time
     reference(module, x, 3, tag=object())
     assert calls == [2, 2, 3, 3, 3]
+
+
+PARAMETRIZED_SUITE = '''
+import pytest
+
+@pytest.fixture
+def doubled(seed):
+    return 2 * seed
+
+@pytest.fixture
+def boxed(request):
+    return ["box", request.param]
+
+@pytest.mark.parametrize(("seed", "lengths", "flag"), [(0, [3, 1], False), (1, [2], True)])
+def test_plain(student, seed, lengths, flag, doubled, request):
+    raise AssertionError(repr((student, seed, lengths, flag, doubled, request.getfixturevalue("seed"))))
+
+@pytest.mark.parametrize("boxed", [5], indirect=True)
+@pytest.mark.parametrize("wide", ["w"], scope="module")
+def test_indirect_and_module_scoped(student, boxed, wide):
+    raise AssertionError(repr((student, boxed, wide)))
+'''
+
+
+def test_parametrized_arguments_reach_each_test_as_pytest_gives_them_student_after_student(tmp_path, monkeypatch):
+    from _pytest.python import DirectParamFixtureDef
+
+    (tmp_path / "pytest.ini").write_text("[pytest]\n")
+    (tmp_path / "test_params.py").write_text(PARAMETRIZED_SUITE)
+    (tmp_path / "assignment.yaml").write_text(
+        "assignment: params\nnotebook: x.ipynb\nquestions:\n  - {id: q, points: 1, tests: test_params.py}\n"
+    )
+    assignment = load_assignment(folder=tmp_path)
+    runs = [run_suite(assignment, lambda name=name: name) for name in ("alice", "bob")]
+    executed = []
+    original = DirectParamFixtureDef.execute
+    monkeypatch.setattr(
+        DirectParamFixtureDef, "execute", lambda self, request: executed.append(self.argname) or original(self, request)
+    )
+    runs.append(run_suite(assignment, lambda: "carol"))
+    expected = {
+        "test_plain[0-lengths0-False]": "({s!r}, 0, [3, 1], False, 0, 0)",
+        "test_plain[1-lengths1-True]": "({s!r}, 1, [2], True, 2, 1)",
+        "test_indirect_and_module_scoped[w-5]": "({s!r}, ['box', 5], 'w')",
+    }
+    for student, outcomes in zip(("alice", "bob", "carol"), runs, strict=True):
+        assert {o.name: o.message for o in outcomes} == {k: v.format(s=student) for k, v in expected.items()}
+    # pytest's own fixture for a parametrized argument is only made when something asks for it by name
+    # (the `doubled` fixture, once per test) and for the module-scoped one.
+    assert sorted(executed) == ["seed", "seed", "wide"]
