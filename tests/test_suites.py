@@ -163,7 +163,7 @@ def test_a_remembered_reference_is_computed_once_per_value_and_each_caller_gets_
     assert calls == [2, 2, 3, 3, 3]
 
 
-PARAMETRIZED_SUITE = '''
+PARAMETRIZED_SUITE = """
 import pytest
 
 @pytest.fixture
@@ -182,7 +182,7 @@ def test_plain(student, seed, lengths, flag, doubled, request):
 @pytest.mark.parametrize("wide", ["w"], scope="module")
 def test_indirect_and_module_scoped(student, boxed, wide):
     raise AssertionError(repr((student, boxed, wide)))
-'''
+"""
 
 
 def test_parametrized_arguments_reach_each_test_as_pytest_gives_them_student_after_student(tmp_path, monkeypatch):
