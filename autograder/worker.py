@@ -372,6 +372,36 @@ def _answer_calls(channel: int, namespace: dict, call_seconds: float, baseline: 
 
 
 _ATOMS = (type(None), bool, int, float, complex, str, bytes)
+_ATOM_TYPES = frozenset(_ATOMS)
+_SEQUENCES = (list, tuple, set, frozenset)
+_ATOM, _DICT, _TENSOR, _SKIP, _SEQUENCE, _FUNCTION, _OBJECT, _MODULE, _CLASS, _BYTEARRAY, _UNREADABLE = range(11)
+
+
+def _action(kind: type, torch) -> int:
+    """How :func:`state_fingerprint` reads the objects of type ``kind``."""
+    import types
+
+    if issubclass(kind, dict):
+        return _DICT
+    if issubclass(kind, _SEQUENCES):
+        return _SEQUENCE
+    if kind is torch.Tensor or kind is torch.nn.Parameter:
+        return _TENSOR
+    if kind is types.FunctionType:
+        return _FUNCTION
+    if kind is types.ModuleType:
+        return _MODULE
+    if issubclass(kind, type):
+        return _CLASS
+    if kind is bytearray:
+        return _BYTEARRAY
+    if issubclass(kind, torch.Tensor) or not hasattr(kind, "__dict__") or kind.__module__ == "numpy":
+        return _UNREADABLE
+    if kind.__module__ in ("builtins", "torch", "torch._C") or kind.__name__.endswith("Type"):
+        return _SKIP
+    return _OBJECT
+
+
 _MAX_OBJECTS = 20_000  # a state larger than this is not summarised: every test gets a fresh process
 
 
@@ -387,7 +417,6 @@ def state_fingerprint(namespace: dict) -> int | None:
     draws random numbers changes it.
     """
     import builtins
-    import types
 
     import torch
 
@@ -395,57 +424,66 @@ def state_fingerprint(namespace: dict) -> int | None:
     seen: set[int] = set()
     stack: list = [namespace]
     modules = [builtins, torch, torch.nn, torch.nn.functional, torch.Tensor, torch.nn.Module]
-    tensor_types = (torch.Tensor, torch.nn.Parameter)
+    # How each type's objects are read, decided once per type per fingerprint (about 20 types, 400 objects):
+    # from the type alone, by issubclass, so that no object's own __class__ is ever asked.
+    actions: dict[type, int] = dict.fromkeys(_ATOMS, _ATOM)
+    append, extend, pop, push, pushes, add = parts.append, parts.extend, stack.pop, stack.append, stack.extend, seen.add
     while stack:
-        obj = stack.pop()
+        obj = pop()
         kind = type(obj)
-        if kind in _ATOMS:
-            parts.append(obj)
+        action = actions.get(kind)
+        if action is None:
+            action = actions[kind] = _action(kind, torch)
+        if action == _ATOM:
+            append(obj)
             continue
-        if id(obj) in seen:
-            parts.append(id(obj))
+        key = id(obj)
+        if key in seen:
+            append(key)
             continue
-        seen.add(id(obj))
+        add(key)
+        append(key)
         if len(seen) > _MAX_OBJECTS:
             return None
-        parts.append(id(obj))
         # The base types' own methods: a subclass's __len__ or items() (student code) never runs here.
-        if isinstance(obj, dict):
-            items = list(dict.items(obj))
-            parts.append(len(items))
-            for key, value in items:
-                parts.append(key if type(key) in _ATOMS else id(key))
-                stack.append(value)
-        elif isinstance(obj, (list, tuple, set, frozenset)):
-            base = next(b for b in (list, tuple, set, frozenset) if isinstance(obj, b))
-            items = list(base.__iter__(obj))
-            parts.append(len(items))
-            stack.extend(items)
-        elif kind in tensor_types:
-            parts += [obj._version, obj.data_ptr(), tuple(obj.shape), str(obj.dtype), obj.requires_grad]
-            stack.append(obj.grad if obj.is_leaf else None)
-        elif kind is types.FunctionType:
-            parts.append(id(obj.__code__))
-            stack += [obj.__defaults__, obj.__kwdefaults__, obj.__dict__]
+        if action == _DICT:
+            keys = list(dict.keys(obj))
+            append(len(keys))
+            if keys:
+                if set(map(type, keys)) <= _ATOM_TYPES:  # names: hashed as they are, by str's own hash
+                    extend(keys)
+                else:  # other keys by identity: their own __hash__ could be student code
+                    extend([k if type(k) in _ATOM_TYPES else id(k) for k in keys])
+                pushes(list(dict.values(obj)))
+        elif action == _TENSOR:
+            extend((obj._version, obj.data_ptr(), obj.shape, obj.dtype, obj.requires_grad))
+            push(obj.grad if obj.is_leaf else None)
+        elif action == _SKIP:
+            continue  # dtypes, devices, builtin functions and methods: immutable, their identity is enough
+        elif action == _SEQUENCE:
+            items = list(next(b for b in _SEQUENCES if issubclass(kind, b)).__iter__(obj))
+            append(len(items))
+            pushes(items)
+        elif action == _FUNCTION:
+            append(id(obj.__code__))
+            pushes((obj.__defaults__, obj.__kwdefaults__, obj.__dict__))
             for cell in obj.__closure__ or ():
                 with contextlib.suppress(ValueError):  # an empty cell
-                    stack.append(cell.cell_contents)
-        elif kind is types.ModuleType:
-            modules.append(obj)
-        elif isinstance(obj, type):
-            if obj.__module__ == "__main__":  # the student's own classes: their attributes
-                stack.append(dict(obj.__dict__))
-        elif kind is bytearray:
-            parts.append(bytes(obj))
-        elif isinstance(obj, torch.Tensor) or not hasattr(kind, "__dict__") or kind.__module__ == "numpy":
-            return None  # a subclass, or state this summary cannot read (numpy arrays...): always fresh
-        elif kind.__module__ in ("builtins", "torch", "torch._C") or kind.__name__.endswith("Type"):
-            continue  # dtypes, devices, builtin functions and methods: immutable, their identity is enough
-        else:
+                    push(cell.cell_contents)
+        elif action == _OBJECT:
             try:
-                stack.append(object.__getattribute__(obj, "__dict__"))
+                push(object.__getattribute__(obj, "__dict__"))
             except AttributeError:
                 return None
+        elif action == _MODULE:
+            modules.append(obj)
+        elif action == _CLASS:
+            if type.__getattribute__(obj, "__module__") == "__main__":  # the student's own classes: their attributes
+                push(dict(type.__getattribute__(obj, "__dict__")))
+        elif action == _BYTEARRAY:
+            append(bytes(obj))
+        else:
+            return None  # a tensor subclass, or state this summary cannot read (numpy arrays...): always fresh
     for module in {id(module): module for module in modules}.values():  # the namespace's torch is torch
         parts.append(_namespace_version(module))
     parts.append(hash(torch.random.get_rng_state().numpy().tobytes()))

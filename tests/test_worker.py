@@ -233,9 +233,14 @@ def test_the_state_fingerprint_sees_what_a_call_can_change(reader, monkeypatch):
     class Box:
         pass
 
-    box = Box()
+    class Disguised:
+        @property
+        def __class__(self):  # student code that isinstance() would run: the fingerprint reads types only
+            raise RuntimeError("ran")
+
+    box, disguised = Box(), Disguised()
     box.items = [1]
-    namespace = {"xs": [1, 2], "t": torch.zeros(2), "loud": Loud(a=1), "box": box, "f": lambda x=[]: x}
+    namespace = {"xs": [1, 2], "t": torch.zeros(2), "loud": Loud(a=1), "box": box, "f": lambda x=[]: x, "d": disguised}
     before = state_fingerprint(namespace)
     assert before == state_fingerprint(namespace)
     changes = [
@@ -243,6 +248,7 @@ def test_the_state_fingerprint_sees_what_a_call_can_change(reader, monkeypatch):
         lambda: namespace["t"].add_(1),
         lambda: namespace["loud"].update(b=2),
         lambda: box.items.append(2),
+        lambda: setattr(disguised, "seen", True),
         lambda: namespace["f"].__defaults__[0].append(1),
         lambda: torch.rand(1),
         lambda: setattr(torch.nn.functional, "relu", torch.tanh),
