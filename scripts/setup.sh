@@ -14,7 +14,16 @@ fi
 
 want=$(cat pyproject.toml constraints.txt | sha256sum | cut -d' ' -f1)
 stamp="$venv/.autograder-setup"
+compile_package() {
+  # The package is installed editable, so pip leaves its bytecode unwritten, and a machine that sets
+  # PYTHONDONTWRITEBYTECODE (this one does) would compile every module from source in every run: about
+  # 100 ms of CPU for the grader's imports and 40 ms for the worker's, at start-up. Only changed files
+  # are compiled again.
+  "$venv/bin/python" -m compileall -q autograder >/dev/null || true
+}
+
 if [ -x "$venv/bin/python" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then
+  compile_package
   exit 0
 fi
 
@@ -28,5 +37,6 @@ if ! "$venv/bin/python" -m pip install --disable-pip-version-check -c constraint
   echo "setup: pip install failed; full log in $log" >&2
   exit 1
 fi
+compile_package
 echo "$want" >"$stamp"
 echo "setup: done in $((SECONDS - start)) s" >&2
