@@ -373,8 +373,7 @@ def _answer_calls(channel: int, namespace: dict, call_seconds: float, baseline: 
 
 _ATOMS = (type(None), bool, int, float, complex, str, bytes)
 _ATOM_TYPES = frozenset(_ATOMS)
-_SEQUENCES = (list, tuple, set, frozenset)
-_ATOM, _DICT, _TENSOR, _SKIP, _SEQUENCE, _FUNCTION, _OBJECT, _MODULE, _CLASS, _BYTEARRAY, _UNREADABLE = range(11)
+_ATOM, _DICT, _TENSOR, _SKIP, _LIST, _TUPLE, _SET, _FUNCTION, _OBJECT, _MODULE, _CLASS, _BYTEARRAY, _UNREADABLE = range(13)
 
 
 def _action(kind: type, torch) -> int:
@@ -383,8 +382,12 @@ def _action(kind: type, torch) -> int:
 
     if issubclass(kind, dict):
         return _DICT
-    if issubclass(kind, _SEQUENCES):
-        return _SEQUENCE
+    if issubclass(kind, list):
+        return _LIST
+    if issubclass(kind, tuple):
+        return _TUPLE
+    if issubclass(kind, (set, frozenset)):
+        return _SET
     if kind is torch.Tensor or kind is torch.nn.Parameter:
         return _TENSOR
     if kind is types.FunctionType:
@@ -460,8 +463,16 @@ def state_fingerprint(namespace: dict) -> int | None:
             push(obj.grad if obj.is_leaf else None)
         elif action == _SKIP:
             continue  # dtypes, devices, builtin functions and methods: immutable, their identity is enough
-        elif action == _SEQUENCE:
-            items = list(next(b for b in _SEQUENCES if issubclass(kind, b)).__iter__(obj))
+        elif action == _LIST:
+            items = list(list.__iter__(obj))
+            append(len(items))
+            pushes(items)
+        elif action == _TUPLE:
+            items = list(tuple.__iter__(obj))
+            append(len(items))
+            pushes(items)
+        elif action == _SET:  # sets and frozensets
+            items = list(set.__iter__(obj) if issubclass(kind, set) else frozenset.__iter__(obj))
             append(len(items))
             pushes(items)
         elif action == _FUNCTION:
