@@ -373,7 +373,10 @@ def _answer_calls(channel: int, namespace: dict, call_seconds: float, baseline: 
 
 _ATOMS = (type(None), bool, int, float, complex, str, bytes)
 _ATOM_TYPES = frozenset(_ATOMS)
-_ATOM, _DICT, _TENSOR, _SKIP, _LIST, _TUPLE, _SET, _FUNCTION, _OBJECT, _MODULE, _CLASS, _BYTEARRAY, _UNREADABLE = range(13)
+# How state_fingerprint reads an object, by its type (see _action).
+_ATOM, _DICT, _TENSOR, _SKIP, _LIST, _TUPLE, _SET, _FUNCTION, _OBJECT, _MODULE, _CLASS, _BYTEARRAY, _UNREADABLE = range(
+    13
+)
 
 
 def _action(kind: type, torch) -> int:
