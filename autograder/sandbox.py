@@ -357,10 +357,16 @@ def _read_paths(policy: Policy) -> list[str]:
     paths = ["/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin", "/etc", "/proc", "/sys/devices/system/cpu"]
     paths += ["/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom"]
     paths.append(os.path.realpath(sys.base_prefix))
+    kit = os.path.realpath(KIT_SUITES.parent)
     for entry in sys.path:
         real = os.path.realpath(entry) if entry else ""
         if ("site-packages" in real or "dist-packages" in real) and os.path.isdir(real) and real not in paths:
-            # Each installed package but this kit, whose folder holds the hidden suites.
-            paths += [os.path.join(real, name) for name in os.listdir(real) if "autograder" not in name.lower()]
+            if kit.startswith(real + os.sep):
+                # Each installed package but this kit, whose folder holds the hidden suites.
+                paths += [os.path.join(real, name) for name in os.listdir(real) if "autograder" not in name.lower()]
+            else:
+                # The kit lives elsewhere (an editable install): the folder whole, one rule instead of
+                # one per package (309 here, 4 ms of every submission's start).
+                paths.append(real)
     paths.append(os.path.join(os.path.realpath(sys.prefix), "bin"))
     return [p for p in paths if p not in policy.hide]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -161,6 +162,20 @@ def test_each_wall_holds(notebook):
     assert _test(sandboxed).importable("json", "matplotlib") == [True, True]  # Python's files are readable
     assert probe("/etc/shadow") == "PermissionError"
     assert probe("/etc/hostname") == "read"  # the system's own files stay readable
+
+
+def test_student_code_reads_installed_packages_but_never_the_kits_folder(tmp_path, monkeypatch):
+    """Landlock's read rules: a site-packages folder whole when the kit is installed elsewhere (editable, as
+    here: one rule, not one per package), else each package in it but the kit, whose folder holds the suites."""
+    site = tmp_path / "lib" / "site-packages"
+    for name in ("numpy", "torch", "autograder", "autograder-0.1.0.dist-info"):
+        (site / name).mkdir(parents=True)
+    monkeypatch.setattr(sys, "path", [*sys.path, str(site)])
+    assert str(site) in sandbox._read_paths(sandbox.Policy())  # the kit is in the repository, not there
+    monkeypatch.setattr(sandbox, "KIT_SUITES", site / "autograder" / "assignments")  # a regular install
+    paths = sandbox._read_paths(sandbox.Policy())
+    assert {str(site / "numpy"), str(site / "torch")} <= set(paths)
+    assert not {str(site), str(site / "autograder"), str(site / "autograder-0.1.0.dist-info")} & set(paths)
 
 
 def test_without_root_grading_goes_on_and_says_what_is_off(tmp_path):
