@@ -376,6 +376,7 @@ class SandboxedNotebook:
         self._relaunches = 0
         self._oom_before = 0
         self._kinds: dict[str, str] = {}
+        self._all_kinds = False  # True when the worker sent the kind of every public name with "ready"
 
     # -- the cells ----------------------------------------------------------------------------------
     def run(self) -> tuple[CellRun, ...]:
@@ -388,6 +389,7 @@ class SandboxedNotebook:
         """One submission process through all the cells not skipped; False when it must be relaunched."""
         submission = self._current = self.lane.start()
         self._kinds.clear()
+        self._all_kinds = False
         try:
             report = self._receive(10 + GRACE)
             if report.get("op") != "sandbox":
@@ -422,10 +424,13 @@ class SandboxedNotebook:
                 return self._cell_failed(cell, submission, error)
             self.runs.setdefault(cell.cell, _with_limit(run, self.limits))
         try:
-            if self._receive(min(GRACE + 5, self._left())).get("op") != "ready":
+            ready = self._receive(min(GRACE + 5, self._left()))
+            if ready.get("op") != "ready":
                 raise wire.WireError("expected ready")
         except (wire.WireError, OSError) as error:
             return self._cell_failed(None, submission, error)
+        self._kinds.update(_kinds_from_wire(ready.get("kinds")))
+        self._all_kinds = _complete(ready.get("kinds"), self._kinds)
         return True
 
     def _cell_failed(self, cell: CodeCell | None, submission: SubmissionProcess, error: Exception) -> bool:
@@ -462,7 +467,10 @@ class SandboxedNotebook:
                 self._mark_dead()
 
     def kind(self, name: str) -> str:
-        # Every test starts from the notebook's state, so a name's kind is asked once per process.
+        # Every test starts from the notebook's state, so a name's kind is asked once per process (or sent
+        # with "ready", all of them at once).
+        if name not in self._kinds and self._all_kinds and not name.startswith("_"):
+            return "missing"
         if name not in self._kinds:
             message = self._ask({"op": "kind", "name": name}, 5 + 2 * GRACE)
             kind = message.get("kind") if message else None
@@ -564,6 +572,19 @@ class SandboxedNotebook:
     def close(self) -> None:
         if self._current is not None:
             self.lane.kill(self._current)
+
+
+def _kinds_from_wire(kinds: object) -> dict[str, str]:
+    """The names' kinds the worker sent with "ready" (untrusted): well-formed entries only; a name left out
+    is asked for when a test needs it, as before."""
+    if type(kinds) is not dict or len(kinds) > 5000:
+        return {}
+    return {name: kind for name, kind in kinds.items() if type(name) is str and kind in ("callable", "value")}
+
+
+def _complete(kinds: object, read: dict[str, str]) -> bool:
+    """Whether the worker sent every public name, each well formed: then a name not among them is missing."""
+    return type(kinds) is dict and len(kinds) == len(read) <= 5000
 
 
 def _with_limit(run: CellRun, limits: SubmissionLimits) -> CellRun:

@@ -164,6 +164,30 @@ def test_each_wall_holds(notebook):
     assert probe("/etc/hostname") == "read"  # the system's own files stay readable
 
 
+def test_the_kinds_of_the_notebooks_names_come_with_ready(notebook, monkeypatch):
+    """Every public name's kind arrives with "ready": no round trip per name, and a name the notebook never
+    defined is missing at once. A malformed list (the worker is untrusted) is only partly believed."""
+    from autograder.lane import _complete, _kinds_from_wire
+
+    sandboxed, _ = notebook
+    asked = []
+    original = SandboxedNotebook._ask
+
+    def counted(self, request, timeout):
+        asked.append(request)
+        return original(self, request, timeout)
+
+    monkeypatch.setattr(SandboxedNotebook, "_ask", counted)
+    names = ("bump", "state", "after_the_hang", "never_defined")
+    assert [sandboxed.kind(name) for name in names] == ["callable", "value", "callable", "missing"]
+    assert asked == []
+    forged = {"f": "callable", "g": "weird", "h": ["value"]}
+    assert _kinds_from_wire(forged) == {"f": "callable"}
+    assert not _complete(forged, _kinds_from_wire(forged))  # then a name not listed is asked, as before
+    assert _kinds_from_wire(["f"]) == {}
+    assert not _complete(None, {})
+
+
 def test_student_code_reads_installed_packages_but_never_the_kits_folder(tmp_path, monkeypatch):
     """Landlock's read rules: a site-packages folder whole when the kit is installed elsewhere (editable, as
     here: one rule, not one per package), else each package in it but the kit, whose folder holds the suites."""
