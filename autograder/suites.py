@@ -270,10 +270,10 @@ class _Collector:
         self._student = None
         # A test's parametrized arguments are its own before pytest fills its fixtures, which then skips
         # them: pytest would make each of them a fixture of its own, set up and torn down for every test
-        # (a FixtureDef for its `request` each time): pytest's own CPU per student went from 57-66 to 35-41 ms
-        # with the 205 arguments of the bundled suites. The values are the ones pytest would give: `callspec.params`, the same
-        # objects. Only plain `parametrize` arguments, function-scoped; not `indirect` ones, which are
-        # real fixtures.
+        # (a FixtureDef for its `request` each time). With the 205 arguments of the bundled suites,
+        # pytest's own CPU per student went from 57-66 to 35-41 ms. The values are the ones pytest would
+        # give: `callspec.params`, the same objects. Only plain `parametrize` arguments, function-scoped;
+        # not `indirect` ones, which are real fixtures.
         direct = self._direct.get(id(item))
         if direct is None:
             direct = self._direct[id(item)] = _direct_arguments(item)
