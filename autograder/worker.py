@@ -387,9 +387,8 @@ def _answer_calls(channel: int, namespace: dict, call_seconds: float, baseline: 
 _ATOMS = (type(None), bool, int, float, complex, str, bytes)
 _ATOM_TYPES = frozenset(_ATOMS)
 # How state_fingerprint reads an object, by its type (see _action).
-_ATOM, _DICT, _TENSOR, _SKIP, _LIST, _TUPLE, _SET, _FUNCTION, _OBJECT, _MODULE, _CLASS, _BYTEARRAY, _UNREADABLE = range(
-    13
-)
+_ATOM, _DICT, _TENSOR, _SKIP, _SEQUENCE, _FUNCTION, _OBJECT, _MODULE, _CLASS, _BYTEARRAY, _UNREADABLE = range(11)
+_SEQUENCES = (list, tuple, set, frozenset)
 
 
 def _action(kind: type, torch) -> int:
@@ -398,12 +397,8 @@ def _action(kind: type, torch) -> int:
 
     if issubclass(kind, dict):
         return _DICT
-    if issubclass(kind, list):
-        return _LIST
-    if issubclass(kind, tuple):
-        return _TUPLE
-    if issubclass(kind, (set, frozenset)):
-        return _SET
+    if issubclass(kind, _SEQUENCES):
+        return _SEQUENCE
     if kind is torch.Tensor or kind is torch.nn.Parameter:
         return _TENSOR
     if kind is types.FunctionType:
@@ -446,6 +441,7 @@ def state_fingerprint(namespace: dict) -> int | None:
     # How each type's objects are read, decided once per type per fingerprint (about 20 types, 400 objects):
     # from the type alone, by issubclass, so that no object's own __class__ is ever asked.
     actions: dict[type, int] = dict.fromkeys(_ATOMS, _ATOM)
+    bases: dict[type, type] = {}  # a list, tuple or set type -> the base whose iterator reads it
     append, extend, pop, push, pushes, add = parts.append, parts.extend, stack.pop, stack.append, stack.extend, seen.add
     while stack:
         obj = pop()
@@ -453,6 +449,8 @@ def state_fingerprint(namespace: dict) -> int | None:
         action = actions.get(kind)
         if action is None:
             action = actions[kind] = _action(kind, torch)
+            if action == _SEQUENCE:  # read by its base type's own iterator
+                bases[kind] = next(base for base in _SEQUENCES if issubclass(kind, base))
         if action == _ATOM:
             append(obj)
             continue
@@ -479,16 +477,8 @@ def state_fingerprint(namespace: dict) -> int | None:
             push(obj.grad if obj.is_leaf else None)
         elif action == _SKIP:
             continue  # dtypes, devices, builtin functions and methods: immutable, their identity is enough
-        elif action == _LIST:
-            items = list(list.__iter__(obj))
-            append(len(items))
-            pushes(items)
-        elif action == _TUPLE:
-            items = list(tuple.__iter__(obj))
-            append(len(items))
-            pushes(items)
-        elif action == _SET:  # sets and frozensets
-            items = list(set.__iter__(obj) if issubclass(kind, set) else frozenset.__iter__(obj))
+        elif action == _SEQUENCE:
+            items = list(bases[kind].__iter__(obj))
             append(len(items))
             pushes(items)
         elif action == _FUNCTION:
