@@ -287,6 +287,9 @@ def run_grade(options: GradeOptions) -> int:
             zygote = Zygote()
             stack.callback(zygote.close)  # grade_batch closes it; this is for a failure before
         # Imported here: torch, pytest and the suites take seconds to import, which `--help` should not pay.
+        from autograder.malloc import retain_freed_memory
+
+        retain_freed_memory()  # before torch allocates: the lanes forked from this process inherit it
         import torch
 
         from autograder.grade import grade_batch
