@@ -1,11 +1,13 @@
 """The C allocator of a grading process: freed memory kept for the next tensors instead of handed back.
 
-glibc's malloc gives a large block its own mapping and unmaps it when freed, and hands the top of its
-heap back to the kernel once more than 128 KiB of it is free. A lane grades student after student with
-the same tensors' sizes (the large batch's 100 000 sequences, the comparisons' float64 copies), so every
-such tensor was fresh memory: a page fault and a zeroed page for every 4 KiB written, then an unmap.
-Measured on 40 notebooks, ``-j 2``: 515 000 page faults in a run, 145 000 of them in the two trusted
-lanes (mostly inside libtorch); with the settings below, 400 000 in all and 21 000 in the lanes.
+glibc's malloc gives a block above its threshold (128 KiB at first, raised as such blocks are freed)
+a mapping of its own, unmapped when freed, and hands the top of its heap back to the kernel once
+twice that threshold is free. A lane grades student after student with tensors of the same sizes
+(the large batch's 100 000 sequences, the comparisons' float64 copies), so many of them were fresh
+memory each time: a page fault and a zeroed page for every 4 KiB written, then an unmap. Measured on
+40 notebooks, ``-j 2``: 515 000 page faults in a run, 145 000 of them in the two trusted lanes (mostly
+inside libtorch); with these settings in the grader, 400 000 in all and 22 000 in the lanes; in the
+workers too (set before the zygote imports torch), 322 000, the call processes' 4 000 each -> 2 200.
 """
 
 from __future__ import annotations
