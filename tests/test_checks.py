@@ -37,6 +37,21 @@ def test_an_unknown_wrong_result_gets_the_default_hint_and_where_it_differs():
     assert "[1, 2]" in str(caught.value)
 
 
+def test_equal_values_pass_and_nan_is_never_close():
+    """The shortcut for equal tensors changes nothing allclose decides: NaN is close to nothing, even NaN."""
+    expected = torch.tensor([[0.0, float("inf"), 1.5], [-2.0, 3.0, 4.0]])
+    expect_close(expected.clone(), expected, WRONG)
+    expect_close(torch.tensor([-0.0, 1.0]), torch.tensor([0.0, 1.0]), WRONG)
+    with_nan = torch.tensor([float("nan"), 1.0])
+    for got in (with_nan.clone(), with_nan):  # a copy, or the very tensor
+        with pytest.raises(Mistake) as caught:
+            expect_close(got, with_nan, WRONG)
+        assert caught.value.hint is WRONG
+    with pytest.raises(Mistake) as caught:  # equal values of another dtype: still the dtype's hint
+        expect_close(expected.double(), expected, WRONG)
+    assert caught.value.hint.id == "wrong_dtype"
+
+
 @pytest.mark.parametrize(
     ("got", "hint_id", "words"),
     [
