@@ -211,3 +211,61 @@ def test_parametrized_arguments_reach_each_test_as_pytest_gives_them_student_aft
     # pytest's own fixture for a parametrized argument is only made when something asks for it by name
     # (the `doubled` fixture, once per test) and for the module-scoped one.
     assert sorted(executed) == ["seed", "seed", "wide"]
+
+
+REPORTED_SUITE = """
+import pytest
+from autograder.checks import Hint, Mistake
+
+def test_passes(student):
+    pass
+
+def test_asserts(student):
+    assert student == "nobody", "not the one"
+
+def test_mistake(student):
+    raise Mistake(Hint("wrong", "Faux."))
+
+@pytest.mark.xfail(reason="known")
+def test_expected_to_fail(student):
+    raise AssertionError("as expected")
+
+def test_skipped(student):
+    pytest.skip("not today")
+"""
+
+REPORTS_CONFTEST = """
+def pytest_runtest_logreport(report):
+    with open({log!r}, "a") as log:
+        first = str(report.longrepr).splitlines()[0] if report.longrepr else ""
+        log.write(" | ".join([report.nodeid.split("::")[-1], report.when, report.outcome,
+                              str(getattr(report, "wasxfail", "")), first]) + "\\n")
+"""
+
+
+def test_reports_say_what_pytest_says_without_formatting_tracebacks(tmp_path, monkeypatch):
+    """The reports are made without pytest's traceback formatting, and say what pytest's would."""
+    log = tmp_path / "reports.log"
+    (tmp_path / "pytest.ini").write_text("[pytest]\n")
+    (tmp_path / "test_reported.py").write_text(REPORTED_SUITE)
+    (tmp_path / "conftest.py").write_text(REPORTS_CONFTEST.format(log=str(log)))
+    (tmp_path / "assignment.yaml").write_text(
+        "assignment: reported\nnotebook: x.ipynb\nquestions:\n  - {id: q, points: 1, tests: test_reported.py}\n"
+    )
+    formatted = []
+    original = pytest.Function.repr_failure
+    monkeypatch.setattr(
+        pytest.Function, "repr_failure", lambda self, excinfo: formatted.append(self.name) or original(self, excinfo)
+    )
+    outcomes = run_suite(load_assignment(folder=tmp_path), lambda: "alice")
+    calls = [line.split(" | ") for line in log.read_text().splitlines() if " | call | " in line]
+    assert calls == [
+        ["test_passes", "call", "passed", "", ""],
+        ["test_asserts", "call", "failed", "", "AssertionError: not the one"],
+        ["test_mistake", "call", "failed", "", "autograder.checks.Mistake: Faux."],
+        ["test_expected_to_fail", "call", "skipped", "known", "AssertionError: as expected"],
+        ["test_skipped", "call", "skipped", "", calls[-1][-1]],
+    ]
+    assert "not today" in calls[-1][-1]  # a skip's report is pytest's own: where, and why
+    assert formatted == []
+    assert [o.outcome.value for o in outcomes][:3] == ["passed", "failed", "failed"]
