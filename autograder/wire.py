@@ -41,23 +41,22 @@ def pack(message: object) -> bytes:
 
 
 def _parts(message: object) -> list[bytes]:
-    """A frame in pieces: header, JSON, then each blob after its length (written as they are)."""
+    """A frame in pieces: header, JSON, then each blob after its length (written as they are).
+
+    The JSON encoder walks the tree itself (in C) and hands each ``bytes`` to ``default``, which
+    numbers it: the same order as a walk of our own, without one more Python call per node."""
     blobs: list[bytes] = []
 
-    def strip(value: object) -> object:
+    def blob(value: object) -> dict:
         if isinstance(value, (bytes, bytearray, memoryview)):
             blobs.append(value if type(value) is bytes else bytes(value))
             return {_BLOB_KEY: len(blobs) - 1}
-        if isinstance(value, dict):
-            return {key: strip(item) for key, item in value.items()}
-        if isinstance(value, (list, tuple)):
-            return [strip(item) for item in value]
-        return value
+        raise TypeError(f"a {type(value).__name__} cannot go on the wire")
 
-    text = json.dumps(strip(message), separators=(",", ":"), ensure_ascii=False).encode()
+    text = json.dumps(message, separators=(",", ":"), ensure_ascii=False, default=blob).encode()
     parts = [_HEADER.pack(len(text), len(blobs)), text]
-    for blob in blobs:
-        parts += [_BLOB.pack(len(blob)), blob]
+    for data in blobs:
+        parts += [_BLOB.pack(len(data)), data]
     return parts
 
 
@@ -102,23 +101,18 @@ def receive(fd: int, timeout: float | None = None, max_bytes: int = MAX_FRAME) -
 
 
 def _parse(text: bytes, blobs: list) -> object:
-    try:
-        return _restore(json.loads(text), blobs)
-    except (ValueError, RecursionError) as error:  # a hostile worker's deep or malformed JSON
-        raise WireError(f"not a message: {type(error).__name__}") from None
-
-
-def _restore(value: object, blobs: list[bytes]) -> object:
-    if isinstance(value, dict):
-        if len(value) == 1 and _BLOB_KEY in value:
+    def restore(value: dict) -> object:  # every JSON object, innermost first, as the decoder (in C) makes it
+        if _BLOB_KEY in value and len(value) == 1:
             index = value[_BLOB_KEY]
             if type(index) is not int or not 0 <= index < len(blobs):
                 raise WireError("bad blob reference")
             return blobs[index]
-        return {key: _restore(item, blobs) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_restore(item, blobs) for item in value]
-    return value
+        return value
+
+    try:
+        return json.loads(text, object_hook=restore)
+    except (ValueError, RecursionError) as error:  # a hostile worker's deep or malformed JSON
+        raise WireError(f"not a message: {type(error).__name__}") from None
 
 
 def _read(fd: int, size: int, deadline: float | None) -> bytes:
