@@ -273,6 +273,7 @@ def run_grade(options: GradeOptions) -> int:
     hide = (options.submissions if options.submissions.is_dir() else options.submissions.parent, options.out)
     suite = options.suite or BUNDLED_SUITE
     pages: dict[str, str] = {}
+    texts: dict[str, str] = {}  # each student's results JSON, made as the result arrives
     with contextlib.ExitStack() as stack:
         cluster = zygote = None
         if options.scheduler is not None:
@@ -305,9 +306,11 @@ def run_grade(options: GradeOptions) -> int:
             # The reports' work that needs one result only is done as it arrives: the main process is
             # idle while the lanes grade (40 feedback pages: 0.35 s less at the end).
             from autograder.pages import render_feedback
+            from autograder.reports import result_text
 
-            with contextlib.suppress(Exception):  # done again by write_pages at the end, which reports what fails there
+            with contextlib.suppress(Exception):  # done again at the end, which reports what fails there
                 pages[result.student] = render_feedback(result, assignment, options.lang)
+                texts[result.student] = result_text(result)
             if progress is not None:
                 progress(result)
 
@@ -323,7 +326,7 @@ def run_grade(options: GradeOptions) -> int:
     if unprotected:
         print(protection_warning(unprotected), file=sys.stderr)
     try:
-        gradebook = write_reports(results, assignment, options.out)
+        gradebook = write_reports(results, assignment, options.out, texts=texts)
         settings = _settings(options, assignment, seconds)
         summary = write_pages(results, assignment, options.out, options.lang, settings, rendered=pages)
     except OSError as error:

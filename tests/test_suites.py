@@ -269,3 +269,19 @@ def test_reports_say_what_pytest_says_without_formatting_tracebacks(tmp_path, mo
     assert "not today" in calls[-1][-1]  # a skip's report is pytest's own: where, and why
     assert formatted == []
     assert [o.outcome.value for o in outcomes][:3] == ["passed", "failed", "failed"]
+
+
+def test_seeded_weights_are_the_generators_normal_draws_module_after_module():
+    """seed_weights fills parameters in place with what randn(shape, generator) * scale draws, in order."""
+    import torch
+    from torch import nn
+
+    from autograder.suite_inputs import seed_weights
+
+    for scale in (1.0, 0.5):
+        gru, linear = nn.GRU(3, 4, num_layers=2, bidirectional=True), nn.Linear(4, 2)
+        seed_weights(gru, linear, generator=torch.Generator().manual_seed(7), scale=scale)
+        generator = torch.Generator().manual_seed(7)
+        for param in [*gru.parameters(), *linear.parameters()]:
+            assert torch.equal(param.detach(), torch.randn(param.shape, generator=generator) * scale)
+            assert param.requires_grad
