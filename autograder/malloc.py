@@ -7,7 +7,7 @@ twice that threshold is free. A lane grades student after student with tensors o
 memory each time: a page fault and a zeroed page for every 4 KiB written, then an unmap. Measured on
 40 notebooks, ``-j 2``: 515 000 page faults in a run, 145 000 of them in the two trusted lanes (mostly
 inside libtorch); with these settings in the grader, 400 000 in all and 22 000 in the lanes; in the
-workers too (set before the zygote imports torch), 322 000, the call processes' 4 000 each -> 2 200.
+workers too (set as the zygote's warm-up starts), 322 000, the call processes' 4 000 each -> 2 200.
 """
 
 from __future__ import annotations
