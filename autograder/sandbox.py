@@ -97,7 +97,9 @@ def huge_pages() -> int:
     """Back this process's heap with 2 MiB pages: a fork then copies one entry per 2 MiB instead of
     512, which took forking a process that has imported torch from 4.2 ms to 1.3 ms here. Called in
     the zygote (whose forks share the pages) and again in each lane parent (for what is new there).
-    Best effort (Linux 6.1+ for MADV_COLLAPSE); returns the bytes collapsed.
+    Best effort (Linux 6.1+ for MADV_COLLAPSE); returns the bytes collapsed, a lower bound: a region
+    with any 2 MiB range that cannot be collapsed (untouched top pad in [heap]) answers EINVAL and is
+    not counted, though its other ranges were collapsed.
 
     Only what is there now is collapsed: the regions are not marked MADV_HUGEPAGE, so what the forks
     touch later there (malloc's 64 MiB top pad, see :mod:`autograder.malloc`) is faulted in 4 KiB
