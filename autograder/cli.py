@@ -50,6 +50,8 @@ class GradeOptions:
     nbgrader_course: Path | None = None  # an nbgrader course whose gradebook receives the scores
     lang: str = "fr"  # the language of the students' feedback pages
     scheduler: str | None = None  # a Dask scheduler's address, or "local": grade on that cluster (cluster.py)
+    require_sandbox: bool = False  # a missing sandbox protection stops the run
+    sandbox_check: bool = True  # the reference solution is graded first, and must get every point
 
 
 # The limits an instructor may override for one run: option, SubmissionLimits field, type, help.
@@ -144,6 +146,19 @@ def _parser() -> argparse.ArgumentParser:
         choices=("fr", "en"),
         default="fr",
         help="language of the students' feedback pages (default: fr)",
+    )
+    grade.add_argument(
+        "--require-sandbox",
+        action="store_true",
+        help="stop (exit 1) instead of grading when any sandbox protection is off on this machine "
+        "(by default grading goes on and every report names the protections that were off)",
+    )
+    grade.add_argument(
+        "--no-sandbox-check",
+        dest="sandbox_check",
+        action="store_false",
+        help="do not grade the reference solution first (by default it is graded in the same sandbox and limits "
+        "before the class, and the run stops if it does not get every point)",
     )
     limits = grade.add_argument_group("limits", "override assignment.yaml's limits for this run")
     for option, name, kind, text in LIMIT_OPTIONS:
@@ -256,6 +271,8 @@ def _grade_options(args: argparse.Namespace) -> GradeOptions:
         nbgrader_course=course,
         lang=args.lang,
         scheduler=scheduler,
+        require_sandbox=args.require_sandbox,
+        sandbox_check=args.sandbox_check,
     )
 
 
@@ -297,17 +314,37 @@ def run_grade(options: GradeOptions) -> int:
         finally:
             gc.freeze()  # all of it kept for the run: never scanned again, here or in the lanes forked from here
             gc.enable()
+        from autograder import guard
         from autograder.grade import grade_batch
+        from autograder.pages import load_templates, render_feedback, write_pages
+        from autograder.reports import result_text, terminal_table, use_color, write_reports
+        from autograder.suites import hold_session
 
+        load_templates()  # read now, like every module of the trusted side: the snapshot below covers them
+        hold_session(assignment)  # collected once, before any submission runs; never again in this run
+        stack.callback(hold_session, None)
+        sys.dont_write_bytecode = True  # from here on the grader writes nothing into the kit's folders
+        # What the trusted side read (the suites, the kit's code) must stay as it was, student after student.
+        guard.hold(guard.Snapshot([assignment.folder, guard.KIT_PACKAGE]))
+        stack.callback(guard.hold, None)
+        graded = list(submissions)
+        if options.sandbox_check and any(s.problem is None for s in submissions):  # first, in the same lanes
+            graded.insert(0, guard.canary_submission(assignment.folder, assignment.id))
+            hide = (*hide, graded[0].path.parent)  # the solutions' folder too, out of the students' sight
         started = time.monotonic()
         progress = _progress(len(submissions), started)
+        canary: list = []
 
         def on_result(result) -> None:
+            guard.verify_trusted_files()
+            if options.require_sandbox:
+                guard.check_protections(result)
+            if result.student == guard.CANARY:
+                guard.check_canary(result)
+                canary.append(result)
+                return
             # The reports' work that needs one result only is done as it arrives: the main process is
             # idle while the lanes grade (40 feedback pages: 0.35 s less at the end).
-            from autograder.pages import render_feedback
-            from autograder.reports import result_text
-
             with contextlib.suppress(Exception):  # done again at the end, which reports what fails there
                 pages[result.student] = render_feedback(result, assignment, options.lang)
                 texts[result.student] = result_text(result)
@@ -315,19 +352,18 @@ def run_grade(options: GradeOptions) -> int:
                 progress(result)
 
         if cluster is not None:
-            results = cluster.grade(submissions, assignment, on_result)
+            results = cluster.grade(graded, assignment, on_result)
         else:
-            results = grade_batch(submissions, assignment, on_result=on_result, jobs=jobs, hide=hide, zygote=zygote)
+            results = grade_batch(graded, assignment, on_result=on_result, jobs=jobs, hide=hide, zygote=zygote)
+        guard.verify_trusted_files()
     seconds = time.monotonic() - started
-    from autograder.pages import write_pages
-    from autograder.reports import terminal_table, use_color, write_reports
-
+    results = [result for result in results if result.student != guard.CANARY]
     unprotected = sorted({name for result in results for name in result.unprotected})
     if unprotected:
         print(protection_warning(unprotected), file=sys.stderr)
     try:
         gradebook = write_reports(results, assignment, options.out, texts=texts)
-        settings = _settings(options, assignment, seconds)
+        settings = _settings(options, assignment, seconds, canary[0] if canary else None)
         summary = write_pages(results, assignment, options.out, options.lang, settings, rendered=pages)
     except OSError as error:
         raise AutograderError(f"cannot write reports to {options.out}: {error.strerror or error}") from None
@@ -368,18 +404,25 @@ def _where(options: GradeOptions, jobs: int) -> str:
 
 
 def protection_warning(names: list[str]) -> str:
-    """One line naming the sandbox protections this machine could not give (not root, no Landlock, macOS)."""
+    """One line naming the sandbox protections this machine could not give (no user namespaces, no Landlock, macOS)."""
     from autograder.sandbox import PROTECTIONS
 
-    return "autograder: warning: sandbox protections off on this machine: " + "; ".join(
-        PROTECTIONS.get(name, name) for name in names
+    return (
+        "autograder: warning: sandbox protections off on this machine: "
+        + "; ".join(PROTECTIONS.get(name, name) for name in names)
+        + " (see summary.html; --require-sandbox refuses to grade without them)"
     )
 
 
-def _settings(options: GradeOptions, assignment, seconds: float) -> dict[str, str]:
+def _settings(options: GradeOptions, assignment, seconds: float, canary=None) -> dict[str, str]:
     """What the summary page tells about the run."""
     limits = ", ".join(f"{name} {value:g}" for name, value in vars(assignment.limits).items())
+    check = "off (--no-sandbox-check)"
+    if canary is not None:
+        got = f"{canary.score:g}/{canary.max_score:g}"
+        check = f"the reference solution got {got} in {canary.seconds:.1f} s, graded first in the same sandbox"
     return {
+        "sandbox check": check,
         "graded at": time.strftime("%Y-%m-%d %H:%M:%S %z"),
         "grading time": f"{seconds:.1f} s",
         "sandboxed lanes": str(options.jobs) if options.scheduler is None else f"Dask cluster ({options.scheduler})",

@@ -18,18 +18,18 @@ import os
 import select
 import signal
 import socket
-import subprocess
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from autograder import sandbox, wire
 from autograder.errors import AutograderError
+from autograder.guard import verify_trusted_files
 from autograder.language import Text
 from autograder.results import CellRun, CodeCell, ErrorInfo
 from autograder.suites import SubmissionLimits
 from autograder.transport import Reply
-from autograder.zygote import START_SECONDS, start_worker
+from autograder.zygote import START_SECONDS, Zygote, ZygoteError
 
 GRACE = 2.0  # seconds beyond a limit before the grader kills instead of waiting for the worker's own timer
 RELAUNCHES = 8  # fresh submission processes one notebook may need after hangs and crashes
@@ -171,6 +171,12 @@ def _own_cgroups() -> dict[str, Path]:
     return folders
 
 
+def _cgroup_problem(error: OSError) -> str:
+    if isinstance(error, PermissionError):
+        return "the cgroup v1 memory and pids hierarchies are not writable by this user (none delegated)"
+    return str(error)
+
+
 def remove_cgroups(owner: int | None) -> None:
     """Remove the cgroups a grading run's lanes left behind (a lane killed before it could); with
     ``owner`` None, those of every run whose main process is gone (a run killed with SIGKILL)."""
@@ -207,12 +213,25 @@ class Lane:
         self._closed = False
         self.off: dict[str, str] = {}
         self._cgroups: _Cgroups | None = None
-        if worker is None:  # an interpreter of its own (a restart, or no zygote)
-            self._process, self._control = start_worker("--lane", str(self.index))
-            self.pid = self._process.pid
-        else:  # forked by the zygote: not our child, so watched through a pidfd
-            self._process = None
-            self.pid, self._control = worker
+        self._pidfd = None
+        self._zygote: Zygote | None = None
+        if worker is None:  # a zygote of its own (a restart, a Dask worker's lane, a lane made alone)
+            verify_trusted_files()  # a fresh interpreter reads the kit's code from disk: it must be as it was
+            self._zygote = Zygote()
+            try:
+                worker = self._zygote.fork_worker(self.index)
+            except ZygoteError as error:
+                self._zygote.close()
+                raise LaneError(str(error)) from None
+        # The zygote forked the lane's keeper; the keeper names the lane's worker, which it forked into the
+        # lane's namespaces: the process watched, killed and put in the cgroups.
+        self.pid, self._control = worker
+        announced = self._receive(START_SECONDS)
+        pid = announced.get("pid")
+        if announced.get("op") != "lane" or type(pid) is not int or pid <= 1:
+            self.close()
+            raise LaneError(f"the grading worker did not start: {str(announced.get('error', announced))[-500:]}")
+        self.pid = pid
         self._pidfd = sandbox.pidfd_or_none(self.pid)
         try:
             remove_cgroups(None)  # what runs killed outright left behind
@@ -222,7 +241,7 @@ class Lane:
             self._cgroups.add(self.pid)
         except OSError as error:
             self._cgroups = None
-            self.off["cgroup"] = str(error)
+            self.off["cgroup"] = _cgroup_problem(error)
         hello = self._receive(START_SECONDS)
         if hello.get("op") != "hello":
             self.close()
@@ -294,15 +313,15 @@ class Lane:
             if not self._ended_within(10):
                 self._kill_worker()
                 self._ended_within(10)
-        if self._process is not None:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self._process.wait(timeout=1)  # reaped (it has ended, or was killed, above)
         if self._pidfd is not None:
             os.close(self._pidfd)
             self._pidfd = None
         self._control.close()
         if self._cgroups is not None:
             self._cgroups.remove()
+        if self._zygote is not None:
+            self._zygote.close()
+            self._zygote = None
 
     def kill_worker(self) -> None:
         """Kill the worker outright (the tests' way of making a worker die between submissions)."""
@@ -313,12 +332,6 @@ class Lane:
         return not self._ended_within(0)
 
     def _ended_within(self, seconds: float) -> bool:
-        if self._process is not None:  # our child: its status, reaped
-            try:
-                self._process.wait(timeout=seconds)
-                return True
-            except subprocess.TimeoutExpired:
-                return False
         if self._pidfd is not None:  # readable once the process has ended
             return bool(select.select([self._pidfd], [], [], seconds)[0])
         deadline = time.monotonic() + seconds
@@ -337,8 +350,6 @@ class Lane:
         with contextlib.suppress(OSError):
             if self._pidfd is not None:
                 signal.pidfd_send_signal(self._pidfd, signal.SIGKILL)
-            elif self._process is not None:
-                self._process.kill()
             else:
                 os.kill(self.pid, signal.SIGKILL)
 

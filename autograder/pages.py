@@ -61,9 +61,18 @@ def _environment():
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        auto_reload=False,  # a template is read once: a grading run never reads the kit's folder again
     )
     environment.globals.update(pts=_points, pct=_percent, version=__version__)
     return environment
+
+
+def load_templates() -> None:
+    """Read and compile both templates now (a grading run does it before any submission runs)."""
+    import autograder.summary  # noqa: F401  (the summary's data, imported now for the same reason)
+
+    for name in ("feedback.html.j2", "summary.html.j2"):
+        _environment().get_template(name)
 
 
 def _points(value: float | None) -> str:

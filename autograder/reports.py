@@ -92,12 +92,24 @@ def result_json(result: StudentResult) -> dict:
         "visibility": "visible",
         "execution_time": round(result.seconds, 3),
         "limit": result.limit,
+        "unprotected": protections_off(result.unprotected),
         "tests": tests,
         "questions": questions,
         "cells": [_cell_json(run) for run in result.cells if not run.ok or run.limit],
         "source": result.source,
         "grader": f"autograder {__version__}",
     }
+
+
+def protections_off(names: Sequence[str]) -> list[dict[str, str]]:
+    """Each sandbox protection in ``names`` (off when the code ran): its name, what it is, what stood in its place."""
+    if not names:
+        return []
+    from autograder.sandbox import FALLBACKS, PROTECTIONS  # only when one was off: reports need no ctypes
+
+    return [
+        {"name": name, "protection": PROTECTIONS.get(name, name), "instead": FALLBACKS.get(name, "")} for name in names
+    ]
 
 
 def _summary(result: StudentResult) -> str:

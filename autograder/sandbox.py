@@ -1,50 +1,78 @@
 """Sandbox: the kernel's walls around one submission's process, each applied if this machine has it.
 
-Runs in the worker (``autograder.worker``), never in the trusted grader. ``isolate`` is called
-in a freshly forked submission process before any student code runs; it applies, in order:
+Runs in the worker (``autograder.worker``), never in the trusted grader. Each lane's keeper calls
+``isolate_lane`` once, before it forks the lane's worker: a user namespace of the lane's own when
+the instructor is not root (the kernel lets an ordinary user make one: it grants the namespaces
+below and counts the lane's processes apart from the instructor's), a PID namespace whose PID 1
+is the lane's worker (everything the lane ever starts dies with it) and an empty network
+namespace. ``isolate`` is then called in each freshly forked submission process (PID 1 of a PID
+namespace of its own) before any student code runs; it applies, in order:
 
-- a mount namespace with a private ``/proc`` (of the submission's own PID namespace, which the
-  worker made when it forked), private ``/tmp`` and ``/dev/shm`` (size-capped tmpfs: the
-  scratch folder and the only writable places), and empty read-only tmpfs over the paths the
-  grader asks to hide (hidden suites, submissions, output, course folder);
+- an IPC namespace: no SysV or POSIX IPC object reaches another submission or outlives this one;
+- a mount namespace with a private ``/proc``, private ``/tmp`` and ``/dev/shm`` (size-capped
+  tmpfs: the scratch folder and the only writable places), and empty read-only tmpfs over the
+  paths the grader asks to hide (hidden suites, submissions, output, course folder) and over the
+  instructor's home folder when the student code runs as the instructor;
 - resource limits (address space, file size, open files, core dumps, CPU time, processes);
-- an unprivileged user id (one per lane, so one lane's fork bomb cannot starve another);
+- an unprivileged user id (one per lane, so one lane's fork bomb cannot starve another), as root;
+  otherwise no capability at all;
 - Landlock: reads only under the system's and Python's own trees, writes only in scratch, no
   TCP, no signals or abstract sockets outside the submission;
 - seccomp: no exec, no new sockets, no ptrace, no mount or namespace calls.
 
-Network is cut once per lane (``isolate_lane``: an empty network namespace). Every step that the
-machine refuses (not root, no Landlock, not Linux) is recorded as off, and grading goes on.
+Every step that the machine refuses (no user namespaces, no Landlock, not Linux) is recorded as
+off, and grading goes on; without a mount namespace the scratch folder is a private folder the
+lane made, never the working directory.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import errno
 import os
+import pwd
 import resource
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 CLONE_NEWNS = 0x00020000
+CLONE_NEWIPC = 0x08000000
+CLONE_NEWUSER = 0x10000000
 CLONE_NEWPID = 0x20000000
 CLONE_NEWNET = 0x40000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
+MS_NOATIME, MS_NODIRATIME, MS_RELATIME, MS_STRICTATIME = 1024, 2048, 1 << 21, 1 << 24
 PR_SET_NO_NEW_PRIVS = 38
 PR_SET_PDEATHSIG = 1
+PR_SET_CHILD_SUBREAPER = 36
 
-# What an instructor reads when one is off (the CLI prints one warning line naming them).
+# What an instructor reads when one is off (the CLI's warning line, summary.html, each results JSON).
 PROTECTIONS = {
     "network": "no network (empty network namespace)",
-    "processes": "own PID namespace (cannot see or signal the grader)",
-    "filesystem": "private file-system view (mount namespace)",
+    "processes": "own PID namespace (cannot see or signal the grader; its processes die with it)",
+    "filesystem": "private file-system view (mount namespace: a private scratch, the suites and submissions hidden)",
+    "ipc": "own IPC namespace (no shared memory, message queue or semaphore shared with another submission)",
     "landlock": "Landlock (reads only system trees, writes only scratch, no TCP, no outside signals)",
-    "user": "unprivileged user id",
+    "user": "a separate unprivileged user id",
     "seccomp": "seccomp (no exec, sockets, ptrace, mounts)",
     "rlimits": "resource limits (memory, file size, processes, CPU)",
     "cgroup": "cgroup memory and process caps",
+}
+# What still stands in a protection's place when it is off.
+FALLBACKS = {
+    "network": "Landlock denies TCP and seccomp denies new sockets",
+    "processes": "what a submission started is killed when it ends (the lane is their subreaper)",
+    "filesystem": "a private scratch folder of the kit's own; Landlock limits what is read and written",
+    "ipc": "none: SysV shared memory and message queues can pass from one submission to the next",
+    "landlock": "the mount namespace hides the suites, submissions and output",
+    "user": "student code runs as your user, with no capabilities, in a user namespace of its own; "
+    "Landlock and the mount namespace keep your files out of its reach",
+    "seccomp": "Landlock and the namespaces",
+    "rlimits": "the cgroup caps",
+    "cgroup": "memory capped by RLIMIT_AS; processes by RLIMIT_NPROC, counted in the lane's own user namespace",
 }
 
 KIT_SUITES = Path(__file__).parent / "assignments"  # the hidden suites bundled with the kit
@@ -241,11 +269,41 @@ class Report:
         return True
 
 
-def isolate_lane(report: Report) -> None:
-    """Once per lane, before any submission: no network for anything the lane will run, and the lane
-    parent is the last process the memory cgroup's OOM killer would pick."""
-    report.step("network", lambda: unshare(CLONE_NEWNET))
-    set_oom_score(-1000)
+def isolate_lane(report: Report) -> bool:
+    """In a lane's keeper, before it forks the lane's worker (which becomes PID 1 of the namespace made
+    here, so that everything the lane ever starts dies with it): no network for anything the lane will run.
+
+    As root, the PID and network namespaces directly. Otherwise inside a user namespace of the lane's
+    own, in which this user's id (and group) map to themselves: it holds every capability there, so the
+    lane's worker can make each submission's namespaces and mounts, and the kernel counts the processes
+    of that namespace apart from the instructor's others (``RLIMIT_NPROC``). Returns whether the lane has
+    such a user namespace. Must run in a single-threaded process (a fork)."""
+    set_oom_score(-1000)  # root only: the lane's worker is the last process its cgroup's OOM killer picks
+    if is_root():
+        report.step("network", lambda: unshare(CLONE_NEWPID | CLONE_NEWNET))
+        return False
+    uid, gid = os.geteuid(), os.getegid()
+
+    def user_namespace() -> None:
+        unshare(CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET)
+        for name, text in (("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1"), ("gid_map", f"{gid} {gid} 1")):
+            with open(f"/proc/self/{name}", "w") as map_file:
+                map_file.write(text)
+
+    if report.step("network", user_namespace):
+        return True
+    report.off["network"] = f"no user namespace for this user ({report.off['network']})"
+    return False
+
+
+def is_root() -> bool:
+    return hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+def become_subreaper() -> None:
+    """Orphans of this process's descendants become its children (to be killed and reaped), not init's."""
+    if _libc is not None:
+        _libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
 
 
 def set_oom_score(score: int) -> None:
@@ -257,78 +315,152 @@ def set_oom_score(score: int) -> None:
         pass
 
 
-def isolate(policy: Policy, report: Report, scratch: str = "/tmp") -> str:
+def isolate(policy: Policy, report: Report, own_user_namespace: bool = False, scratch: str | None = None) -> str:
     """Put this process (a new submission, PID 1 of its own namespace) behind every wall available.
 
-    Returns the working folder for the student's code. Call before any student code, as root
-    for the full set; what cannot be applied is recorded in ``report.off``.
+    ``own_user_namespace``: the lane runs in a user namespace of its own (see :func:`isolate_lane`);
+    ``scratch``: the private folder to work in when no mount namespace can be made (the lane made it).
+    Returns the working folder for the student's code. Call before any student code; what cannot be
+    applied is recorded in ``report.off``.
     """
-    is_root = hasattr(os, "geteuid") and os.geteuid() == 0
-    workdir = os.getcwd()
+    root = is_root()
+    namespaces = _libc is not None and (root or own_user_namespace)  # may make namespaces and mount
     set_oom_score(1000)  # the lane's memory cap kills student processes first, never the lane parent
     try:  # before the walls go up: afterwards Python's own files may be out of reach
         import pyseccomp  # noqa: F401
     except Exception as error:  # not installed, not Linux, no libseccomp
         report.off.setdefault("seccomp", f"pyseccomp unavailable: {error}")
-    if is_root and _libc is not None:
-        if report.step("filesystem", lambda: _private_mounts(policy)):
-            workdir = f"{scratch}/work"
-            os.makedirs(workdir, exist_ok=True)
+    processes = _process_count() if not (root or own_user_namespace) else 0  # counted with the instructor's
+    if namespaces:
+        report.step("ipc", lambda: unshare(CLONE_NEWIPC))
+    else:
+        report.off.setdefault("ipc", "needs root or a user namespace")
+    if namespaces and report.step("filesystem", lambda: _private_mounts(policy, cover_home=not root)):
+        writable, workdir = "/tmp", "/tmp/work"
+        os.makedirs(workdir, exist_ok=True)
+        if root:
             os.chown(workdir, policy.uid, policy.uid)
     else:
-        report.off.setdefault("filesystem", "needs root")
+        report.off.setdefault("filesystem", "needs root or a user namespace")
+        if scratch is None:
+            raise OSError(errno.ENOENT, "no private scratch folder")
+        writable = workdir = scratch
     os.chdir(workdir)
-    report.step("rlimits", lambda: _rlimits(policy))
-    if is_root:
+    # The process cap counts per user id and user namespace: as root, the lane's own user id; in the lane's
+    # user namespace, the instructor's id there, which the lane's keeper and worker hold too (2 processes);
+    # else every process of the instructor's, so the cap starts from those running now.
+    extra = 0 if root else 2 if own_user_namespace else processes
+    report.step("rlimits", lambda: _rlimits(policy, extra))
+    if root:
         report.step("user", lambda: _drop_user(policy.uid))
     else:
-        report.off.setdefault("user", "needs root")
-    report.step("landlock", lambda: _landlock(_read_paths(policy), [scratch, "/dev/shm", "/dev/null"]))
+        report.off.setdefault("user", "needs root: no second user id to run the student code as")
+    if namespaces and not root:
+        _drop_capabilities()  # what the user namespace gave: none is left for student code
+    shm = ["/dev/shm"] if "filesystem" in report.on else []  # else the machine's own, shared with everyone
+    report.step("landlock", lambda: _landlock(_read_paths(policy), [writable, *shm, "/dev/null"]))
     if "seccomp" not in report.off:
         report.step("seccomp", _seccomp)
     return workdir
 
 
-def _private_mounts(policy: Policy) -> None:
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
+
+
+def _drop_capabilities() -> None:
+    """Every capability gone (effective, permitted, inheritable); without exec, none comes back."""
+    header, data = _CapHeader(0x20080522, 0), (_CapData * 2)()  # _LINUX_CAPABILITY_VERSION_3
+    _check(_libc.capset(ctypes.byref(header), data), "capset")
+
+
+def _process_count() -> int:
+    """Processes of this user id now (``RLIMIT_NPROC`` counts them all when no user namespace separates)."""
+    uid, count = os.getuid(), 0
+    try:
+        for entry in os.scandir("/proc"):
+            if entry.name.isdigit():
+                with contextlib.suppress(OSError):
+                    count += entry.stat().st_uid == uid
+    except OSError:
+        return 0
+    return count
+
+
+def _private_mounts(policy: Policy, cover_home: bool) -> None:
     unshare(CLONE_NEWNS)
     mount(None, "/", None, MS_REC | MS_PRIVATE)
     prefixes = list(dict.fromkeys(os.path.realpath(p) for p in (sys.base_prefix, sys.prefix)))
+    covers: list[str] = []
+    if cover_home:  # the student code runs as the instructor: their home folder goes
+        home = _home_folder()
+        if home is not None:
+            covers.append(home)
+    else:
+        # Python may live where the student's user id cannot pass (pyenv under /root, mode 0700).
+        for prefix in prefixes:
+            closed = next((str(p) for p in reversed(Path(prefix).parents) if not os.stat(p).st_mode & 0o001), None)
+            if closed is not None:
+                covers.append(closed)
     kept: list[str] = []
-    # Python may live where an unprivileged user cannot pass (pyenv under /root, mode 0700):
-    # cover that folder and show only Python's installation in it, read-only.
-    for prefix in prefixes:
-        closed = next((str(p) for p in reversed(Path(prefix).parents) if not os.stat(p).st_mode & 0o001), None)
-        if closed is not None and not any(prefix.startswith(k + "/") or prefix == k for k in kept):
-            kept += _cover(closed, "size=64k,mode=0755", prefixes)
-            mount(None, closed, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
+    for target in sorted(set(covers), key=len):  # outermost first: a folder under a covered one is covered
+        if not any(target.startswith(c.rstrip("/") + "/") for c in covers):
+            kept += _cover(target, "size=64k,mode=0755", prefixes)
+            mount(None, target, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
     mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     size = max(4 * policy.file_size_bytes, 16 * 2**20)
+    owner = f",uid={policy.uid},gid={policy.uid}" if is_root() else ""
     for target in ("/tmp", "/dev/shm"):  # the scratch: private, size-capped, the student's own
         if os.path.isdir(target):
-            kept += _cover(target, f"size={size},mode=0700,uid={policy.uid},gid={policy.uid}", prefixes)
+            kept += _cover(target, f"size={size},mode=0700{owner}", prefixes)
     for path in (*policy.hide, str(KIT_SUITES)):
         if os.path.isdir(path) and not any(k == path or k.startswith(path + "/") for k in kept):
             mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, "size=4k,mode=0555")
 
 
+def _home_folder() -> str | None:
+    """The running user's home folder, if it is one worth covering (not ``/``, not a system tree)."""
+    try:
+        home = os.path.realpath(pwd.getpwuid(os.getuid()).pw_dir)
+    except (KeyError, OSError):
+        return None
+    system = ("/", "/tmp", "/usr", "/etc", "/proc", "/dev", "/var", "/bin", "/lib", "/nonexistent")
+    return home if os.path.isdir(home) and home not in system else None
+
+
 def _cover(target: str, options: str, keep: list[str]) -> list[str]:
     """A fresh tmpfs over ``target``; the paths of ``keep`` under it (a venv in /tmp, Python under
-    /root) are bound back, read-only. Returns those."""
+    /root or a home folder) are bound back, read-only. Returns those."""
     kept = [path for path in keep if path.startswith(target.rstrip("/") + "/")]
     holders = [os.open(path, os.O_PATH | os.O_CLOEXEC) for path in kept]  # reachable once covered
+    flags = [_mount_flags(path) for path in kept]
     try:
         mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, options)
-        for path, holder in zip(kept, holders, strict=True):
+        for path, holder, kept_flags in zip(kept, holders, flags, strict=True):
             os.makedirs(path, mode=0o755, exist_ok=True)
             mount(f"/proc/self/fd/{holder}", path, None, MS_BIND | MS_REC)
-            mount(None, path, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID)
+            mount(None, path, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | kept_flags)
     finally:
         for holder in holders:
             os.close(holder)
     return kept
 
 
-def _rlimits(policy: Policy) -> None:
+def _mount_flags(path: str) -> int:
+    """The flags of the mount holding ``path`` that a remount in a user namespace must keep (the kernel locks
+    them: a remount that drops one is refused)."""
+    flag = os.statvfs(path).f_flag
+    pairs = ((os.ST_NODEV, MS_NODEV), (os.ST_NOEXEC, MS_NOEXEC), (os.ST_NOATIME, MS_NOATIME))
+    pairs += ((os.ST_NODIRATIME, MS_NODIRATIME), (os.ST_RELATIME, MS_RELATIME))
+    flags = sum(ms for st, ms in pairs if flag & st)
+    return flags if flag & (os.ST_NOATIME | os.ST_RELATIME) else flags | MS_STRICTATIME
+
+
+def _rlimits(policy: Policy, extra_processes: int = 0) -> None:
     mapped = _mapped_bytes()
     limits = {
         resource.RLIMIT_AS: mapped + policy.memory_bytes,
@@ -336,7 +468,7 @@ def _rlimits(policy: Policy) -> None:
         resource.RLIMIT_NOFILE: 256,
         resource.RLIMIT_CORE: 0,
         resource.RLIMIT_CPU: policy.cpu_seconds,
-        resource.RLIMIT_NPROC: policy.processes,  # counts only once the user id is dropped
+        resource.RLIMIT_NPROC: policy.processes + extra_processes,  # counts per user id and user namespace
     }
     for which, value in limits.items():
         _soft, hard = resource.getrlimit(which)

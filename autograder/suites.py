@@ -189,8 +189,25 @@ class SuiteSession:
 _sessions: dict[tuple, SuiteSession] = {}  # this process's open sessions, by suite folder and files' versions
 
 
+_held: dict[Path, SuiteSession] = {}  # sessions a grading run holds, by suite folder
+
+
+def hold_session(assignment: Assignment | None) -> None:
+    """From now on ``assignment``'s session is never collected again, whatever happens to its files (a grading
+    run checks them against its snapshot instead, see :mod:`autograder.guard`): a file a submission might
+    have written is never imported. None: the run is over, and sessions follow their files again."""
+    _held.clear()
+    if assignment is not None:
+        _held[assignment.folder.resolve()] = suite_session(assignment)
+
+
 def suite_session(assignment: Assignment) -> SuiteSession:
-    """The open session for ``assignment``'s suites in this process, opened on first use."""
+    """The open session for ``assignment``'s suites in this process, opened on first use (and opened again
+    when its files have changed, unless a grading run holds it)."""
+    if _held:
+        held = _held.get(assignment.folder.resolve())
+        if held is not None:
+            return held
     key = _suite_key(assignment)
     session = _sessions.get(key)
     if session is None:

@@ -2,7 +2,8 @@
 
 :func:`class_summary` computes what ``templates/summary.html.j2`` shows: the score
 distribution, each question's mean and share of full marks, the commonest mistakes, the class
-table, the submissions not graded and why, the run's time and settings. The two plots (a
+table, the submissions not graded and why, the sandbox protections that were off, the run's time
+and settings. The two plots (a
 histogram and a bar chart) are written as SVG text that the page embeds, with no plotting library.
 """
 
@@ -15,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from html import escape
 
-from autograder.reports import format_points
+from autograder.reports import format_points, protections_off
 from autograder.results import Outcome, Status, StudentResult
 from autograder.suites import Assignment
 
@@ -51,6 +52,17 @@ class CommonMistake:
 
 
 @dataclass(frozen=True)
+class ProtectionOff:
+    """A sandbox protection that was off for some of the submissions that ran."""
+
+    name: str
+    protection: str  # what it is (autograder.sandbox.PROTECTIONS)
+    instead: str  # what stood in its place (autograder.sandbox.FALLBACKS)
+    submissions: int  # how many ran without it
+    who: str  # the same, in words: "all 40 submissions", "3 of 40 submissions"
+
+
+@dataclass(frozen=True)
 class ClassSummary:
     assignment: str
     max_score: float
@@ -65,6 +77,7 @@ class ClassSummary:
     not_graded: tuple[Row, ...]
     mistakes: tuple[CommonMistake, ...]
     settings: tuple[tuple[str, str], ...]
+    unprotected: tuple[ProtectionOff, ...]  # the protections off for any submission, by name
     histogram_svg: str  # data: URI of the plot
     questions_svg: str
 
@@ -80,6 +93,8 @@ def class_summary(
     totals = [r.score for r in graded]
     questions = tuple(_question_stats(graded, q.id, q.points) for q in assignment.questions)
     rows = tuple(_row(r, assignment, (links or {}).get(r.student, "")) for r in results)
+    unprotected = _protections_off(results)
+    settings = {**(settings or {}), "sandbox": _sandbox_setting(results, unprotected)}
     return ClassSummary(
         assignment=assignment.id,
         max_score=assignment.max_score,
@@ -93,7 +108,8 @@ def class_summary(
         rows=rows,
         not_graded=tuple(row for row in rows if row.status != Status.GRADED.value),
         mistakes=_mistakes(graded),
-        settings=tuple((settings or {}).items()),
+        settings=tuple(settings.items()),
+        unprotected=unprotected,
         histogram_svg=_svg_uri(histogram_svg(totals, assignment.max_score)),
         questions_svg=_svg_uri(questions_svg(questions)),
     )
@@ -119,6 +135,32 @@ def _row(result: StudentResult, assignment: Assignment, link: str) -> Row:
         seconds=result.seconds,
         message=result.message,
     )
+
+
+def _ran(results: Sequence[StudentResult]) -> list[StudentResult]:
+    """The submissions whose code ran in the sandbox (those not graded never ran)."""
+    return [r for r in results if r.status is Status.GRADED or r.unprotected]
+
+
+def _protections_off(results: Sequence[StudentResult]) -> tuple[ProtectionOff, ...]:
+    """The union over the class of the protections that were off, each with how many submissions ran without it."""
+    counts = Counter(name for result in results for name in set(result.unprotected))
+    if not counts:
+        return ()
+    ran = len(_ran(results))
+    among = f"{ran} submission{'s' if ran != 1 else ''}" + (" that ran" if ran < len(results) else "")
+    off = []
+    for entry in protections_off(sorted(counts)):
+        count = counts[entry["name"]]
+        who = f"all {among}" if count == ran and ran > 1 else f"{count} of {among}"
+        off.append(ProtectionOff(entry["name"], entry["protection"], entry["instead"], count, who))
+    return tuple(off)
+
+
+def _sandbox_setting(results: Sequence[StudentResult], unprotected: Sequence[ProtectionOff]) -> str:
+    if unprotected:
+        return "off: " + ", ".join(p.name for p in unprotected)
+    return "every protection on" if _ran(results) else "no submission ran"
 
 
 def _mistakes(graded: Sequence[StudentResult]) -> tuple[CommonMistake, ...]:

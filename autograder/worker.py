@@ -1,12 +1,17 @@
-"""Worker: the untrusted side of the grader, one per lane (``python -I -m autograder.worker --lane N FD``,
-or forked from a zygote, ``python -I -m autograder.worker --zygote FD``: see :mod:`autograder.zygote`).
+"""Worker: the untrusted side of the grader (``python -I -m autograder.worker --zygote FD``: see
+:mod:`autograder.zygote`).
 
 It holds nothing secret: it imports torch, the codec and the cell runner, never the hidden
 suites, the solutions or the grader's state, and it is started as a fresh interpreter with a
-minimal environment. Three kinds of process, each forked from the one before:
+minimal environment. Its processes, each forked from the one before:
 
-- the **lane parent** (this program): imports torch once, cuts the network for the whole lane,
-  then waits for orders on its control socket. For each submission it forks
+- the **zygote**: imports torch once and warms it up; for each lane it forks
+- a **lane keeper**, which makes the lane's namespaces (:func:`autograder.sandbox.isolate_lane`: a
+  user namespace of the lane's own when the instructor is not root, a PID namespace, no network),
+  forks the lane's worker into them, tells the grader its pid, and waits for it;
+- the **lane's worker** (the lane parent): PID 1 of the lane's PID namespace, so everything the
+  lane ever starts dies with it. It waits for orders on its control socket; for each submission
+  it forks
 - a **submission process**: PID 1 of a new PID namespace (its death takes every process it
   made), behind every wall of :mod:`autograder.sandbox`. It runs the notebook's cells one by one,
   reporting each, then watches its call process. It forks
@@ -30,6 +35,7 @@ import shutil
 import signal
 import socket
 import sys
+import tempfile
 import time
 import traceback
 
@@ -49,50 +55,26 @@ GRACE = 1.0  # seconds a submission process gives a call process beyond the call
 
 
 def main(argv: list[str]) -> int:
-    control = int(argv[-1])
-    if argv[0] == "--zygote":
-        return _zygote(control)
-    try:
-        _warm_up()
-    except BaseException:
-        wire.send(control, {"op": "fatal", "error": traceback.format_exc(limit=5)})
-        return 1
-    return _lane(control, int(argv[1]))
-
-
-def _lane(control: int, lane: int) -> int:
-    """A lane's worker, warm: wall off the lane, say hello, then serve submissions until told to quit."""
-    try:
-        report = sandbox.Report()
-        sandbox.isolate_lane(report)
-        sandbox.set_parent_death_signal(signal.SIGKILL)
-        wire.send(control, {"op": "hello", "pid": os.getpid(), "lane": lane, "off": report.off})
-    except BaseException:
-        wire.send(control, {"op": "fatal", "error": traceback.format_exc(limit=5)})
-        return 1
-    gc.freeze()  # what the warm-up made is never collected, so forks share it untouched
-    gc.enable()
-    sandbox.huge_pages()  # what the zygote already collapsed is skipped: little is left
-    return _serve_lane(control, report)
+    if argv[:1] != ["--zygote"]:
+        return 2
+    return _zygote(int(argv[-1]))
 
 
 def _zygote(control: int) -> int:
-    """Warm up once, then fork a lane's worker for each ``lane`` order (its socket comes with it)."""
+    """Warm up once, then fork a lane's keeper for each ``lane`` order (its socket comes with it)."""
     try:
         _warm_up()
         sandbox.set_parent_death_signal(signal.SIGKILL)
         gc.freeze()
         gc.enable()
         # The heap in 2 MiB pages here, once, while the grader is still importing: the lanes' workers
-        # are forks that share them. Collapsing in each lane parent instead cost 0.4 s of copying per
-        # lane at the start of the run (40 notebooks, -j 2: 1 s slower than no huge pages at all;
-        # 160 notebooks: 3 s faster). Here, as fast as no huge pages at 40 and as fast at 160.
+        # are forks that share them (collapsing in each lane parent instead cost 0.4 s of copying per lane).
         sandbox.huge_pages()
         wire.send(control, {"op": "hello", "pid": os.getpid()})
     except BaseException:
         wire.send(control, {"op": "fatal", "error": traceback.format_exc(limit=5)})
         return 1
-    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the workers it forks are reaped by the kernel
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the keepers it forks are reaped by the kernel
     while True:
         try:
             order = wire.receive(control)
@@ -108,13 +90,67 @@ def _zygote(control: int) -> int:
         if pid == 0:
             code = 70
             try:
-                signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the worker waits for its submissions
+                signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the keeper waits for its lane's worker
                 os.close(control)
-                code = _lane(fds[0], int(order.get("lane", 0)))
+                code = _keeper(fds[0], int(order.get("lane", 0)))
             finally:
                 os._exit(code)
         os.close(fds[0])
         wire.send(control, {"op": "forked", "pid": pid})
+
+
+def _keeper(control: int, lane: int) -> int:
+    """A lane's keeper: the lane's namespaces, its worker forked into them (PID 1 there), the worker's pid sent
+    to the grader (``lane``), then a wait for it. The keeper dies with the zygote, the worker with the keeper."""
+    try:
+        sandbox.set_parent_death_signal(signal.SIGKILL)
+        report = sandbox.Report()
+        own_user_namespace = sandbox.isolate_lane(report)
+        go, release = os.pipe()
+        pid = os.fork()
+    except BaseException:
+        wire.send(control, {"op": "fatal", "error": traceback.format_exc(limit=5)})
+        return 1
+    if pid == 0:
+        code = 70
+        try:
+            os.close(release)
+            sandbox.set_parent_death_signal(signal.SIGKILL)
+            if os.read(go, 1) == b"g":  # nothing: the keeper died before it could say who this is
+                os.close(go)
+                code = _lane(control, lane, report, own_user_namespace)
+        finally:
+            os._exit(code)
+    os.close(go)
+    try:
+        wire.send(control, {"op": "lane", "pid": pid})  # before the worker's own "hello"
+        os.write(release, b"g")
+    finally:
+        os.close(release)
+        os.close(control)
+    os.waitpid(pid, 0)
+    return 0
+
+
+def _lane(control: int, lane: int, report: sandbox.Report, own_user_namespace: bool) -> int:
+    """A lane's worker, warm: say hello, then serve submissions until told to quit."""
+    scratch = None
+    try:
+        sandbox.become_subreaper()  # without PID namespaces, what a submission leaves behind comes here to die
+        if not (sandbox.is_root() or own_user_namespace):  # no mount namespace: a private folder to work in
+            scratch = tempfile.mkdtemp(prefix=f"autograder-lane{lane}-")
+        wire.send(control, {"op": "hello", "pid": os.getpid(), "lane": lane, "off": report.off})
+    except BaseException:
+        wire.send(control, {"op": "fatal", "error": traceback.format_exc(limit=5)})
+        return 1
+    gc.freeze()  # what the warm-up made is never collected, so forks share it untouched
+    gc.enable()
+    sandbox.huge_pages()  # what the zygote already collapsed is skipped: little is left
+    try:
+        return _serve_lane(control, report, own_user_namespace, scratch)
+    finally:
+        if scratch is not None:
+            _remove_tree(scratch)
 
 
 def _warm_up() -> None:
@@ -132,9 +168,10 @@ def _warm_up() -> None:
     import pyseccomp  # noqa: F401  (loading libseccomp here is 1 ms; in each submission, 13)
 
 
-def _serve_lane(control: int, report: sandbox.Report) -> int:
+def _serve_lane(control: int, report: sandbox.Report, own_user_namespace: bool, scratch: str | None) -> int:
     own_pid_namespace = _open_or_none("/proc/self/ns/pid")
     child: tuple[int, int | None] | None = None  # (pid, pidfd or None) of the running submission
+    work: str | None = None  # its private folder, when there is no mount namespace
     while True:
         watched = [control] + ([child[1]] if child and child[1] is not None else [])
         # Without pidfds (not Linux), the child's end is noticed by polling every 50 ms.
@@ -143,6 +180,10 @@ def _serve_lane(control: int, report: sandbox.Report) -> int:
         if ended is not None:
             if child[1] is not None:
                 os.close(child[1])
+            _kill_strays()  # what the submission left running (none where it had its own PID namespace)
+            if work is not None:
+                _remove_tree(work)
+                work = None
             wire.send(control, {"op": "exited", "pid": child[0], **_exit_status(ended)})
             child = None
         if control not in ready:
@@ -153,14 +194,51 @@ def _serve_lane(control: int, report: sandbox.Report) -> int:
             order = {"op": "quit"}
         op = order.get("op")
         if op == "run" and child is None:
-            child = _start_submission(control, order, report, own_pid_namespace)
+            work = tempfile.mkdtemp(dir=scratch) if scratch is not None else None
+            child = _start_submission(control, order, report, own_pid_namespace, own_user_namespace, work)
         elif op == "kill" and child:
             _kill_child(child)
         elif op == "quit":
             if child:
                 _kill_child(child)
                 os.waitpid(child[0], 0)
+            _kill_strays()
             return 0
+
+
+def _kill_strays() -> None:
+    """Kill and reap every child this process has but the submission it waits for: a submission's orphans,
+    which come here (a subreaper) when the submission had no PID namespace of its own to take them along."""
+    for _ in range(100):
+        strays = _children()
+        if not strays:
+            break
+        for pid in strays:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        _reap(block=True)
+    _reap()
+
+
+def _children() -> list[int]:
+    pids: list[int] = []
+    with contextlib.suppress(OSError):
+        for task in os.listdir("/proc/self/task"):
+            with open(f"/proc/self/task/{task}/children") as children:
+                pids += [int(pid) for pid in children.read().split()]
+    return pids
+
+
+def _remove_tree(folder: str) -> None:
+    """A scratch folder and everything in it, whatever modes the student code gave its entries."""
+
+    def writable(function, path, _error) -> None:
+        with contextlib.suppress(OSError):
+            os.chmod(os.path.dirname(path), 0o700)
+            os.chmod(path, 0o700)
+            function(path)
+
+    shutil.rmtree(folder, onerror=writable)
 
 
 def _ended(child: tuple[int, int | None], ready: list) -> int | None:
@@ -181,7 +259,14 @@ def _kill_child(child: tuple[int, int | None]) -> None:
             os.kill(pid, signal.SIGKILL)
 
 
-def _start_submission(control: int, order: dict, report: sandbox.Report, pid_namespace: int | None) -> tuple:
+def _start_submission(
+    control: int,
+    order: dict,
+    report: sandbox.Report,
+    pid_namespace: int | None,
+    own_user_namespace: bool,
+    work: str | None,
+) -> tuple:
     policy = sandbox.Policy(**order["policy"])
     ours, theirs = socket.socketpair()
     isolated = False
@@ -196,7 +281,7 @@ def _start_submission(control: int, order: dict, report: sandbox.Report, pid_nam
         code = 70
         try:
             ours.close()
-            code = _submission(theirs.detach(), policy, report, isolated)
+            code = _submission(theirs.detach(), policy, report, isolated, own_user_namespace, work)
         finally:
             os._exit(code)
     if isolated:
@@ -209,22 +294,30 @@ def _start_submission(control: int, order: dict, report: sandbox.Report, pid_nam
     return pid, sandbox.pidfd_or_none(pid)
 
 
-def _submission(channel: int, policy: sandbox.Policy, lane_report: sandbox.Report, isolated: bool) -> int:
+def _submission(
+    channel: int,
+    policy: sandbox.Policy,
+    lane_report: sandbox.Report,
+    isolated: bool,
+    own_user_namespace: bool,
+    work: str | None,
+) -> int:
     os.setsid()  # its own process group: a kill(0) in a cell reaches only the submission
     os.closerange(3, channel)
     os.closerange(channel + 1, 1 << 16)
     report = sandbox.Report(set(lane_report.on), dict(lane_report.off))
     if isolated:
         report.on.add("processes")
-    workdir = sandbox.isolate(policy, report)
+    else:
+        sandbox.become_subreaper()  # its descendants' orphans stay its own, to be killed after the cells
+    workdir = sandbox.isolate(policy, report, own_user_namespace, work)
     sandbox.set_parent_death_signal(signal.SIGKILL)  # set again: a change of user clears it
     os.environ.update({"HOME": workdir, "TMPDIR": workdir})
     wire.send(channel, {"op": "sandbox", "on": sorted(report.on), "off": report.off})
     order = wire.receive(channel)
     namespace = _run_cells(channel, order)
-    if os.getpid() == 1:  # what the cells left running (a fork bomb's sleepers) has no part in the tests
-        _kill_namespace_but_me()
-        _reap(block=True)
+    _kill_descendants()  # what the cells left running (a fork bomb's sleepers) has no part in the tests
+    _reap(block=True)
     wire.send(channel, {"op": "ready", "kinds": _kinds(namespace)})
     gc.collect()
     gc.freeze()  # the notebook's objects: call processes share them without copying
@@ -281,8 +374,7 @@ def _watch_calls(channel: int, namespace: dict, call_seconds: float) -> None:
         pid = _fork_call_process(channel, namespace, call_seconds, baseline, request)
         ended, status = _watch(pid, request)
         owed = request[1] != 0.0
-        if os.getpid() == 1:  # whatever the call process started goes with it
-            _kill_namespace_but_me()
+        _kill_descendants()  # whatever the call process started goes with it
         _reap()
         if owed:  # the grader waits for an answer that will not come: say why
             wire.send(channel, {"op": "lost", "why": ended, **status})
@@ -556,10 +648,16 @@ def _namespace_version(namespace: object) -> int:
     return _dict_version(attributes)
 
 
-def _kill_namespace_but_me() -> None:
-    """As PID 1 of the submission's namespace: every other process in it (a call's grandchildren too)."""
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(-1, signal.SIGKILL)
+def _kill_descendants() -> None:
+    """Every other process of the submission: as PID 1 of its namespace, all of it (a call's grandchildren
+    too); without a PID namespace, its children, orphans included (it is their subreaper)."""
+    if os.getpid() == 1:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(-1, signal.SIGKILL)
+        return
+    for pid in _children():
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
 
 
 def _reap(block: bool = False) -> None:

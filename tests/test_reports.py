@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
+import json
 
 from synthetic import graded, ungraded
 
-from autograder.reports import terminal_table, use_color
+from autograder.reports import result_json, result_text, terminal_table, use_color
 from autograder.results import Status
 from autograder.suites import load_assignment
 
@@ -67,3 +69,22 @@ def test_colour_needs_a_terminal_and_no_NO_COLOR(monkeypatch):
     assert not use_color(io.StringIO())
     monkeypatch.setenv("NO_COLOR", "1")
     assert not use_color(_Terminal())
+
+
+def test_each_results_json_names_the_protections_that_were_off_and_what_stood_instead():
+    from autograder.sandbox import FALLBACKS, PROTECTIONS
+
+    result = dataclasses.replace(graded(ASSIGNMENT, "ana"), unprotected=("cgroup", "user"))
+    data = json.loads(result_text(result))
+    assert data["unprotected"] == [
+        {"name": "cgroup", "protection": PROTECTIONS["cgroup"], "instead": FALLBACKS["cgroup"]},
+        {"name": "user", "protection": PROTECTIONS["user"], "instead": FALLBACKS["user"]},
+    ]
+    assert data["unprotected"][0]["protection"] == "cgroup memory and process caps"
+    assert data["unprotected"][1]["instead"].startswith("student code runs as your user")
+    assert (data["student"], data["status"], data["score"]) == ("ana", "graded", 26)  # the other keys stay
+
+
+def test_a_results_json_with_every_wall_up_has_an_empty_list():
+    assert result_json(graded(ASSIGNMENT, "ana"))["unprotected"] == []
+    assert result_json(ungraded(ASSIGNMENT, "bob"))["unprotected"] == []

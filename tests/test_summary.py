@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
+import re
 import subprocess
 import sys
 from xml.etree import ElementTree
 
 import pytest
+from markupsafe import escape  # as Jinja escapes
 from synthetic import graded, ungraded
 
 from autograder.pages import feedback_link, render_summary
+from autograder.sandbox import FALLBACKS, PROTECTIONS
 from autograder.suites import load_assignment
 from autograder.summary import QuestionStats, class_summary, histogram_svg, questions_svg
 
@@ -65,6 +69,47 @@ def test_summary_page_links_every_student_and_tells_the_settings():
     assert feedback_link("bob#1?") == "feedback/bob%231%3F.html"
     assert "3.2 s" in page
     assert "not valid JSON" in page
+
+
+def _off(result, *names):
+    return dataclasses.replace(result, unprotected=names)
+
+
+def test_summary_page_warns_of_the_protections_off_with_what_stood_instead_and_how_many():
+    results = [
+        _off(graded(ASSIGNMENT, "ana"), "cgroup", "user"),
+        _off(graded(ASSIGNMENT, "ben", right=0.5), "cgroup"),
+        _off(graded(ASSIGNMENT, "cyd", right=0.0), "cgroup"),
+        ungraded(ASSIGNMENT, "dan"),  # never ran: not counted
+    ]
+    page = render_summary(results, ASSIGNMENT, {"grading time": "3.2 s"})
+    box = re.search(r'<section class="box warn" id="sandbox-off".*?</section>', page, re.S)
+    assert box, "no warning box"
+    assert page.index('id="sandbox-off"') < page.index('id="distribution"')  # near the top
+    box = box.group(0)
+    assert "Sandbox protections off in this run" in box
+    for name in ("cgroup", "user"):
+        assert escape(PROTECTIONS[name]) in box
+        assert escape(FALLBACKS[name]) in box
+    assert "off for all 3 submissions that ran." in box
+    assert "off for 1 of 3 submissions that ran." in box
+    assert "root on Linux" in box
+    assert "autograder grade --require-sandbox" in box
+    assert escape(PROTECTIONS["network"]) not in box
+    assert "<dt>sandbox</dt><dd>off: cgroup, user</dd>" in page
+    assert "<dt>grading time</dt><dd>3.2 s</dd>" in page  # the caller's settings stay
+
+    whole_class = render_summary([_off(graded(ASSIGNMENT, f"s{i}"), "ipc") for i in range(40)], ASSIGNMENT)
+    assert "off for all 40 submissions." in whole_class
+    assert escape(FALLBACKS["ipc"]) in whole_class
+
+
+def test_summary_page_has_no_warning_when_every_protection_was_on():
+    results = [graded(ASSIGNMENT, "ana"), ungraded(ASSIGNMENT, "dan")]
+    page = render_summary(results, ASSIGNMENT, {"grading time": "3.2 s"})
+    assert 'id="sandbox-off"' not in page
+    assert "Sandbox protections off" not in page
+    assert "<dt>sandbox</dt><dd>every protection on</dd>" in page
 
 
 def test_the_command_line_starts_without_matplotlib_or_jinja():
