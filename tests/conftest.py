@@ -159,3 +159,17 @@ def executed_solution(solution_nb, tmp_path_factory, isolated_jupyter):
 @pytest.fixture(scope="session")
 def executed_exercise(exercise_nb, tmp_path_factory, isolated_jupyter):
     return execute_notebook(exercise_nb, tmp_path_factory.mktemp("exercise-run"))
+
+
+@pytest.fixture(scope="session")
+def instructor():
+    """An ordinary user with the kit set up in its home folder by the README's set-up (see unprivileged.py)."""
+    from tests.unprivileged import copy_kit, make_instructor, remove, set_up
+
+    person, base = make_instructor()
+    try:
+        copy_kit(person)
+        person.setup = set_up(person)
+        yield person
+    finally:
+        remove(person, base)

@@ -1,16 +1,18 @@
-"""Attacks on the grader, each graded next to an honest submission in one sandboxed batch.
+"""Attacks on the grader, each graded next to honest submissions in one sandboxed batch, as root and as
+an ordinary user (an instructor without root, grading from their home folder, where the kit's clone is too).
 
 Every attack notebook is the honest example (alice_martin, 26/26) or the released stubs, with
-cells that try to cheat or to break out. One `autograder grade -j 2` run grades them all with
-tight limits; then, for each attack: the batch finished, the honest score is unchanged, the
-questions the attack tried to cheat on score 0, nothing was written outside the sandbox's
-scratch, and no process of the run is left.
+cells that try to cheat or to break out; an honest copy follows each attack. One `autograder grade
+-j 2` run grades them all with tight limits; then, for each attack: the batch finished, the honest
+scores are unchanged, the questions the attack tried to cheat on score 0, nothing was written
+outside the sandbox's scratch, no secret was read, and no process of the run is left. A second,
+one-lane batch shows that SysV and POSIX IPC objects never pass from one submission to the next.
 
 The attacks are bounded by their own code, so that they cannot harm the machine even if the
 sandbox were broken: loops stop after two minutes, the fork bomb forks at most 200 sleepers
-that exit after 20 s, the memory hog asks for at most 8 GB (this machine has 24), the grader
-killer only aims at processes whose command line names autograder, and the run itself is
-killed after 5 minutes.
+that exit after 20 s, the memory hog asks for at most 8 GB (this machine has 24) and the shared
+memory writer for 1.4 GB, the late writer stops after 20 s, the grader killer only aims at
+processes whose command line names autograder, and each run is killed after 5 minutes.
 """
 
 from __future__ import annotations
@@ -314,6 +316,49 @@ def _forged_relay(channel, namespace, call_seconds):  # replaces the worker's lo
 sys.modules["__main__"]._watch_calls = _forged_relay
 """
 
+READ_SECRETS = """
+_found = []
+for _path in @SECRETS@:
+    try:
+        with open(_path, errors="replace") as _file:
+            _found.append(_file.read(300))
+    except Exception as error:
+        print("cannot read", _path, type(error).__name__)
+if _found:
+    raise RuntimeError("LEAK " + " | ".join(_found))
+"""
+
+# Code the trusted side would run if it ever collected the suites again after a submission wrote them.
+DROP_CONFTEST = """
+import os
+_code = "import pathlib\\npathlib.Path(@PWNED@).write_text('the trusted side ran student code')\\n"
+for _name in ("conftest.py", "test_zz_extra.py", "test_task_types.py"):
+    try:
+        with open(os.path.join(@SUITES@, _name), "a") as _file:
+            _file.write(_code)
+        print("wrote", _name)
+    except Exception as error:
+        print("cannot write", _name, type(error).__name__)
+"""
+
+LATE_WRITER = """
+import os, time
+_pid = os.fork()
+if _pid == 0:
+    os.setsid()
+    if os.fork() == 0:  # a daemon, out of the submission's process group, writing for 20 s
+        for _ in range(40):
+            time.sleep(0.5)
+            for _folder in (".", "/tmp", @ROOT@):
+                try:
+                    with open(os.path.join(_folder, "late-@MARK@"), "w") as _file:
+                        _file.write("still running")
+                except Exception:
+                    pass
+    os._exit(0)
+os.waitpid(_pid, 0)
+"""
+
 ATTACKS = {
     "patch_checks": Attack(
         HONEST,
@@ -357,6 +402,9 @@ ATTACKS = {
     ),
     "big_output": Attack(HONEST, cells=(("classify_hidden_solution", BIG_OUTPUT),), honest_rest=True),
     "forged_answers": Attack(STUBS, cells=((None, FORGED_ANSWERS),), cheats=("*",)),
+    "read_secrets": Attack(HONEST, cells=((None, READ_SECRETS),), honest_rest=True),
+    "drop_conftest": Attack(HONEST, cells=((None, DROP_CONFTEST),), honest_rest=True),
+    "late_writer": Attack(HONEST, cells=(("rnn_cell_loop_solution", LATE_WRITER),), honest_rest=True),
     "introspection": Attack(
         STUBS,
         replace=(
@@ -393,7 +441,7 @@ def _build(attack: Attack, fill: dict) -> nbformat.NotebookNode:
 
 
 def _our_processes() -> list[str]:
-    """Processes of a grading run still alive: its workers, or anything running as a lane's user."""
+    """Processes of a grading run as root still alive: its workers, or anything running as a lane's user."""
     alive = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -409,16 +457,73 @@ def _our_processes() -> list[str]:
     return alive
 
 
-@pytest.fixture(scope="module")
-def batch(tmp_path_factory):
-    root = tmp_path_factory.mktemp("attacks")
-    submissions, out = root / "submissions", root / "out"
-    submissions.mkdir()
+RUNNERS = ["root", "instructor"]
+SECRET = f"secret-{TOKEN}"
+
+
+class _Run:
+    """Where a batch runs and as whom: root in a temporary folder, or the instructor in their home folder."""
+
+    def __init__(self, runner: str, request, tmp_path_factory, name: str) -> None:
+        self.person = request.getfixturevalue("instructor") if runner == "instructor" else None
+        if self.person is not None:
+            self.root = self.person.home / name
+            self.root.mkdir()
+            self.kit, self.bin = self.person.kit, self.person.bin
+        else:
+            self.root = tmp_path_factory.mktemp(name)
+            self.kit, self.bin = REPO, VENV_BIN
+        self.suites = self.kit / "autograder" / "assignments" / "rnn_intro"
+        self.submissions, self.out = self.root / "submissions", self.root / "out"
+        self.submissions.mkdir()
+        self.secret = self.root / "secret.txt"  # the instructor's own file: readable by them, by nobody else
+        self.secret.write_text(SECRET)
+        self.secret.chmod(0o600)
+
+    def processes(self) -> list[str]:
+        return self.person.processes() if self.person is not None else _our_processes()
+
+    def grade(self, *arguments: str) -> dict:
+        """The batch graded as this runner; then (5 s at most) the run's processes gone."""
+        if self.person is not None:
+            self.person.give(self.root)
+        before = set(self.processes())
+        command = [str(self.bin / "autograder"), "grade", str(self.submissions), "--out", str(self.out), *arguments]
+        options = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True, "start_new_session": True}
+        if self.person is not None:
+            process = self.person.popen(*command, **options)
+        else:
+            process = subprocess.Popen(command, **options)
+        try:
+            stdout, stderr = process.communicate(timeout=300)
+        finally:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        deadline = time.monotonic() + 5
+        while set(self.processes()) - before and time.monotonic() < deadline:
+            time.sleep(0.1)
+        results = {p.stem: json.loads(p.read_text()) for p in (self.out / "results").glob("*.json")}
+        return {
+            "runner": "root" if self.person is None else "instructor",
+            "code": process.returncode,
+            "stdout": stdout,
+            "stderr": stderr,
+            "results": results,
+            "survivors": sorted(set(self.processes()) - before),
+        }
+
+
+@pytest.fixture(scope="module", params=RUNNERS)
+def batch(request, tmp_path_factory):
+    run = _Run(request.param, request, tmp_path_factory, "attacks")
+    root, submissions, out = run.root, run.submissions, run.out
     listener = socket.create_server(("127.0.0.1", 0))
     listener.settimeout(0.2)
     unix_path = str(root / "grader.sock")
     unix = socket.socket(socket.AF_UNIX)
     unix.bind(unix_path)
+    os.chmod(unix_path, 0o777)  # anyone may connect, were the walls down
     unix.listen()
     unix.settimeout(0.2)
     connections: list[str] = []
@@ -436,8 +541,14 @@ def batch(tmp_path_factory):
 
     watcher = threading.Thread(target=accept, daemon=True)
     watcher.start()
+    home = run.person.home if run.person is not None else root
+    solution = run.kit / "solutions" / "rnn_intro" / "rnn_intro.ipynb"
     fill = {
-        "@TARGETS@": repr([str(root), str(submissions), str(out), str(REPO), str(REPO / "solutions")]),
+        "@TARGETS@": repr([str(p) for p in (root, submissions, out, run.kit, solution.parent, run.suites, home)]),
+        "@SECRETS@": repr([str(run.secret), str(run.suites / "test_classify_hidden.py"), str(solution)]),
+        "@SUITES@": repr(str(run.suites)),
+        "@PWNED@": repr(str(root / f"pwned-{MARK}")),
+        "@ROOT@": repr(str(root)),
         "@MARK@": MARK,
         "@PORT@": str(listener.getsockname()[1]),
         "@UNIX@": repr(unix_path),
@@ -445,54 +556,40 @@ def batch(tmp_path_factory):
     (submissions / "alice_martin.ipynb").write_bytes(HONEST.read_bytes())
     for name, attack in ATTACKS.items():
         nbformat.write(_build(attack, fill), submissions / f"{name}.ipynb")
-    before = set(_our_processes())
+        (submissions / f"{name}_then_honest.ipynb").write_bytes(HONEST.read_bytes())
+    suites_before = {p.name: p.read_bytes() for p in run.suites.iterdir() if p.is_file()}
     started = time.monotonic()
-    process = subprocess.Popen(
-        [str(VENV_BIN / "autograder"), "grade", str(submissions), "--out", str(out), "-j", "2", *LIMITS],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    try:
-        stdout, stderr = process.communicate(timeout=300)
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-    seconds = time.monotonic() - started
-    deadline = time.monotonic() + 5
-    while set(_our_processes()) - before and time.monotonic() < deadline:
-        time.sleep(0.1)
-    survivors = sorted(set(_our_processes()) - before)
+    graded = run.grade("-j", "2", *LIMITS)
     stop.set()
     watcher.join()
     listener.close()
     unix.close()
-    results = {p.stem: json.loads(p.read_text()) for p in (out / "results").glob("*.json")}
+    suites_after = {p.name: p.read_bytes() for p in run.suites.iterdir() if p.is_file()}
     return {
-        "code": process.returncode,
-        "stdout": stdout,
-        "stderr": stderr,
-        "results": results,
+        **graded,
         "root": root,
         "out": out,
-        "survivors": survivors,
+        "kit": run.kit,
+        "suites_changed": suites_after != suites_before,
         "connections": connections,
-        "seconds": seconds,
+        "seconds": time.monotonic() - started,
     }
 
 
 def test_the_batch_finishes_and_grades_everyone(batch):
     assert batch["code"] == 0, batch["stderr"][-2000:]
-    assert set(batch["results"]) == {"alice_martin", *ATTACKS}
+    assert set(batch["results"]) == {"alice_martin", *ATTACKS, *(f"{name}_then_honest" for name in ATTACKS)}
     assert all(r["status"] == "graded" for r in batch["results"].values())
-    assert "protections off" not in batch["stderr"]  # as root on Linux, every wall is up
+    off = {entry["name"] for result in batch["results"].values() for entry in result["unprotected"]}
+    # As root on Linux, every wall is up; without root, all but a second user id and the cgroups.
+    assert off == (set() if batch["runner"] == "root" else {"user", "cgroup"})
 
 
-def test_the_honest_score_is_unchanged(batch):
+def test_the_honest_scores_are_unchanged(batch):
     alone = grade_submission(Submission("alice_martin", HONEST), load_assignment())
     assert alone.score == TOTAL_POINTS
+    honest = {name: r["score"] for name, r in batch["results"].items() if name.endswith("_then_honest")}
+    assert honest == dict.fromkeys(honest, alone.score)  # whatever the attack before them did
     assert batch["results"]["alice_martin"]["score"] == alone.score
 
 
@@ -518,10 +615,12 @@ def test_the_attack_gains_nothing(batch, name):
 
 def test_nothing_is_written_outside_the_scratch_folder(batch):
     """Every folder the attacks aimed at (absolute ones; relative ones land in scratch) has no mark."""
-    root, out = batch["root"], batch["out"]
+    root, out, kit = batch["root"], batch["out"], batch["kit"]
     aimed = [Path(p) for p in ("/", "/tmp", "/var/tmp", "/dev/shm", Path.home(), "/root", "/work")]
-    aimed += [root, root / "submissions", out, REPO, REPO / "solutions", REPO / "autograder"]
+    aimed += [root, root.parent, root / "submissions", out, kit, kit / "solutions", kit / "autograder"]
+    aimed += [kit / "autograder" / "assignments" / "rnn_intro"]
     marked = [folder / MARK for folder in aimed if (folder / MARK).exists()]
+    marked += [Path(p) / f"late-{MARK}" for p in ("/tmp", root) if (Path(p) / f"late-{MARK}").exists()]
     marked += [folder / "grades.csv" for folder in aimed if (folder / "grades.csv").exists() and folder != out]
     marked += [p for p in root.rglob("*") if MARK in p.name]
     written = [p for p in out.rglob("*") if p.is_file() and MARK in p.read_text(errors="replace")]
@@ -557,3 +656,111 @@ def test_limits_are_reported_where_they_struck(batch):
 def test_the_attacks_saw_no_secret(batch):
     steal = batch["results"]["steal_solutions"]
     assert steal["score"] == 0
+    reader = json.dumps(batch["results"]["read_secrets"])
+    assert "LEAK" not in reader  # not the instructor's file, nor a hidden suite, nor the solution
+    written = [p for p in batch["out"].rglob("*") if p.is_file() and SECRET in p.read_text(errors="replace")]
+    assert written == []
+
+
+def test_the_trusted_side_never_runs_what_a_submission_wrote(batch):
+    assert not batch["suites_changed"]  # the suites' folder is out of the sandbox's reach...
+    assert not (batch["root"] / f"pwned-{MARK}").exists()  # ...and nothing dropped there ever ran
+
+
+# -- IPC: nothing passes from one submission to the next, nothing outlives them -------------------
+IPC_KEY = int(TOKEN[:7], 16)  # SysV keys of this run: the answer, then two large segments
+IPC_COMMON = """
+import ctypes, os
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.shmat.restype = ctypes.c_void_p
+_libc.shmat.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_int]
+_libc.shmdt.argtypes = [ctypes.c_void_p]
+_KEY, _CREATE, _NOWAIT = @KEY@, 0o1000 | 0o666, 0o4000
+class _Message(ctypes.Structure):
+    _fields_ = [("kind", ctypes.c_long), ("text", ctypes.c_char * 64)]
+def _attached(segment):
+    address = _libc.shmat(segment, None, 0)
+    return None if address in (None, ctypes.c_void_p(-1).value) else address
+"""
+IPC_WRITER = (
+    IPC_COMMON
+    + """
+_answer = b"ANSWER-@MARK@"
+_segment = _libc.shmget(_KEY, 4096, _CREATE)
+_address = _attached(_segment)
+if _address:
+    ctypes.memmove(_address, _answer, len(_answer))
+    _libc.shmdt(_address)
+_written = [bool(_address)]
+for _i in (1, 2):  # 1.4 GB of shared memory left behind, touched: charged to the lane's memory
+    _big = _libc.shmget(_KEY + _i, 700 * 2**20, _CREATE)
+    _address = _attached(_big)
+    _written.append(bool(_address))
+    if _address:
+        ctypes.memset(_address, 1, 700 * 2**20)
+        _libc.shmdt(_address)
+_queue = _libc.msgget(_KEY, _CREATE)
+_written.append(_libc.msgsnd(_queue, ctypes.byref(_Message(1, _answer)), 64, _NOWAIT) == 0)
+_written.append(_libc.semget(_KEY, 1, _CREATE) >= 0)
+with open("/dev/shm/answer-@MARK@", "w") as _file:
+    _file.write("ANSWER-@MARK@")
+if not all(_written):
+    raise RuntimeError(f"not written: {_written}")
+"""
+)
+IPC_READER = (
+    IPC_COMMON
+    + """
+_found = []
+_segment = _libc.shmget(_KEY, 0, 0)
+if _segment >= 0:
+    _address = _attached(_segment)
+    _found.append(ctypes.string_at(_address, 20) if _address else b"segment")
+_queue = _libc.msgget(_KEY, 0)
+if _queue >= 0:
+    _message = _Message()
+    _libc.msgrcv(_queue, ctypes.byref(_message), 64, 0, _NOWAIT)
+    _found.append(_message.text or b"queue")
+if _libc.semget(_KEY, 0, 0) >= 0:
+    _found.append(b"semaphore")
+if os.path.exists("/dev/shm/answer-@MARK@"):
+    _found.append(b"posix shared memory")
+if _found:
+    raise RuntimeError("LEAK " + repr(_found))
+"""
+)
+
+
+def _ipc_keys() -> set[int]:
+    """The SysV IPC keys alive in this machine's (the grader's) IPC namespace."""
+    keys = set()
+    for kind in ("shm", "msg", "sem"):
+        lines = Path(f"/proc/sysvipc/{kind}").read_text().splitlines()[1:]
+        keys |= {int(line.split()[0]) for line in lines if line.split()}
+    return keys
+
+
+@pytest.fixture(scope="module", params=RUNNERS)
+def ipc_batch(request, tmp_path_factory):
+    """One lane: a writer of SysV and POSIX IPC objects, then a reader, then an honest student."""
+    run = _Run(request.param, request, tmp_path_factory, "ipc")
+    fill = {"@KEY@": str(IPC_KEY), "@MARK@": MARK}
+    for name, code in (("a_ipc_writer", IPC_WRITER), ("b_ipc_reader", IPC_READER)):
+        notebook = nbformat.read(HONEST, as_version=4)
+        notebook.cells.insert(0, nbformat.v4.new_code_cell(_fill(code, fill)))
+        nbformat.write(notebook, run.submissions / f"{name}.ipynb")
+    (run.submissions / "c_honest.ipynb").write_bytes(HONEST.read_bytes())
+    graded = run.grade("-j", "1", *LIMITS)
+    return {**graded, "keys": _ipc_keys(), "shm": os.listdir("/dev/shm")}
+
+
+def test_no_ipc_object_passes_between_submissions_or_outlives_them(ipc_batch):
+    assert ipc_batch["code"] == 0, ipc_batch["stderr"][-2000:]
+    results = ipc_batch["results"]
+    assert results["a_ipc_writer"]["cells"] == []  # no cell failed: it wrote every object
+    assert "LEAK" not in json.dumps(results["b_ipc_reader"])  # the next submission found nothing of it
+    assert results["b_ipc_reader"]["score"] == TOTAL_POINTS
+    assert results["c_honest"]["score"] == TOTAL_POINTS  # the memory it held went with it
+    assert not {IPC_KEY, IPC_KEY + 1, IPC_KEY + 2} & ipc_batch["keys"]  # nothing left on the machine
+    assert [name for name in ipc_batch["shm"] if MARK in name] == []
+    assert ipc_batch["survivors"] == []

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
+import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -202,9 +205,11 @@ def test_student_code_reads_installed_packages_but_never_the_kits_folder(tmp_pat
     assert not {str(site), str(site / "autograder"), str(site / "autograder-0.1.0.dist-info")} & set(paths)
 
 
-def test_without_root_grading_goes_on_and_says_what_is_off(tmp_path):
-    """In a child that gives up root first, isolate() applies what it can and names the rest."""
-    import pyseccomp  # noqa: F401  (as a real non-root user would, from a Python installation it can read)
+def test_without_namespaces_grading_goes_on_in_a_private_folder_and_says_what_is_off(tmp_path):
+    """Not root, and no user namespace to be had (a container whose seccomp profile denies them, as Docker's
+    does): isolate() applies what it can, works in the private folder the lane made (never the working
+    directory), and names the rest."""
+    import pyseccomp
 
     read, write = os.pipe()
     pid = os.fork()
@@ -215,19 +220,35 @@ def test_without_root_grading_goes_on_and_says_what_is_off(tmp_path):
             os.setresgid(65534, 65534, 65534)
             os.setresuid(65534, 65534, 65534)
             os.chdir("/")
+            no_namespaces = pyseccomp.SyscallFilter(defaction=pyseccomp.ALLOW)
+            no_namespaces.add_rule(pyseccomp.ERRNO(1), "unshare")
+            no_namespaces.load()
             report = sandbox.Report()
-            sandbox.isolate_lane(report)
-            sandbox.isolate(sandbox.Policy(), report)
-            os.write(write, (",".join(sorted(report.off)) + "|" + ",".join(sorted(report.on))).encode())
+            own_user_namespace = sandbox.isolate_lane(report)
+            scratch = tempfile.mkdtemp(prefix="autograder-lane-test-")
+            workdir = sandbox.isolate(sandbox.Policy(), report, own_user_namespace, scratch)
+            open("written", "w").close()  # the scratch is writable...
+            try:
+                open("/tmp/autograder-outside-scratch", "w").close()  # ...and nothing else
+                outside = "written"
+            except OSError:
+                outside = "denied"
+            answer = [sorted(report.off), sorted(report.on), own_user_namespace, workdir, scratch, outside]
+            os.write(write, json.dumps(answer).encode())
             code = 0
         finally:
             os._exit(code)
     os.close(write)
-    off, on = os.read(read, 1000).decode().split("|")
+    off, on, own_user_namespace, workdir, scratch, outside = json.loads(os.read(read, 10_000).decode())
     os.waitpid(pid, 0)
     os.close(read)
-    assert set(off.split(",")) == {"network", "filesystem", "user"}  # namespaces and setuid need root
-    assert set(on.split(",")) == {"landlock", "seccomp", "rlimits"}  # TCP is still denied by Landlock
+    shutil.rmtree(scratch)
+    Path("/tmp/autograder-outside-scratch").unlink(missing_ok=True)
+    assert not own_user_namespace
+    assert set(off) == {"network", "filesystem", "ipc", "user"}
+    assert set(on) == {"landlock", "seccomp", "rlimits"}  # TCP is still denied by Landlock, files by it too
+    assert workdir == scratch
+    assert outside == "denied"
     line = protection_warning(["filesystem", "user"])
     assert line.count("\n") == 0
     assert "private file-system view" in line
