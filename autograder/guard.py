@@ -22,6 +22,7 @@ from pathlib import Path
 
 from autograder.discover import Submission
 from autograder.errors import AutograderError
+from autograder.language import english
 from autograder.results import Status, StudentResult
 
 KIT_PACKAGE = Path(__file__).resolve().parent
@@ -72,7 +73,10 @@ def _scan(folders: Iterable[Path]) -> dict[str, tuple]:
                 except OSError:
                     continue
                 mode = stat.S_IMODE(info.st_mode)
-                files[path] = (info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns, mode)
+                if stat.S_ISDIR(info.st_mode):  # its times move with what is added or removed: reported as such
+                    files[path] = (info.st_ino, mode)
+                else:
+                    files[path] = (info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns, mode)
     return files
 
 
@@ -132,16 +136,20 @@ def what_broke(result: StudentResult) -> str:
     failed = next((cell for cell in result.cells if not cell.ok), None)
     if failed is not None and failed.error is not None:
         limit = f" (limit {failed.limit})" if failed.limit else ""
-        parts.append(f"cell {failed.cell} failed{limit}: {_clip(failed.error.summary())}")
+        parts.append(f"cell {failed.cell} failed{limit}: {_clip(_error(failed.error))}")
     else:
         test = next((t for q in result.questions for t in q.tests if t.outcome.value != "passed"), None)
         if test is not None:
             limit = f" (limit {test.limit})" if test.limit else ""
-            detail = test.error.summary() if test.error is not None else test.message
+            detail = _error(test.error) if test.error is not None else test.message_en or test.message
             parts.append(f"test {test.name} failed{limit}: {_clip(detail)}")
     if result.unprotected:
         parts.append(f"protections off: {', '.join(result.unprotected)}")
     return "; ".join(parts) or "no test passed"
+
+
+def _error(error) -> str:
+    return f"{error.type_name}: {english(error.message)}" if error.message else error.type_name
 
 
 def _clip(text: str, size: int = 240) -> str:

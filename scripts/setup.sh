@@ -7,8 +7,8 @@ cd "$(dirname "$0")/.."
 venv=${AUTOGRADER_VENV:-.venv}
 python=${PYTHON:-python3}
 
-if ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 10))' 2>/dev/null; then
-  echo "setup: need Python 3.10 or newer as '$python' (set PYTHON=...)" >&2
+if ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+  echo "setup: need Python 3.11 or newer as '$python' (set PYTHON=...)" >&2
   exit 2
 fi
 
