@@ -10,7 +10,7 @@ ASSIGNMENT_ID = "rnn_intro"
 
 @dataclass(frozen=True)
 class CourseLayout:
-    """The folders of one course, as the contract (EXERCISES.md) names them."""
+    """The folders of one course, as the contract (docs/contract.md) names them."""
 
     root: Path
     assignment: str = ASSIGNMENT_ID

@@ -1,7 +1,7 @@
 """Reports: the gradebook CSV, one JSON result per student, and the terminal table.
 
 Report writers read :class:`StudentResult` records; they never grade. File names and columns
-are the contract's (EXERCISES.md): ``grades.csv`` and ``results/<student>.json``.
+are the contract's (docs/contract.md): ``grades.csv`` and ``results/<student>.json``.
 """
 
 from __future__ import annotations

@@ -36,7 +36,7 @@ def own_cgroups() -> dict[str, str]:
     }
 
 
-# The contract, copied from EXERCISES.md: question id -> (signature, points). The tests hold the
+# The contract, copied from docs/contract.md: question id -> (signature, points). The tests hold the
 # notebook to it; changing a line here means the contract changed through an issue.
 CONTRACT = {
     "rnn_cell_forward": ("rnn_cell_forward(x_t, h_prev, W_xh, W_hh, b_h)", 2),
