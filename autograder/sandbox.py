@@ -292,8 +292,19 @@ def isolate_lane(report: Report) -> bool:
 
     if report.step("network", user_namespace):
         return True
-    report.off["network"] = f"no user namespace for this user ({report.off['network']})"
+    why = report.off["network"]
+    if _read_text("/proc/sys/kernel/apparmor_restrict_unprivileged_userns") == "1":
+        why += "; AppArmor restricts user namespaces here: kernel.apparmor_restrict_unprivileged_userns=1"
+    report.off["network"] = f"no user namespace for this user ({why})"
     return False
+
+
+def _read_text(path: str) -> str:
+    try:
+        with open(path) as file:
+            return file.read().strip()
+    except OSError:
+        return ""
 
 
 def is_root() -> bool:

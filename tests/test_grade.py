@@ -250,8 +250,8 @@ def test_ctrl_c_stops_the_lanes_and_leaves_no_process(tmp_path):
     submissions = tmp_path / "submissions"
     submissions.mkdir()
     # Enough students that the run is still grading when Ctrl-C comes (12 were all graded within 4 s).
-    for i in range(80):
-        shutil.copy(LAYOUT.solution_notebook, submissions / f"student_{i:02d}.ipynb")
+    for i in range(160):
+        shutil.copy(LAYOUT.solution_notebook, submissions / f"student_{i:03d}.ipynb")
     before = _worker_pids()  # another run's workers on this machine are not this test's
     process = subprocess.Popen(
         [str(VENV_BIN / "autograder"), "grade", str(submissions), "-j", "2"],
@@ -261,9 +261,10 @@ def test_ctrl_c_stops_the_lanes_and_leaves_no_process(tmp_path):
         start_new_session=True,  # SIGINT for this run only, as a terminal's Ctrl-C sends it
     )
     try:
-        assert process.stderr.readline().startswith("grading 80 submission(s)")
+        assert process.stderr.readline().startswith("grading 160 submission(s)")
         deadline = time.monotonic() + 60
-        while len(_worker_pids() - before) < 3 and time.monotonic() < deadline:  # the zygote and two lane workers
+        # This run's zygote, its two lane keepers and their lane workers (not another test's leftovers).
+        while len(_descendants(process.pid) & _worker_pids()) < 5 and time.monotonic() < deadline:
             time.sleep(0.1)
         time.sleep(1)  # the lanes are grading
         os.killpg(process.pid, signal.SIGINT)
@@ -276,6 +277,20 @@ def test_ctrl_c_stops_the_lanes_and_leaves_no_process(tmp_path):
     assert stderr.strip().splitlines()[-1] == "autograder: interrupted"
     time.sleep(0.5)
     assert _worker_pids() - before == set()
+
+
+def _descendants(pid: int) -> set[int]:
+    """Every process below ``pid``, from /proc's parent links."""
+    parents = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+    found, frontier = set(), {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
 
 
 def _worker_pids() -> set[int]:
