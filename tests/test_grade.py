@@ -259,6 +259,8 @@ def test_ctrl_c_stops_the_lanes_and_leaves_no_process(tmp_path):
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,  # SIGINT for this run only, as a terminal's Ctrl-C sends it
+        # As a terminal's shell starts it, whatever this test's own launcher did (a background job ignores SIGINT).
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         assert process.stderr.readline().startswith("grading 160 submission(s)")

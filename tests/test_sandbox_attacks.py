@@ -750,7 +750,8 @@ def ipc_batch(request, tmp_path_factory):
         notebook.cells.insert(0, nbformat.v4.new_code_cell(_fill(code, fill)))
         nbformat.write(notebook, run.submissions / f"{name}.ipynb")
     (run.submissions / "c_honest.ipynb").write_bytes(HONEST.read_bytes())
-    graded = run.grade("-j", "1", *LIMITS)
+    # The lane's memory cap as in the attacks' batch; time enough to touch 1.4 GB on a loaded machine.
+    graded = run.grade("-j", "1", "--memory-mb", "768", "--call-seconds", "5")
     return {**graded, "keys": _ipc_keys(), "shm": os.listdir("/dev/shm")}
 
 
