@@ -161,15 +161,34 @@ def executed_exercise(exercise_nb, tmp_path_factory, isolated_jupyter):
     return execute_notebook(exercise_nb, tmp_path_factory.mktemp("exercise-run"))
 
 
+_instructor: list = []  # (user, its folder, its set-up), started once the session's tests are collected
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """The ordinary user's set-up takes about a minute: when a collected test needs the user, it starts now,
+    in the background, and the tests before that one run meanwhile."""
+    if not _instructor and any("instructor" in getattr(item, "fixturenames", ()) for item in items):
+        from tests.unprivileged import start
+
+        _instructor.append(start())
+
+
+def pytest_sessionfinish(session, exitstatus):
+    from tests.unprivileged import remove
+
+    while _instructor:
+        person, base, setup = _instructor.pop()
+        setup.stop()
+        remove(person, base)
+
+
 @pytest.fixture(scope="session")
 def instructor():
     """An ordinary user with the kit set up in its home folder by the README's set-up (see unprivileged.py)."""
-    from tests.unprivileged import copy_kit, make_instructor, remove, set_up
+    if not _instructor:
+        from tests.unprivileged import start
 
-    person, base = make_instructor()
-    try:
-        copy_kit(person)
-        person.setup = set_up(person)
-        yield person
-    finally:
-        remove(person, base)
+        _instructor.append(start())
+    person, _base, setup = _instructor[0]
+    person.setup = setup.wait()
+    return person

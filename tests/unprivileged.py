@@ -135,10 +135,47 @@ def copy_kit(instructor: Instructor) -> None:
     instructor.give(instructor.kit)
 
 
-def set_up(instructor: Instructor) -> subprocess.CompletedProcess:
-    """The README's set-up, as the user, with Debian's Python."""
-    pip = {name: os.environ[name] for name in PIP_SETTINGS if name in os.environ}
-    return instructor.run("bash", "scripts/setup.sh", cwd=instructor.kit, timeout=900, PYTHON=str(DEBIAN_PYTHON), **pip)
+class SetUp:
+    """The README's set-up, as the user, with Debian's Python, started now and waited for when needed.
+
+    It runs at the lowest CPU priority, so that it takes only the time the tests before it leave idle:
+    started when the session's tests are collected, it is usually done by the time a test needs the user.
+    """
+
+    def __init__(self, instructor: Instructor) -> None:
+        pip = {name: os.environ[name] for name in PIP_SETTINGS if name in os.environ}
+        self._log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115  (open while the set-up runs; closed by wait)
+        self._process = subprocess.Popen(
+            instructor.command("nice", "-n", "19", "bash", "scripts/setup.sh"),
+            cwd=instructor.kit,
+            env=instructor.environment(PYTHON=str(DEBIAN_PYTHON), **pip),
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+
+    def wait(self, timeout: float = 900) -> subprocess.CompletedProcess:
+        code = self._process.wait(timeout=timeout)
+        self._log.seek(0)
+        output = self._log.read()
+        self._log.close()
+        return subprocess.CompletedProcess(self._process.args, code, output, output)
+
+    def stop(self) -> None:
+        if self._process.poll() is None:
+            self._process.kill()
+            self._process.wait()
+
+
+def start() -> tuple[Instructor, Path, SetUp]:
+    """The user, its copy of the kit, and its set-up under way."""
+    person, base = make_instructor()
+    try:
+        copy_kit(person)
+        return person, base, SetUp(person)
+    except BaseException:
+        remove(person, base)
+        raise
 
 
 def remove(instructor: Instructor, base: Path) -> None:
