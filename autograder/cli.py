@@ -330,7 +330,7 @@ def run_grade(options: GradeOptions) -> int:
         graded = list(submissions)
         if options.sandbox_check and any(s.problem is None for s in submissions):  # first, in the same lanes
             graded.insert(0, guard.canary_submission(assignment.folder, assignment.id))
-            hide = (*hide, graded[0].path.parent)  # the solutions' folder too, out of the students' sight
+            hide = (*hide, graded[0].path.resolve().parent)  # the solution's own folder, out of the students' sight
         started = time.monotonic()
         progress = _progress(len(submissions), started)
         canary: list = []
