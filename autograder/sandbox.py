@@ -341,7 +341,10 @@ def isolate(policy: Policy, report: Report, own_user_namespace: bool = False, sc
         import pyseccomp  # noqa: F401
     except Exception as error:  # not installed, not Linux, no libseccomp
         report.off.setdefault("seccomp", f"pyseccomp unavailable: {error}")
-    processes = _process_count() if not (root or own_user_namespace) else 0  # counted with the instructor's
+    # The process cap counts per user id and user namespace: as root, the lane's own user id; in the lane's
+    # user namespace, the instructor's id there, which the lane's keeper and worker hold too (2 processes);
+    # else every process of the instructor's, so the cap starts from those running now.
+    extra = 0 if root else 2 if own_user_namespace else _process_count()
     if namespaces:
         report.step("ipc", lambda: unshare(CLONE_NEWIPC))
     else:
@@ -357,10 +360,6 @@ def isolate(policy: Policy, report: Report, own_user_namespace: bool = False, sc
             raise OSError(errno.ENOENT, "no private scratch folder")
         writable = workdir = scratch
     os.chdir(workdir)
-    # The process cap counts per user id and user namespace: as root, the lane's own user id; in the lane's
-    # user namespace, the instructor's id there, which the lane's keeper and worker hold too (2 processes);
-    # else every process of the instructor's, so the cap starts from those running now.
-    extra = 0 if root else 2 if own_user_namespace else processes
     report.step("rlimits", lambda: _rlimits(policy, extra))
     if root:
         report.step("user", lambda: _drop_user(policy.uid))

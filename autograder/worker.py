@@ -210,12 +210,9 @@ def _kill_strays() -> None:
     """Kill and reap every child this process has but the submission it waits for: a submission's orphans,
     which come here (a subreaper) when the submission had no PID namespace of its own to take them along."""
     for _ in range(100):
-        strays = _children()
-        if not strays:
+        if not _children():
             break
-        for pid in strays:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
+        _kill_descendants()
         _reap(block=True)
     _reap()
 
