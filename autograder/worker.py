@@ -45,9 +45,10 @@ if __name__ == "__main__":  # a worker's own interpreter: its imports (torch) wi
     # objects are frozen (_zygote, _lane).
     gc.disable()
 
-from autograder import sandbox, wire
+from autograder import isolation, sandbox, wire
 from autograder.codec import CodecError
 from autograder.execute import new_namespace, run_cells, stdin_closed
+from autograder.isolation import VERSION_TAGS, ScratchFiles, dict_version, process_state
 from autograder.results import CodeCell
 from autograder.transport import InProcessTransport
 
@@ -166,6 +167,8 @@ def _warm_up() -> None:
     torch.nn.utils.rnn.pack_padded_sequence(torch.zeros(3, 2, 4), [3, 2])
     torch.nn.GRU(4, 3, bidirectional=True)(torch.zeros(3, 2, 4))
     import pyseccomp  # noqa: F401  (loading libseccomp here is 1 ms; in each submission, 13)
+
+    isolation.prepare()  # every module's globals summarised once, for all submissions and their tests
 
 
 def _serve_lane(control: int, report: sandbox.Report, own_user_namespace: bool, scratch: str | None) -> int:
@@ -316,9 +319,11 @@ def _submission(
     _kill_descendants()  # what the cells left running (a fork bomb's sleepers) has no part in the tests
     _reap(block=True)
     wire.send(channel, {"op": "ready", "kinds": _kinds(namespace)})
+    # The folders student code can write: the private /tmp and /dev/shm, else the scratch folder alone.
+    files = ScratchFiles(["/tmp", "/dev/shm"] if "filesystem" in report.on else [workdir])
     gc.collect()
     gc.freeze()  # the notebook's objects: call processes share them without copying
-    _watch_calls(channel, namespace, float(order.get("call_seconds") or 10))
+    _watch_calls(channel, namespace, float(order.get("call_seconds") or 10), files)
     return 0
 
 
@@ -349,7 +354,7 @@ def _run_cells(channel: int, order: dict) -> dict:
     return namespace
 
 
-def _watch_calls(channel: int, namespace: dict, call_seconds: float) -> None:
+def _watch_calls(channel: int, namespace: dict, call_seconds: float, files: ScratchFiles) -> None:
     """The call process answers the grader's requests on the submission's channel itself; this process
     only watches it. A test ends with the call process replaced by a fresh copy of the notebook's state,
     unless that process can show that the state it holds is still that state.
@@ -358,17 +363,16 @@ def _watch_calls(channel: int, namespace: dict, call_seconds: float) -> None:
     overruns it (a loop that ignores the call's own timer, killed here at the limit + ``GRACE``), this
     process tells the grader in its place (``lost``) and forks a fresh one. Its clock: the deadline
     the call process writes in a page they share before each request, and clears before it replies.
+    The notebook's files are put back after a call process that changed them (``files``).
     """
-    try:
-        baseline = state_fingerprint(namespace)
-    except Exception:  # state that cannot be summarised: a fresh process for every test
-        baseline = None
-    files = set(os.listdir("."))  # the scratch folder as the notebook left it
+    import random
+
+    random_state = random.getstate()  # the notebook's: Python reseeds its generator in every fork
     shared = mmap.mmap(-1, 16)  # anonymous and shared: the call processes forked below write it
     request = (ctypes.c_double * 2).from_buffer(shared)  # [deadline (monotonic), 1.0 if a reply is owed]
     while True:
         request[0] = request[1] = 0.0
-        pid = _fork_call_process(channel, namespace, call_seconds, baseline, request)
+        pid = _fork_call_process(channel, namespace, call_seconds, random_state, request, files)
         ended, status = _watch(pid, request)
         owed = request[1] != 0.0
         _kill_descendants()  # whatever the call process started goes with it
@@ -377,8 +381,7 @@ def _watch_calls(channel: int, namespace: dict, call_seconds: float) -> None:
             wire.send(channel, {"op": "lost", "why": ended, **status})
         elif status == {"code": 0}:  # the grader closed the channel: the submission is over
             return
-        if status.get("code") == _STATE_CHANGED or not owed:
-            _remove_new_files(files)  # what the test wrote in the scratch folder goes with it
+        files.restore()  # what the test wrote, changed or removed in the writable folders
 
 
 _STATE_CHANGED = 75  # a call process's exit code: its test changed the notebook's state, fork a fresh one
@@ -411,17 +414,9 @@ def _watch(pid: int, request) -> tuple[str, dict]:
             os.close(pidfd)
 
 
-def _remove_new_files(kept: set[str]) -> None:
-    """What a test wrote in the scratch folder goes with it (files the notebook wrote stay)."""
-    for name in set(os.listdir(".")) - kept:
-        with contextlib.suppress(OSError):
-            if os.path.isdir(name) and not os.path.islink(name):
-                shutil.rmtree(name, ignore_errors=True)
-            else:
-                os.unlink(name)
-
-
-def _fork_call_process(channel: int, namespace: dict, call_seconds: float, baseline: int | None, request) -> int:
+def _fork_call_process(
+    channel: int, namespace: dict, call_seconds: float, random_state: object, request, files: ScratchFiles
+) -> int:
     try:
         pid = os.fork()
     except BlockingIOError:  # killed processes not yet reaped still count against the process limit
@@ -430,18 +425,30 @@ def _fork_call_process(channel: int, namespace: dict, call_seconds: float, basel
     if pid == 0:
         code = 70
         try:
-            code = _answer_calls(channel, namespace, call_seconds, baseline, request)
+            code = _answer_calls(channel, namespace, call_seconds, random_state, request, files)
         finally:
             os._exit(code)
     return pid
 
 
-def _answer_calls(channel: int, namespace: dict, call_seconds: float, baseline: int | None, request) -> int:
+def _answer_calls(
+    channel: int, namespace: dict, call_seconds: float, random_state: object, request, files: ScratchFiles
+) -> int:
     """The grader's requests, answered on the channel, until a test ends having changed the state
-    (exit ``_STATE_CHANGED``) or the grader closes the channel (exit 0)."""
+    (exit ``_STATE_CHANGED``) or the grader closes the channel (exit 0).
+
+    The state each test must end with is this process's own at its start: a fork, not its parent,
+    is what the notebook's state looks like here (fork handlers rebind ``threading``'s globals)."""
+    import random
+
+    random.setstate(random_state)
     transport = InProcessTransport(namespace, call_seconds=call_seconds)
     interrupted = False  # a call stopped half-way may have left state no fingerprint sees
     with stdin_closed():
+        try:
+            baseline = state_fingerprint(namespace, files)
+        except Exception:  # state that cannot be summarised: a fresh process for every test
+            baseline = None
         while True:
             try:
                 message = wire.receive(channel)
@@ -451,7 +458,9 @@ def _answer_calls(channel: int, namespace: dict, call_seconds: float, baseline: 
             if op == "end_test":
                 request[1], request[0] = 0.0, time.monotonic() + 5 + GRACE  # a fingerprint owes no reply
                 try:
-                    pristine = not interrupted and baseline is not None and state_fingerprint(namespace) == baseline
+                    pristine = (
+                        not interrupted and baseline is not None and state_fingerprint(namespace, files) == baseline
+                    )
                 except Exception:  # state that cannot be summarised: the next test gets a fresh process
                     pristine = False
                 request[0] = 0.0
@@ -519,16 +528,19 @@ def _action(kind: type, torch) -> int:
 _MAX_OBJECTS = 20_000  # a state larger than this is not summarised: every test gets a fresh process
 
 
-def state_fingerprint(namespace: dict) -> int | None:
+def state_fingerprint(namespace: dict, files: ScratchFiles | None = None) -> int | None:
     """A summary of the state a student's call could change and a later test would see, or None when
     it cannot be summarised (then every test gets a fresh process).
 
     It covers everything reachable from the notebook's names (containers, tensors by version and
     storage, functions with their defaults and closures, objects and classes by their attributes),
     the attributes of the modules it reaches, of ``builtins`` and of torch's modules and classes
-    (see :func:`_namespace_version`), torch's random generator and the scratch folder's entries. A
-    call that rebinds a global, appends to a list, changes a tensor in place, monkeypatches torch or
-    draws random numbers changes it.
+    (see :func:`_namespace_version`), the process-wide state outside the namespace
+    (:func:`autograder.isolation.process_state`: the environment, ``sys``, every module's globals,
+    random generators, torch's switches...) and the entries of the writable folders (``files``). A
+    call that rebinds a global, appends to a list, changes a tensor in place, monkeypatches torch,
+    sets an environment variable, turns on anomaly detection, draws random numbers or writes a
+    file changes it.
     """
     import builtins
 
@@ -603,34 +615,18 @@ def state_fingerprint(namespace: dict) -> int | None:
             return None  # a tensor subclass, or state this summary cannot read (numpy arrays...): always fresh
     for module in {id(module): module for module in modules}.values():  # the namespace's torch is torch
         parts.append(_namespace_version(module))
-    parts.append(hash(torch.random.get_rng_state().numpy().tobytes()))
-    with contextlib.suppress(OSError):
-        parts += sorted(os.listdir("."))
+    parts += process_state()
+    if files is not None:
+        files_state = files.state()
+        if files_state is None:  # too many files to keep track of
+            return None
+        parts.append(files_state)
     return hash(tuple(parts))
 
 
-def _dict_version_reader():
-    """A reader of a dict's version tag (PEP 509), which CPython 3.11 to 3.13 change on every insertion,
-    update and deletion: one read in place of hashing the identities of every value (torch's namespace
-    has 1,500). None when this interpreter's dicts do not behave so (the identities are hashed then)."""
-    import ctypes
-
-    if sys.implementation.name != "cpython" or not (3, 11) <= sys.version_info[:2] <= (3, 13):
-        return None
-    offset = object.__basicsize__ + ctypes.sizeof(ctypes.c_ssize_t)  # after the header and ma_used
-
-    def version(d: dict) -> int:
-        return ctypes.c_uint64.from_address(id(d) + offset).value
-
-    probe: dict = {}
-    seen = [version(probe)]
-    for change in (lambda: probe.update(a=1), lambda: probe.update(a=2), lambda: probe.pop("a")):
-        change()
-        seen.append(version(probe))
-    return version if len(set(seen)) == len(seen) else None
-
-
-_dict_version = _dict_version_reader()
+# A dict's version tag (PEP 509), read in place of hashing the identities of every value (torch's
+# namespace has 1,500); None where this interpreter's dicts have no such tags (the identities are hashed).
+_dict_version = dict_version if VERSION_TAGS else None
 
 
 def _namespace_version(namespace: object) -> int:

@@ -359,6 +359,62 @@ if _pid == 0:
 os.waitpid(_pid, 0)
 """
 
+# Every kind of process-wide state a test's call can leave behind; gru_output_shapes answers wrong, naming
+# what it saw, when its call finds any of it (each of its tests calls it once), and leaves all of it.
+STATE_LEAKS = """
+import os, signal, sys, warnings
+import torch
+_right_shapes = gru_output_shapes
+with open("notebook_file.txt", "w") as _file:
+    _file.write("as the notebook left it")
+def _leaks_seen():
+    seen = []
+    if os.environ.get("AUTOGRADER_LEAK"):
+        seen.append("environ")
+    if getattr(sys, "autograder_leak", None):
+        seen.append("sys")
+    if getattr(__import__("json"), "autograder_leak", None):
+        seen.append("another module's global")
+    if os.path.exists("/dev/shm/autograder_leak") or os.path.exists("/tmp/autograder_leak"):
+        seen.append("/dev/shm or /tmp")
+    if torch.is_anomaly_enabled():
+        seen.append("anomaly detection")
+    if torch.get_float32_matmul_precision() != "highest":
+        seen.append("matmul precision")
+    with open("notebook_file.txt") as file:
+        if file.read() != "as the notebook left it":
+            seen.append("the notebook's file")
+    if os.path.exists("test_file.txt"):
+        seen.append("a test's file")
+    if signal.getsignal(signal.SIGUSR1) == signal.SIG_IGN:
+        seen.append("signal handler")
+    if any(f[0] == "ignore" and f[1] is not None and "autograder" in f[1].pattern for f in warnings.filters):
+        seen.append("warnings filter")
+    return seen
+def _leave_leaks():
+    os.environ["AUTOGRADER_LEAK"] = "1"
+    sys.autograder_leak = 1
+    __import__("json").autograder_leak = 1
+    for folder in ("/dev/shm", "/tmp"):
+        try:
+            open(os.path.join(folder, "autograder_leak"), "w").close()
+        except OSError:
+            pass
+    torch.autograd.set_detect_anomaly(True)
+    torch.set_float32_matmul_precision("medium")
+    with open("notebook_file.txt", "w") as file:
+        file.write("changed by a test")
+    open("test_file.txt", "w").close()
+    signal.signal(signal.SIGUSR1, signal.SIG_IGN)
+    warnings.filterwarnings("ignore", message="autograder leak")
+def gru_output_shapes(*args, **kwargs):
+    seen = _leaks_seen()
+    _leave_leaks()
+    if seen:
+        return ("state left by an earlier test: " + ", ".join(seen),)
+    return _right_shapes(*args, **kwargs)
+"""
+
 ATTACKS = {
     "patch_checks": Attack(
         HONEST,
@@ -405,6 +461,7 @@ ATTACKS = {
     "read_secrets": Attack(HONEST, cells=((None, READ_SECRETS),), honest_rest=True),
     "drop_conftest": Attack(HONEST, cells=((None, DROP_CONFTEST),), honest_rest=True),
     "late_writer": Attack(HONEST, cells=(("rnn_cell_loop_solution", LATE_WRITER),), honest_rest=True),
+    "state_leaks": Attack(HONEST, cells=(("gru_output_shapes_solution", STATE_LEAKS),), honest_rest=True),
     "introspection": Attack(
         STUBS,
         replace=(

@@ -6,6 +6,7 @@ import dataclasses
 import json
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -325,6 +326,108 @@ def test_the_state_fingerprint_sees_what_a_call_can_change(reader, monkeypatch):
         torch.nn.functional.relu, torch.Tensor.sum = original_relu, original_sum
         del torch.nn.Module._autograder_probe
     assert state_fingerprint({"a": np.zeros(3)}) is None  # not summarised: always a fresh process
+
+
+def test_the_state_fingerprint_sees_the_process_wide_state_a_call_can_leave(monkeypatch):
+    """Outside the namespace: what a test could leave behind for the next one (each change put back)."""
+    import json
+    import random
+    import warnings
+
+    import numpy as np
+    import torch
+
+    from autograder.worker import state_fingerprint
+
+    namespace = {"xs": [1]}
+    assert state_fingerprint(namespace) == state_fingerprint(namespace)
+    monkeypatch.delenv("AUTOGRADER_PROBE", raising=False)
+    saved_filters, saved_handler = list(warnings.filters), signal.getsignal(signal.SIGUSR2)
+    saved_random, saved_numpy, saved_torch = random.getstate(), np.random.get_state(), torch.get_rng_state()
+    hooks = []
+    changes = {
+        "environment": lambda: os.environ.__setitem__("AUTOGRADER_PROBE", "1"),
+        "sys attribute": lambda: setattr(sys, "autograder_probe", 1),
+        "another module's global": lambda: setattr(json, "autograder_probe", 1),
+        "a module's global deleted": lambda: delattr(json, "autograder_probe"),
+        "a module imported": lambda: __import__("tabnanny"),
+        "anomaly detection": lambda: torch.autograd.set_detect_anomaly(True),
+        "matmul precision": lambda: torch.set_float32_matmul_precision("medium"),
+        "default dtype": lambda: torch.set_default_dtype(torch.float64),
+        "print options": lambda: torch.set_printoptions(precision=2),
+        "global module hook": lambda: hooks.append(torch.nn.modules.module.register_module_forward_hook(print)),
+        "Python's random": lambda: random.seed(1),
+        "NumPy's random": lambda: np.random.seed(1),
+        "torch's random": lambda: torch.manual_seed(1),
+        "warnings filter": lambda: warnings.filterwarnings("ignore", message="autograder probe"),
+        "signal handler": lambda: signal.signal(signal.SIGUSR2, signal.SIG_IGN),
+        "sys.path": lambda: sys.path.append("/nonexistent/autograder-probe"),
+        "working folder": lambda: os.chdir("/"),
+    }
+    cwd = os.getcwd()
+    try:
+        for what, change in changes.items():
+            state = state_fingerprint(namespace)
+            change()
+            assert state_fingerprint(namespace) != state, what
+        # Putting a global back to the very object it held is no change (sys.stdout around a captured call).
+        state = state_fingerprint(namespace)
+        sys.stdout = sys.stdout
+        warnings.filters = warnings.filters
+        assert state_fingerprint(namespace) == state
+    finally:
+        os.chdir(cwd)
+        sys.path.remove("/nonexistent/autograder-probe")
+        del sys.autograder_probe
+        torch.autograd.set_detect_anomaly(False)
+        torch.set_float32_matmul_precision("highest")
+        torch.set_default_dtype(torch.float32)
+        torch.set_printoptions(profile="default")
+        for hook in hooks:
+            hook.remove()
+        random.setstate(saved_random)
+        np.random.set_state(saved_numpy)
+        torch.set_rng_state(saved_torch)
+        warnings.filters[:] = saved_filters
+        signal.signal(signal.SIGUSR2, saved_handler)
+
+
+def test_the_notebooks_files_are_put_back_after_a_test(tmp_path):
+    """What a test adds, changes or removes in the writable folders; the notebook's files come back as they were."""
+    from autograder.isolation import ScratchFiles
+
+    (tmp_path / "model.txt").write_text("weights")
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "a.csv").write_text("1,2")
+    (tmp_path / "link").symlink_to("model.txt")
+    files = ScratchFiles([str(tmp_path)])
+    before, state = files.entries, files.state()
+    assert not files.restore()  # nothing changed: nothing done
+
+    (tmp_path / "model.txt").write_text("changed by a test")
+    (tmp_path / "data" / "a.csv").unlink()
+    (tmp_path / "data" / "new.csv").write_text("3")
+    (tmp_path / "link").unlink()
+    (tmp_path / "link").mkdir()  # a folder where a link was
+    (tmp_path / "extra").mkdir()
+    (tmp_path / "extra" / "deep.txt").write_text("x")
+    os.mkfifo(tmp_path / "fifo")
+    assert files.state() != state
+    assert files.restore()
+    assert (tmp_path / "model.txt").read_text() == "weights"
+    assert (tmp_path / "data" / "a.csv").read_text() == "1,2"
+    assert os.readlink(tmp_path / "link") == "model.txt"
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["a.csv", "data", "link", "model.txt"]
+    assert {path: entry[:4] for path, entry in files.entries.items()} == {p: e[:4] for p, e in before.items()}
+    state = files.state()
+    assert not files.restore()  # the new baseline: the files as put back
+    assert files.state() == state
+
+    over = ScratchFiles([str(tmp_path)], budget=3)  # too large to keep: changed, it is removed, not kept wrong
+    (tmp_path / "model.txt").write_text("changed")
+    over.restore()
+    assert not (tmp_path / "model.txt").exists()
+    assert (tmp_path / "data" / "a.csv").read_text() == "1,2"
 
 
 def test_a_worker_that_dies_costs_one_submission_and_is_replaced():
