@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from autograder.language import in_language
 from autograder.reports import format_points
 from autograder.results import CellRun, ErrorInfo, Frame, Outcome, QuestionResult, Status, StudentResult, TestOutcome
+from autograder.scoring import REPORT_BUDGET_BYTES
 from autograder.suites import Assignment, SubmissionLimits
 
 # The page's fixed words, per language. Student-facing: French unless --lang en.
@@ -213,6 +214,8 @@ class StudentFeedback:
     cells: tuple[CellView, ...]
     seconds: str
     version: str
+    cut: str = ""  # the sentence saying the page was shortened to its size budget ("" when it was not)
+    more_cells: str = ""  # the cells to look at left out of the page, in words ("" when none were)
 
 
 MAX_OUTPUT_CHARS = 1500  # the end of a failed cell's output shown on the page
@@ -244,7 +247,46 @@ def student_feedback(result: StudentResult, assignment: Assignment, lang: str = 
         cells=tuple(_cell(run, limits, lang) for run in result.cells if not run.ok or run.limit),
         seconds=f"{result.seconds:.1f} s",
         version=__version__,
+        cut=cut_sentence(result, lang),
+        more_cells=more_cells_sentence(result.cut_cells, lang),
     )
+
+
+def cut_sentence(result: StudentResult, lang: str) -> str:
+    """What the report budget left out of this page, and that the points do not depend on it."""
+    characters, cells = result.cut_characters, result.cut_cells
+    if not characters and not cells:
+        return ""
+    kb = REPORT_BUDGET_BYTES // 1000
+    several = (characters and cells) or characters > 1 or cells > 1
+    if lang == "en":
+        parts = [f"{characters} character{'s' if characters != 1 else ''}"] if characters else []
+        parts += [f"{cells} cell{'s' if cells != 1 else ''} to look at"] if cells else []
+        return (
+            f"This feedback was shortened: your notebook produced more text (outputs, errors) than a feedback "
+            f"page may hold ({kb} kB). {' and '.join(parts)} {'are' if several else 'is'} left out, each cut "
+            "marked [… ]. Your points do not change."
+        )
+    parts = [f"{characters} caractère{'s' if characters > 1 else ''}"] if characters else []
+    parts += [f"{cells} cellule{'s' if cells > 1 else ''} à revoir"] if cells else []
+    return (
+        f"Ce retour a été raccourci : votre notebook a produit plus de texte (sorties, erreurs) qu'une page de "
+        f"retour ne peut en contenir ({kb} ko). {' et '.join(parts)} n'y {'figurent' if several else 'figure'} "
+        "pas, chaque coupure est marquée [… ]. Vos points n'en dépendent pas."
+    )
+
+
+def more_cells_sentence(count: int, lang: str) -> str:
+    """The cells to look at left out of the page, after the ones it lists."""
+    if not count:
+        return ""
+    if count == 1:
+        if lang == "en":
+            return "… and 1 more cell to look at, not shown here so that this page stays readable."
+        return "… et 1 autre cellule à revoir, non montrée ici pour que cette page reste lisible."
+    if lang == "en":
+        return f"… and {count} more cells to look at, not shown here so that this page stays readable."
+    return f"… et {count} autres cellules à revoir, non montrées ici pour que cette page reste lisible."
 
 
 def _question(question: QuestionResult, limits: SubmissionLimits, lang: str) -> QuestionView:
@@ -278,12 +320,12 @@ def _reason(question: QuestionResult, lang: str) -> str:
     for test in question.tests:
         if test.message == question.reason and test.message_en:
             return test.message_en
-    return {"aucun test n'a tourné": "no test ran"}.get(question.reason, question.reason)
+    return {"aucun test n'a tourné": "no test ran"}.get(question.reason, in_language(question.reason, lang))
 
 
 def _test(test: TestOutcome, score: float, question: QuestionResult, limits: SubmissionLimits, lang: str) -> TestView:
     share = question.max_score * test.weight / (sum(t.weight for t in question.tests) or 1)
-    message = (test.message_en or test.message) if lang == "en" else test.message
+    message = (test.message_en or in_language(test.message, lang)) if lang == "en" else test.message
     headline, _, detail = message.partition("\n")
     error = _error(test.error, lang)
     if error is not None and test.hint == "raised":
@@ -304,12 +346,17 @@ def _test(test: TestOutcome, score: float, question: QuestionResult, limits: Sub
 def _error(error: ErrorInfo | None, lang: str) -> ErrorView | None:
     if error is None:
         return None
-    message = in_language(error.message, lang)  # the grader's own messages (limits) carry their English
-    return ErrorView(summary=f"{error.type_name}: {message}" if message else error.type_name, frames=error.frames)
+    # The grader's own messages (limits) and the report budget's notes carry their English.
+    message, type_name = in_language(error.message, lang), in_language(error.type_name, lang)
+    frames = tuple(
+        Frame(frame.cell, frame.line, in_language(frame.function, lang), in_language(frame.text, lang))
+        for frame in error.frames
+    )
+    return ErrorView(summary=f"{type_name}: {message}" if message else type_name, frames=frames)
 
 
 def _cell(run: CellRun, limits: SubmissionLimits, lang: str) -> CellView:
-    output = run.output
+    output = in_language(run.output, lang)
     if len(output) > MAX_OUTPUT_CHARS:
         output = "…" + output[-MAX_OUTPUT_CHARS:]
     return CellView(

@@ -96,6 +96,7 @@ def result_json(result: StudentResult) -> dict:
         "tests": tests,
         "questions": questions,
         "cells": [_cell_json(run) for run in result.cells if not run.ok or run.limit],
+        "cut": {"characters": result.cut_characters, "cells": result.cut_cells},
         "source": result.source,
         "grader": f"autograder {__version__}",
     }
@@ -119,6 +120,14 @@ def _summary(result: StudentResult) -> str:
     text = f"Total : {format_points(result.score)} / {format_points(result.max_score)}"
     if failed:
         text += "\nCellules en erreur : " + ", ".join(map(str, failed))
+    if result.cut_cells == 1:
+        text += "\n… et 1 autre cellule à revoir, laissée hors du rapport"
+    elif result.cut_cells:
+        text += f"\n… et {result.cut_cells} autres cellules à revoir, laissées hors du rapport"
+    if result.cut_characters:
+        many = "s" if result.cut_characters > 1 else ""
+        text += f"\n{result.cut_characters} caractère{many} de sorties et d'erreurs coupé{many}"
+        text += " (taille du rapport limitée)"
     return text
 
 
@@ -137,6 +146,17 @@ def _cell_json(run: CellRun) -> dict:
         "output": run.output,
         "limit": run.limit,
     }
+
+
+def failed_cells(result: StudentResult, shown: int) -> str:
+    """The numbers of the first ``shown`` cells that failed, then how many more (with the cells the
+    report budget left out): the instructor's words, short whatever the notebook."""
+    failed = [run.cell for run in result.cells if not run.ok]
+    more = max(0, len(failed) - shown) + result.cut_cells
+    names = ", ".join(str(cell) for cell in failed[:shown])
+    if not more:
+        return names
+    return f"{names} and {more} more" if names else f"{more} cells"
 
 
 def write_reports(
@@ -177,6 +197,7 @@ def write_atomically(path: Path, text: str) -> None:
 
 
 PER_STUDENT_ROWS = 30  # above this many students, the table shows the class, not each student
+FAILED_CELLS_SHOWN = 10  # failed cells named on a student's line of the table
 NOT_GRADED_ROWS = 20  # at most this many not-graded students named in the table
 HISTOGRAM_WIDTH = 30  # characters of the longest distribution bar
 
@@ -204,11 +225,11 @@ def terminal_table(results: Sequence[StudentResult], assignment: Assignment, col
         for result in results:
             total = f"{format_points(result.score)} / {maximum}"
             detail = result.status.value
-            failed = [str(run.cell) for run in result.cells if not run.ok]
+            failed = failed_cells(result, FAILED_CELLS_SHOWN)
             if result.status is not Status.GRADED:
                 detail += f" ({result.message})"
             elif failed:
-                detail += f" (cells failed: {', '.join(failed)})"
+                detail += f" (cells failed: {failed})"
             tone = _tone(result.score / assignment.max_score if assignment.max_score else 0, result.status)
             lines.append(f"{result.student:<{width}}  {paint(f'{total:>11}', tone)}  {detail}")
         lines.append("")

@@ -16,11 +16,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from html import escape
 
-from autograder.reports import format_points, protections_off
+from autograder.reports import failed_cells, format_points, protections_off
 from autograder.results import Outcome, Status, StudentResult
 from autograder.suites import Assignment
 
 TOP_MISTAKES = 12
+# One student's data takes little room in the class summary, whatever their notebook did:
+FAILED_CELLS_SHOWN = 20  # failed cells named in a student's row, then how many more
+MAX_TEXT_CHARS = 300  # a not-graded row's reason, or a common mistake's sentence
 
 
 @dataclass(frozen=True)
@@ -131,10 +134,14 @@ def _row(result: StudentResult, assignment: Assignment, link: str) -> Row:
         total=result.score,
         status=result.status.value,
         scores=tuple(scores.get(q.id, 0.0) for q in assignment.questions),
-        failed_cells=", ".join(str(run.cell) for run in result.cells if not run.ok),
+        failed_cells=failed_cells(result, FAILED_CELLS_SHOWN),
         seconds=result.seconds,
-        message=result.message,
+        message=_short(result.message),
     )
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= MAX_TEXT_CHARS else text[: MAX_TEXT_CHARS - 1] + "…"
 
 
 def _ran(results: Sequence[StudentResult]) -> list[StudentResult]:
@@ -174,7 +181,7 @@ def _mistakes(graded: Sequence[StudentResult]) -> tuple[CommonMistake, ...]:
                 if test.outcome is not Outcome.PASSED and test.hint:
                     key = (test.hint, question.question)
                     seen.add(key)
-                    texts.setdefault(key, test.message.partition("\n")[0])
+                    texts.setdefault(key, _short(test.message.partition("\n")[0]))
         counts.update(seen)
     ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:TOP_MISTAKES]
     return tuple(CommonMistake(hint, question, n, texts[hint, question]) for (hint, question), n in ranked)

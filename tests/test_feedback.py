@@ -165,3 +165,38 @@ def test_a_limit_the_grader_reports_reads_in_the_pages_language():
     assert "TimeLimitExceeded: time limit per cell exceeded (30 s)" in english
     assert "limite de temps" not in english
     assert "TimeLimitExceeded: limite de temps par cellule dépassée (30 s)" in french
+
+
+def test_a_page_the_report_budget_shortened_says_so_in_its_language():
+    cells = (CellRun(7, False, ErrorInfo("ValueError", "x"), output="o"),)
+    result = dataclasses.replace(graded(ASSIGNMENT, "ana", cells=cells), cut_characters=4321, cut_cells=12)
+    french = " ".join(_text(render_feedback(result, ASSIGNMENT)).split())
+    english = " ".join(_text(render_feedback(result, ASSIGNMENT, lang="en")).split())
+    assert "Ce retour a été raccourci" in french
+    assert "4321 caractères et 12 cellules à revoir n'y figurent pas" in french
+    assert "Vos points n'en dépendent pas." in french
+    assert "… et 12 autres cellules à revoir, non montrées ici" in french
+    assert "This feedback was shortened" in english
+    assert "4321 characters and 12 cells to look at are left out" in english
+    assert "… and 12 more cells to look at, not shown here" in english
+    one = dataclasses.replace(result, cut_characters=1, cut_cells=0)
+    assert "1 caractère n'y figure pas" in " ".join(_text(render_feedback(one, ASSIGNMENT)).split())
+    assert "1 character is left out" in " ".join(_text(render_feedback(one, ASSIGNMENT, lang="en")).split())
+    plain = " ".join(_text(render_feedback(graded(ASSIGNMENT, "ana", cells=cells), ASSIGNMENT)).split())
+    assert "raccourci" not in plain
+    assert "autres cellules" not in plain
+
+
+def test_a_cut_students_text_reads_its_note_in_the_pages_language():
+    from autograder.scoring import fit_report_budget
+
+    error = ErrorInfo("ValueError", "m" * 5000, (Frame(7, 1, "f", "t" * 5000),))
+    cells = (CellRun(7, False, error, output="o" * 5000),)
+    result = fit_report_budget(graded(ASSIGNMENT, "ana", cells=cells), budget=15_000)
+    assert result.cut_characters > 0
+    french = " ".join(_text(render_feedback(result, ASSIGNMENT)).split())
+    english = " ".join(_text(render_feedback(result, ASSIGNMENT, lang="en")).split())
+    assert "caractères coupés" in french
+    assert "characters cut" not in french
+    assert "characters cut" in english
+    assert "caractères coupés" not in english

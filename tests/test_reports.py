@@ -88,3 +88,25 @@ def test_each_results_json_names_the_protections_that_were_off_and_what_stood_in
 def test_a_results_json_with_every_wall_up_has_an_empty_list():
     assert result_json(graded(ASSIGNMENT, "ana"))["unprotected"] == []
     assert result_json(ungraded(ASSIGNMENT, "bob"))["unprotected"] == []
+
+
+def test_every_results_json_says_what_the_report_budget_cut():
+    assert result_json(graded(ASSIGNMENT, "ana"))["cut"] == {"characters": 0, "cells": 0}
+    assert result_json(ungraded(ASSIGNMENT, "bob"))["cut"] == {"characters": 0, "cells": 0}
+    cut = dataclasses.replace(graded(ASSIGNMENT, "ana"), cut_characters=1234, cut_cells=56)
+    data = result_json(cut)
+    assert data["cut"] == {"characters": 1234, "cells": 56}
+    assert "… et 56 autres cellules à revoir" in data["output"]
+    assert "1234 caractères de sorties et d'erreurs coupés" in data["output"]
+    one = result_json(dataclasses.replace(cut, cut_characters=1, cut_cells=1))["output"]
+    assert "… et 1 autre cellule à revoir, laissée hors du rapport" in one
+    assert "1 caractère de sorties et d'erreurs coupé (" in one
+
+
+def test_a_students_many_failed_cells_take_one_short_line_of_the_table():
+    from autograder.results import CellRun, ErrorInfo
+
+    cells = tuple(CellRun(n, False, ErrorInfo("NameError", "x")) for n in range(1, 41))
+    result = dataclasses.replace(graded(ASSIGNMENT, "ana", cells=cells), cut_cells=500)
+    line = next(line for line in terminal_table([result], ASSIGNMENT).splitlines() if line.startswith("ana"))
+    assert line.endswith("(cells failed: 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 and 530 more)")
