@@ -18,6 +18,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from autograder import wire
+
 DTYPES: dict[str, torch.dtype] = {
     "float32": torch.float32,
     "float64": torch.float64,
@@ -48,8 +50,9 @@ class CodecError(ValueError):
 class Limits:
     """Bounds on one encoded value, so that a result cannot exhaust the grader's memory."""
 
-    max_bytes: int = 256 * 2**20  # all tensor data in one value
-    max_items: int = 2_000_000  # elements of lists, tuples and dicts, all nesting levels together
+    max_bytes: int = wire.REPLY.blob_bytes  # all tensor data in one value
+    max_tensors: int = wire.REPLY.blobs  # tensors in one value, a module's parameters and gradients included
+    max_items: int = 500_000  # elements of lists, tuples and dicts, all nesting levels together
     max_depth: int = 32
     max_str: int = 1_000_000  # characters of one string
     max_int_digits: int = 4_300  # Python's own default limit for int <-> str conversion
@@ -110,6 +113,7 @@ class Codec:
             raise CodecError(f"only dense CPU tensors are accepted, not {tensor.layout} on {tensor.device}")
         if tensor.dtype not in _DTYPE_NAMES:
             raise CodecError(f"tensors of dtype {tensor.dtype} are not accepted")
+        budget.tensor()
         data = tensor.detach().contiguous()
         size = data.numel() * data.element_size()
         budget.bytes(size)
@@ -197,6 +201,7 @@ class Codec:
         element_size = torch.empty((), dtype=dtype).element_size()
         if len(data) != numel * element_size:
             raise CodecError("encoded tensor data does not match its shape")
+        budget.tensor()
         budget.bytes(len(data))
         if numel == 0:
             tensor = torch.empty(shape, dtype=dtype)
@@ -347,11 +352,17 @@ class _Budget:
         self.limits = limits
         self.n_bytes = 0
         self.n_items = 0
+        self.n_tensors = 0
 
     def bytes(self, n: int) -> None:
         self.n_bytes += n
         if self.n_bytes > self.limits.max_bytes:
             raise CodecError(f"value larger than {self.limits.max_bytes // 2**20} MiB")
+
+    def tensor(self) -> None:
+        self.n_tensors += 1
+        if self.n_tensors > self.limits.max_tensors:
+            raise CodecError(f"value with more than {self.limits.max_tensors} tensors")
 
     def items(self, n: int) -> None:
         self.n_items += n

@@ -35,7 +35,15 @@ GRACE = 2.0  # seconds beyond a limit before the grader kills instead of waiting
 RELAUNCHES = 8  # fresh submission processes one notebook may need after hangs and crashes
 CGROUP_PREFIX = "autograder-"
 UID_BASE = 61000  # lane i runs student code as uid/gid UID_BASE + i
-REPLY_BYTES = 300 * 2**20  # one answer from the worker: the codec's 256 MiB of tensor data, and room
+# What the grader reads from a submission's process, by the message it expects (see wire.Caps).
+REPORT_CAPS = wire.Caps(64 * 2**10)  # "sandbox": the walls that are up, and why the others are not
+READY_CAPS = wire.Caps(2**20)  # "ready": the kinds of at most 5 000 names of at most 100 characters
+_ERROR_CHARS = 20_000  # an error record's fields as wire.error_from_wire keeps them (message, frames, types)
+
+
+def cell_caps(output_cap: int) -> wire.Caps:
+    """A cell's record: its output and its error, each character at most 6 bytes of JSON (``\\u001f``)."""
+    return wire.Caps(6 * (output_cap + _ERROR_CHARS) + 4096)
 
 
 class LaneError(AutograderError):
@@ -255,7 +263,7 @@ class Lane:
 
     def _receive(self, timeout: float) -> dict:
         try:
-            message = wire.receive(self._control.fileno(), timeout=timeout, max_bytes=1 << 20)
+            message = wire.receive(self._control.fileno(), timeout=timeout, caps=wire.CONTROL)
         except wire.WireError as error:
             self.close()
             raise LaneError(f"the grading worker stopped answering ({error})") from None
@@ -402,7 +410,7 @@ class SandboxedNotebook:
         self._kinds.clear()
         self._all_kinds = False
         try:
-            report = self._receive(10 + GRACE)
+            report = self._receive(10 + GRACE, REPORT_CAPS)
             if report.get("op") != "sandbox":
                 raise wire.WireError("no sandbox report")
             self.off = dict(report.get("off") or {})
@@ -425,7 +433,7 @@ class SandboxedNotebook:
             wait = min(self.limits.cell_seconds + GRACE, self._left())
             self._oom_before = self.lane.oom_kills()
             try:
-                message = self._receive(wait)
+                message = self._receive(wait, cell_caps(self.limits.output_kb * 1000))
                 if message.get("op") != "cell":
                     raise wire.WireError("expected a cell")
                 run = wire.cell_from_wire(message.get("run"), self.limits.output_kb * 1000)
@@ -435,7 +443,7 @@ class SandboxedNotebook:
                 return self._cell_failed(cell, submission, error)
             self.runs.setdefault(cell.cell, _with_limit(run, self.limits))
         try:
-            ready = self._receive(min(GRACE + 5, self._left()))
+            ready = self._receive(min(GRACE + 5, self._left()), READY_CAPS)
             if ready.get("op") != "ready":
                 raise wire.WireError("expected ready")
         except (wire.WireError, OSError) as error:
@@ -544,7 +552,7 @@ class SandboxedNotebook:
         self._oom_before = self.lane.oom_kills()
         try:
             wire.send(self._current.fd, request)
-            message = self._receive(min(timeout, self._left()))
+            message = self._receive(min(timeout, self._left()), wire.REPLY)
         except wire.WireTimeout:
             self.limit_struck = "submission_seconds" if self._left() <= 0 else "call_seconds"
             self._mark_dead()
@@ -571,8 +579,8 @@ class SandboxedNotebook:
         if self._current is not None:
             self.lane.kill(self._current)
 
-    def _receive(self, timeout: float) -> dict:
-        message = wire.receive(self._current.fd, timeout=max(timeout, 0.001), max_bytes=REPLY_BYTES)
+    def _receive(self, timeout: float, caps: wire.Caps) -> dict:
+        message = wire.receive(self._current.fd, timeout=max(timeout, 0.001), caps=caps)
         if not isinstance(message, dict):
             raise wire.WireError("expected a record")
         return message

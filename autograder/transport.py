@@ -236,12 +236,14 @@ def error_info(error: BaseException) -> ErrorInfo:
     for summary in traceback.extract_tb(error.__traceback__):
         cell = cell_number(summary.filename)
         if cell is not None:
-            frames.append(Frame(cell, summary.lineno or 0, summary.name, (summary.line or "").strip()))
+            frames.append(Frame(cell, summary.lineno or 0, summary.name[:200], (summary.line or "").strip()[:500]))
     if isinstance(error, SyntaxError) and cell_number(error.filename or "") is not None:
-        frames.append(Frame(cell_number(error.filename), error.lineno or 0, "<module>", (error.text or "").strip()))
+        text = (error.text or "").strip()[:500]
+        frames.append(Frame(cell_number(error.filename), error.lineno or 0, "<module>", text))
     message = str(error) if not isinstance(error, SyntaxError) else (error.msg or "")
-    type_names = tuple(cls.__name__ for cls in type(error).__mro__ if cls.__module__ == "builtins")
-    return ErrorInfo(type(error).__name__, message[:2000], tuple(frames[-MAX_FRAMES:]), type_names)
+    type_names = tuple(cls.__name__ for cls in type(error).__mro__ if cls.__module__ == "builtins")[:16]
+    # The sizes the grader keeps (autograder.wire.error_from_wire): an honest record always fits its cap.
+    return ErrorInfo(type(error).__name__[:200], message[:2000], tuple(frames[-MAX_FRAMES:]), type_names)
 
 
 def cell_number(filename: str) -> int | None:

@@ -4,8 +4,12 @@ A message is a plain tree (None, bool, int, float, str, bytes, lists, str-keyed 
 wire it is a frame: a fixed header (JSON length, blob count), the tree as JSON with every
 ``bytes`` replaced by ``{"$blob": i}``, then the blobs raw (tensor data is never base64'd).
 No pickle, no object reconstruction: the receiver gets dicts and lists, and the codec and the
-``*_from_wire`` readers below check every field. The reader refuses frames over ``max_bytes``
-and waits at most ``timeout`` seconds, so a hostile worker can neither flood nor stall the grader.
+``*_from_wire`` readers below check every field. The reader is given the :class:`Caps` of the
+message it expects (the JSON's bytes, the number of blobs, their bytes), checks each against the
+frame's header and each blob's length before it allocates anything, and waits at most ``timeout``
+seconds, so a hostile worker can neither flood nor stall the grader. The JSON cap is what bounds the
+grader's memory: a frame's JSON becomes Python objects at up to 25 times its size (``[[],[],...]``),
+while blobs cost their size.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import os
 import select
 import struct
 import time
+from dataclasses import dataclass
 
 from autograder.results import CellRun, ErrorInfo, Frame
 
@@ -22,6 +27,22 @@ _HEADER = struct.Struct("<QI")  # JSON length, number of blobs
 _BLOB = struct.Struct("<Q")
 _BLOB_KEY = "$blob"
 MAX_FRAME = 512 * 2**20
+
+
+@dataclass(frozen=True)
+class Caps:
+    """What one frame may hold: bytes of JSON, number of blobs, bytes of blobs in all."""
+
+    json_bytes: int
+    blobs: int = 0
+    blob_bytes: int = 0
+
+
+TRUSTED = Caps(MAX_FRAME, 1_000_000, MAX_FRAME)  # the grader's orders, as the worker reads them
+CONTROL = Caps(1 << 20)  # a worker's control messages (hello, lane, started, exited...)
+# A call's answer: its value's structure as JSON (a list of 100 000 numbers is 1-2 MB), its tensors as
+# blobs (the codec's limits are these: autograder.codec.Limits).
+REPLY = Caps(json_bytes=2 * 2**20, blobs=10_000, blob_bytes=64 * 2**20)
 
 
 class WireError(Exception):
@@ -81,23 +102,37 @@ def _write_all(fd: int, parts: list[bytes]) -> None:
                 written = 0
 
 
-def receive(fd: int, timeout: float | None = None, max_bytes: int = MAX_FRAME) -> object:
-    """One message from ``fd``; :class:`WireTimeout` if it does not all arrive within ``timeout``.
+def receive(fd: int, timeout: float | None = None, caps: Caps = TRUSTED) -> object:
+    """One message from ``fd``; :class:`WireTimeout` if it does not all arrive within ``timeout``,
+    :class:`WireError` if its header or a blob's length goes past ``caps`` (checked before allocating).
 
     Its blobs are ``bytearray``s the data was read into directly (no copy of a frame joined in memory):
     the codec makes tensors over them without copying again."""
     deadline = None if timeout is None else time.monotonic() + timeout
     size, count = _HEADER.unpack(_read(fd, _HEADER.size, deadline))
-    if size > max_bytes or count > 1_000_000:
+    if size > caps.json_bytes or count > caps.blobs:
         raise WireError(f"frame too large ({size} bytes of JSON, {count} blobs)")
-    text, total, blobs = _read(fd, size, deadline), size, []
+    text, total, blobs = _read(fd, size, deadline), 0, []
     for _ in range(count):
         (length,) = _BLOB.unpack(_read(fd, _BLOB.size, deadline))
         total += length
-        if total > max_bytes:
-            raise WireError(f"frame larger than {max_bytes} bytes")
+        if total > caps.blob_bytes:
+            raise WireError(f"frame larger than {caps.blob_bytes} bytes of blobs")
         blobs.append(_read_into(fd, bytearray(length), deadline))
     return _parse(text, blobs)
+
+
+def over_caps(frame: bytes, caps: Caps) -> str:
+    """Why a packed frame would be refused by a reader with ``caps`` ("" when it would not)."""
+    size, count = _HEADER.unpack_from(frame)
+    blob_bytes = len(frame) - _HEADER.size - size - count * _BLOB.size
+    if size > caps.json_bytes:
+        return f"{size / 2**20:.1f} MiB of structure (at most {caps.json_bytes / 2**20:g} MiB: return a tensor)"
+    if count > caps.blobs:
+        return f"{count} tensors (at most {caps.blobs})"
+    if blob_bytes > caps.blob_bytes:
+        return f"{blob_bytes / 2**20:.0f} MiB of tensor data (at most {caps.blob_bytes / 2**20:g} MiB)"
+    return ""
 
 
 def _parse(text: bytes, blobs: list) -> object:

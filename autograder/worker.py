@@ -335,8 +335,8 @@ def _kinds(namespace: dict) -> dict[str, str] | None:
     name (11 round trips a submission); None for a notebook with too many names. ``callable`` reads the
     type's slot: no student code runs."""
     names = [name for name in list(namespace) if type(name) is str and not name.startswith("_")]
-    if len(names) > _MAX_KINDS:
-        return None
+    if len(names) > _MAX_KINDS or any(len(name) > 100 or not name.isascii() for name in names):
+        return None  # more than the grader reads in one message (autograder.lane.READY_CAPS)
     return {name: "callable" if callable(namespace[name]) else "value" for name in names}
 
 
@@ -489,6 +489,9 @@ def _answer_calls(
                     "output": answer.output,
                 }
             frame = wire.pack(reply)
+            too_large = wire.over_caps(frame, wire.REPLY)
+            if too_large:  # the grader would take it for a hostile frame: the student hears why instead
+                frame = wire.pack({"unusable": f"value too large to send: {too_large}", "output": reply.get("output")})
             request[0] = request[1] = 0.0  # answered: from here on, a death owes the grader nothing
             wire.send_frame(channel, frame)
 

@@ -77,7 +77,7 @@ class Zygote:
             raise ZygoteError("the zygote is closed")
         try:
             if not self._ready:
-                hello = wire.receive(self._control.fileno(), timeout=START_SECONDS, max_bytes=1 << 20)
+                hello = wire.receive(self._control.fileno(), timeout=START_SECONDS, caps=wire.CONTROL)
                 if not isinstance(hello, dict) or hello.get("op") != "hello":
                     detail = hello.get("error", hello) if isinstance(hello, dict) else hello
                     raise ZygoteError(f"the grading worker did not start: {str(detail)[-500:]}")
@@ -88,7 +88,7 @@ class Zygote:
                 socket.send_fds(self._control, [b"F"], [theirs.fileno()])
             finally:
                 theirs.close()
-            forked = wire.receive(self._control.fileno(), timeout=30, max_bytes=1 << 16)
+            forked = wire.receive(self._control.fileno(), timeout=30, caps=wire.CONTROL)
         except (wire.WireError, OSError) as error:
             self.close()
             raise ZygoteError(f"the grading worker did not start ({error})") from None

@@ -297,7 +297,7 @@ FORGED_ANSWERS = """
 import sys
 from autograder import wire  # the worker's own modules are the student's to use
 
-def _forged_relay(channel, namespace, call_seconds):  # replaces the worker's loop after the cells
+def _forged_relay(channel, namespace, call_seconds, *_):  # replaces the worker's loop after the cells
     while True:
         try:
             request = wire.receive(channel)

@@ -61,14 +61,14 @@ def test_a_frame_over_the_cap_is_refused_before_it_is_read(pipe):
     read, write = pipe
     os.write(write, struct.pack("<QI", 10**12, 0))
     with pytest.raises(wire.WireError, match="too large"):
-        wire.receive(read, timeout=1, max_bytes=1 << 20)
+        wire.receive(read, timeout=1, caps=wire.Caps(1 << 20, 10, 1 << 20))
 
 
 def test_blobs_over_the_cap_are_refused(pipe):
     read, write = pipe
     wire.send(write, {"a": b"x" * 5000, "b": b"y" * 5000})
     with pytest.raises(wire.WireError, match="larger than"):
-        wire.receive(read, timeout=1, max_bytes=8000)
+        wire.receive(read, timeout=1, caps=wire.Caps(1 << 20, 10, 8000))
 
 
 def test_half_a_frame_times_out_instead_of_blocking(pipe):
@@ -117,3 +117,69 @@ def test_records_from_the_worker_are_checked_and_capped():
     # The worker may name only the output limit; the grader decides the others itself.
     assert wire.cell_from_wire({"cell": 1, "ok": True, "limit": "memory_mb"}, 100).limit == ""
     assert wire.cell_from_wire({"cell": 1, "ok": True, "limit": "output_kb"}, 100).limit == "output_kb"
+
+
+def _writer(write: int, data: bytes) -> None:
+    """Write ``data`` from a thread (a pipe holds 64 KiB), ignoring a reader that stopped reading."""
+    import threading
+
+    def run() -> None:
+        with contextlib.suppress(OSError):
+            view = memoryview(data)
+            while view:
+                view = view[os.write(write, view) :]
+
+    threading.Thread(target=run, daemon=True).start()
+
+
+def test_a_forged_frame_costs_the_reader_nothing_beyond_its_caps(pipe):
+    """A header announcing 45 MB of JSON is refused before any of it is allocated or read."""
+    import tracemalloc
+
+    read, write = pipe
+    junk = b"[" + b"[]," * (15 * 2**20)
+    frame = struct.pack("<QI", len(junk), 0) + junk
+    tracemalloc.start()
+    try:
+        _writer(write, frame)
+        with pytest.raises(wire.WireError, match="too large"):
+            wire.receive(read, timeout=5, caps=wire.REPLY)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 2**20
+
+
+def test_the_worst_json_a_reply_may_carry_costs_a_bounded_memory(pipe):
+    """The costliest JSON per byte (empty lists, each a Python object) at the reply's cap: the grader's
+    memory for one frame stays under 100 MiB (its blobs cost their own size, at most 64 MiB)."""
+    import tracemalloc
+
+    read, write = pipe
+    body = b"[" + b"[]," * ((wire.REPLY.json_bytes - 2) // 3)
+    body = body[:-1] + b"]"
+    assert len(body) <= wire.REPLY.json_bytes
+    frame = struct.pack("<QI", len(body), 0) + body
+    tracemalloc.start()
+    try:
+        _writer(write, frame)
+        message = wire.receive(read, timeout=10, caps=wire.REPLY)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(message) == (wire.REPLY.json_bytes - 2) // 3
+    assert peak < 100 * 2**20
+
+
+def test_too_many_blobs_are_refused_from_the_header(pipe):
+    read, write = pipe
+    os.write(write, struct.pack("<QI", 2, wire.REPLY.blobs + 1) + b"{}")
+    with pytest.raises(wire.WireError, match="too large"):
+        wire.receive(read, timeout=1, caps=wire.REPLY)
+
+
+def test_over_caps_names_what_is_too_large():
+    assert wire.over_caps(wire.pack({"a": [1] * 10}), wire.REPLY) == ""
+    assert "structure" in wire.over_caps(wire.pack(list(range(600_000))), wire.REPLY)
+    assert "tensors" in wire.over_caps(wire.pack([b""] * (wire.REPLY.blobs + 1)), wire.REPLY)
+    assert "tensor data" in wire.over_caps(wire.pack([b"x" * (wire.REPLY.blob_bytes + 1)]), wire.REPLY)
