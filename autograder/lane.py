@@ -39,6 +39,9 @@ UID_BASE = 61000  # lane i runs student code as uid/gid UID_BASE + i
 REPORT_CAPS = wire.Caps(64 * 2**10)  # "sandbox": the walls that are up, and why the others are not
 READY_CAPS = wire.Caps(2**20)  # "ready": the kinds of at most 5 000 names of at most 100 characters
 _ERROR_CHARS = 20_000  # an error record's fields as wire.error_from_wire keeps them (message, frames, types)
+# The cells' output and error text kept from one submission, all cells together (what the reports then
+# keep of it is smaller: scoring.REPORT_BUDGET_BYTES).
+RECEIVED_CHARS = 2_000_000
 
 
 def cell_caps(output_cap: int) -> wire.Caps:
@@ -396,6 +399,7 @@ class SandboxedNotebook:
         self._oom_before = 0
         self._kinds: dict[str, str] = {}
         self._all_kinds = False  # True when the worker sent the kind of every public name with "ready"
+        self._text_room = RECEIVED_CHARS  # characters of cell output and errors still kept for this submission
 
     # -- the cells ----------------------------------------------------------------------------------
     def run(self) -> tuple[CellRun, ...]:
@@ -441,7 +445,8 @@ class SandboxedNotebook:
                     raise wire.WireError("cells out of order")
             except (wire.WireError, OSError) as error:
                 return self._cell_failed(cell, submission, error)
-            self.runs.setdefault(cell.cell, _with_limit(run, self.limits))
+            if cell.cell not in self.runs:
+                self.runs[cell.cell] = self._within_budget(_with_limit(run, self.limits))
         try:
             ready = self._receive(min(GRACE + 5, self._left()), READY_CAPS)
             if ready.get("op") != "ready":
@@ -451,6 +456,23 @@ class SandboxedNotebook:
         self._kinds.update(_kinds_from_wire(ready.get("kinds")))
         self._all_kinds = _complete(ready.get("kinds"), self._kinds)
         return True
+
+    def _within_budget(self, run: CellRun) -> CellRun:
+        """A cell's record cut to what is left of the submission's text budget (``RECEIVED_CHARS``): each
+        record is capped, but a notebook has as many as it has cells. Past the budget a record keeps its
+        error's type and the start of its message, so the feedback still says which cells failed."""
+        error = run.error
+        size = len(run.output) + (0 if error is None else _error_chars(error))
+        if size <= self._text_room:
+            self._text_room -= size
+            return run
+        output = run.output[: max(self._text_room, 0)]
+        self._text_room -= len(output)
+        if error is not None:
+            message = error.message[: max(self._text_room, 100)]
+            self._text_room -= len(message)
+            error = dataclasses.replace(error, message=message, frames=(), type_names=error.type_names[:4])
+        return dataclasses.replace(run, output=output, error=error)
 
     def _cell_failed(self, cell: CodeCell | None, submission: SubmissionProcess, error: Exception) -> bool:
         timed_out = isinstance(error, wire.WireTimeout)
@@ -591,6 +613,11 @@ class SandboxedNotebook:
     def close(self) -> None:
         if self._current is not None:
             self.lane.kill(self._current)
+
+
+def _error_chars(error: ErrorInfo) -> int:
+    frames = sum(len(f.function) + len(f.text) for f in error.frames)
+    return len(error.type_name) + len(error.message) + frames + sum(map(len, error.type_names))
 
 
 def _kinds_from_wire(kinds: object) -> dict[str, str]:
