@@ -5,19 +5,34 @@ the one notebook anywhere inside the student's folder (nbgrader's ``submitted/<i
 is this case). Hidden files and folders, ``.ipynb_checkpoints`` and ``__MACOSX`` are ignored.
 Nothing else is dropped silently: an unknown file, an empty folder or two notebooks for one
 student each become a :class:`Submission` whose ``problem`` says why it cannot be graded.
+
+Only regular files inside the submissions folder are ever read. Symbolic links are never
+followed (an archive can carry a link to the instructor's solution, or to ``/dev/zero``): a link,
+a named pipe, a socket or a device is its own ``not_a_notebook`` row. Discovery looks at entries
+without opening them, so it cannot block; :func:`read_submission` opens a notebook without
+following a link, without waiting on a pipe, and reads at most the size the grader accepts.
 """
 
 from __future__ import annotations
 
+import errno
 import os
-from collections.abc import Iterator
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+from autograder.errors import AutograderError
+from autograder.load import MAX_NOTEBOOK_BYTES, NotebookLoadError
 from autograder.results import Status
 
 NOTEBOOK_SUFFIX = ".ipynb"
 _IGNORED_DIRS = {"__MACOSX", "__pycache__"}
+_LINK = "a symbolic link, which the grader never follows"
+_LISTED = 5  # paths named in a duplicate row's message; the rest are counted
+
+
+class DiscoveryError(AutograderError):
+    """The submissions folder itself cannot be listed."""
 
 
 @dataclass(frozen=True)
@@ -32,19 +47,29 @@ def discover(root: Path, exclude: Path | None = None) -> list[Submission]:
     """Every student under ``root`` (a folder, or a single notebook), sorted by student id.
 
     ``exclude`` is a folder never looked into (the output folder, when it lies inside ``root``).
+    ``root`` itself may be reached through links (the instructor chose it); nothing under it is.
     """
-    if root.is_file():
-        return [Submission(root.stem if root.suffix == NOTEBOOK_SUFFIX else root.name, root)]
+    root = Path(os.path.abspath(root))
+    if root.is_dir():
+        root = Path(os.path.realpath(root))
+    else:  # a single notebook: the folders above it resolved, the file itself taken as it is
+        root = Path(os.path.realpath(root.parent)) / root.name
+        return [_file(root.stem if root.suffix == NOTEBOOK_SUFFIX else root.name, root, graded_anyway=True)]
+    exclude = Path(os.path.realpath(exclude)) if exclude is not None else None
+    try:
+        with os.scandir(root) as listing:
+            entries = sorted(listing, key=lambda e: e.name)
+    except OSError as error:
+        raise DiscoveryError(f"cannot list the submissions folder {root}: {error.strerror}") from None
     found: dict[str, list[Submission]] = {}
-    for entry in sorted(root.iterdir(), key=lambda p: p.name):
-        if _ignored(entry.name) or (exclude is not None and _same(entry, exclude)):
+    for entry in entries:
+        path = root / entry.name
+        if _ignored(entry.name) or (exclude is not None and os.path.realpath(path) == str(exclude)):
             continue
-        if entry.is_dir():
-            submission = _from_folder(entry, exclude)
-        elif entry.suffix == NOTEBOOK_SUFFIX:
-            submission = Submission(entry.stem, entry)
+        if entry.is_dir(follow_symlinks=False):
+            submission = _from_folder(path, exclude)
         else:
-            submission = Submission(entry.name, entry, Status.NOT_A_NOTEBOOK, "not a .ipynb file")
+            submission = _file(path.stem if path.suffix == NOTEBOOK_SUFFIX else entry.name, path)
         found.setdefault(submission.student, []).append(submission)
     result = []
     for student, candidates in found.items():
@@ -54,41 +79,130 @@ def discover(root: Path, exclude: Path | None = None) -> list[Submission]:
         if len(candidates) == 1:
             result.append(candidates[0])
         else:
-            paths = ", ".join(_relative(c.path, root) for c in candidates if c.path)
+            paths = _listing([_relative(c.path, root) for c in candidates if c.path])
             result.append(Submission(student, None, Status.DUPLICATE, f"several submissions: {paths}"))
     return sorted(result, key=lambda s: (s.student.casefold(), s.student))
 
 
+def _file(student: str, path: Path, graded_anyway: bool = False) -> Submission:
+    """A file that is not a folder: a notebook to grade, or a row saying why it is not one."""
+    try:
+        mode = os.lstat(path).st_mode
+    except OSError as error:
+        return Submission(student, path, Status.UNREADABLE, f"cannot read: {error.strerror}")
+    problem = _not_a_file(mode)
+    if problem:
+        return Submission(student, path, Status.NOT_A_NOTEBOOK, problem)
+    if path.suffix != NOTEBOOK_SUFFIX and not graded_anyway:
+        return Submission(student, path, Status.NOT_A_NOTEBOOK, "not a .ipynb file")
+    return Submission(student, path)
+
+
 def _from_folder(folder: Path, exclude: Path | None) -> Submission:
-    notebooks = sorted(_notebooks_in(folder, exclude))
+    try:
+        notebooks = _notebooks_in(folder, exclude)
+    except OSError as error:
+        where = _relative(Path(error.filename), folder.parent) if error.filename else folder.name
+        return Submission(folder.name, None, Status.UNREADABLE, f"cannot list {where}: {error.strerror}")
     if not notebooks:
         return Submission(folder.name, None, Status.NO_NOTEBOOK, "no notebook in this student's folder")
     if len(notebooks) > 1:
-        paths = ", ".join(_relative(p, folder.parent) for p in notebooks)
+        paths = _listing([_relative(path, folder.parent) for path, _mode in notebooks])
         return Submission(folder.name, None, Status.DUPLICATE, f"several notebooks: {paths}")
-    return Submission(folder.name, notebooks[0])
+    path, mode = notebooks[0]
+    problem = _not_a_file(mode)
+    if problem:
+        return Submission(folder.name, path, Status.NOT_A_NOTEBOOK, f"{_relative(path, folder.parent)}: {problem}")
+    return Submission(folder.name, path)
 
 
-def _notebooks_in(folder: Path, exclude: Path | None) -> Iterator[Path]:
-    for dirpath, dirnames, filenames in os.walk(folder):
-        here = Path(dirpath)
-        dirnames[:] = sorted(
-            d for d in dirnames if not _ignored(d) and not (exclude is not None and _same(here / d, exclude))
-        )
-        for name in filenames:
-            if not _ignored(name) and name.endswith(NOTEBOOK_SUFFIX):
-                yield here / name
+def _notebooks_in(folder: Path, exclude: Path | None) -> list[tuple[Path, int]]:
+    """Every ``.ipynb`` entry under ``folder`` that is not a folder, with its mode as ``lstat`` gives it.
+
+    Links to folders are not followed; links named ``.ipynb`` are found, to be refused by name.
+    Iterative: an archive's folders nested thousands deep cost no recursion.
+    """
+    found, pending = [], [folder]
+    while pending:
+        here = pending.pop()
+        with os.scandir(here) as listing:
+            entries = sorted(listing, key=lambda e: e.name)
+        subfolders = []
+        for entry in entries:
+            if _ignored(entry.name):
+                continue
+            path = here / entry.name
+            if entry.is_dir(follow_symlinks=False):
+                if exclude is None or path != exclude:
+                    subfolders.append(path)
+            elif entry.name.endswith(NOTEBOOK_SUFFIX):
+                found.append((path, entry.stat(follow_symlinks=False).st_mode))
+        pending.extend(reversed(subfolders))
+    return sorted(found)
+
+
+def _not_a_file(mode: int) -> str:
+    """Why an entry with this ``lstat`` mode is not a notebook file; "" for a regular file."""
+    if stat.S_ISREG(mode):
+        return ""
+    if stat.S_ISLNK(mode):
+        return _LINK
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO), not a notebook file"
+    if stat.S_ISSOCK(mode):
+        return "a socket, not a notebook file"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device file, not a notebook file"
+    return "not a regular file"
+
+
+def read_submission(path: Path, max_bytes: int = MAX_NOTEBOOK_BYTES) -> bytes:
+    """A notebook's bytes, read the one way the grader reads a submission.
+
+    The file is opened without following a link (``O_NOFOLLOW``) and without waiting for a writer
+    (``O_NONBLOCK``), must be a regular file on the descriptor it was opened as (whatever the path
+    became since discovery), and at most ``max_bytes`` + 1 bytes are read from it, whatever size it
+    reports. Raises :class:`NotebookLoadError` (``not_a_notebook``, ``too_large``) or ``OSError``.
+    """
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
+    try:
+        fd = os.open(path, flags)
+    except OSError as error:
+        if error.errno == errno.ELOOP:  # O_NOFOLLOW on a link
+            raise NotebookLoadError(Status.NOT_A_NOTEBOOK, _LINK) from None
+        if error.errno == errno.ENXIO:  # a socket
+            raise NotebookLoadError(Status.NOT_A_NOTEBOOK, "a socket, not a notebook file") from None
+        raise
+    too_large = NotebookLoadError(Status.TOO_LARGE, f"file larger than {max_bytes / 2**20:g} MB")
+    try:
+        mode, size = (info := os.fstat(fd)).st_mode, info.st_size
+        if not stat.S_ISREG(mode):
+            raise NotebookLoadError(Status.NOT_A_NOTEBOOK, _not_a_file(mode))
+        if size > max_bytes:
+            raise too_large  # not even read
+        chunks, total = [], 0
+        want = size + 1  # the whole file and its end in one read, as a rule
+        while total <= max_bytes:
+            chunk = os.read(fd, min(want, max_bytes + 1 - total))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+            want = 1 << 20  # it grew, or a short read: the rest in pieces
+    finally:
+        os.close(fd)
+    if total > max_bytes:
+        raise too_large
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 def _ignored(name: str) -> bool:
     return name.startswith(".") or name in _IGNORED_DIRS
 
 
-def _same(path: Path, other: Path) -> bool:
-    try:
-        return path.resolve() == other.resolve()
-    except OSError:
-        return False
+def _listing(paths: list[str]) -> str:
+    shown = ", ".join(paths[:_LISTED])
+    return shown if len(paths) <= _LISTED else f"{shown} and {len(paths) - _LISTED} more"
 
 
 def _relative(path: Path, root: Path) -> str:

@@ -16,11 +16,11 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
-from autograder.discover import Submission
+from autograder.discover import Submission, read_submission
 from autograder.execute import new_namespace, run_cells
 from autograder.lane import Lane, LaneError, SandboxedNotebook, remove_cgroups
 from autograder.language import Text
-from autograder.load import MAX_NOTEBOOK_BYTES, LoadedNotebook, NotebookLoadError, load_notebook
+from autograder.load import LoadedNotebook, NotebookLoadError, load_notebook
 from autograder.results import CellRun, Status, StudentResult
 from autograder.scoring import not_graded, score_student
 from autograder.suites import Assignment, AssignmentError, run_suite, suite_session
@@ -39,9 +39,7 @@ def grade_submission(submission: Submission, assignment: Assignment, lane: Lane 
     if submission.problem is not None:
         return not_graded(submission.student, assignment, submission.problem, submission.message, source)
     try:
-        if submission.path.stat().st_size > MAX_NOTEBOOK_BYTES:  # not even read into memory
-            raise NotebookLoadError(Status.TOO_LARGE, f"file larger than {MAX_NOTEBOOK_BYTES // 2**20} MB")
-        notebook = load_notebook(submission.path.read_bytes())
+        notebook = load_notebook(read_submission(submission.path))  # a regular file, never more than the cap
     except NotebookLoadError as error:
         return not_graded(submission.student, assignment, error.status, str(error), source)
     except OSError as error:
@@ -265,4 +263,4 @@ def missing_explainer(notebook: LoadedNotebook, cells: Sequence[CellRun]) -> Cal
 
 def read_notebook_file(path: Path) -> LoadedNotebook:
     """For tests and tools: load a notebook file the way the grader does."""
-    return load_notebook(path.read_bytes())
+    return load_notebook(read_submission(path))

@@ -112,7 +112,9 @@ def canary_submission(suite_folder: Path, assignment_id: str) -> Submission:
             f"no reference solution to check the sandbox with: put the solution notebook at "
             f"{suite_folder / 'solution.ipynb'}, or grade with --no-sandbox-check"
         )
-    return Submission(CANARY, reference)
+    # The instructor's own file, reached through its link (the bundled suite's is one): the grader reads no
+    # submission through a link, so this one is named where it lies.
+    return Submission(CANARY, reference.resolve())
 
 
 def check_canary(result: StudentResult) -> None:

@@ -1,10 +1,16 @@
-"""Discovery: every layout of the contract, and nothing dropped without a word."""
+"""Discovery: every layout of the contract, nothing dropped without a word, and nothing but regular files read."""
 
 from __future__ import annotations
 
+import os
+import sys
+import time
 from pathlib import Path
 
-from autograder.discover import discover
+import pytest
+
+from autograder.discover import discover, read_submission
+from autograder.load import NotebookLoadError
 from autograder.results import Status
 
 
@@ -81,3 +87,93 @@ def test_an_empty_folder_beside_a_students_notebook_does_not_hide_it(tmp_path):
     notebook = _touch(tmp_path / "alice.ipynb")
     (tmp_path / "alice").mkdir()
     assert [(s.student, s.path, s.problem) for s in discover(tmp_path)] == [("alice", notebook, None)]
+
+
+LINK = "a symbolic link, which the grader never follows"
+
+
+def test_links_pipes_and_devices_are_rows_and_never_followed(tmp_path):
+    subs = tmp_path / "subs"
+    solution = _touch(tmp_path / "instructor" / "rnn_intro.ipynb", '{"the": "solution"}')
+    _touch(tmp_path / "instructor" / "other.ipynb")
+    subs.mkdir()
+    (subs / "x.ipynb").symlink_to(solution)
+    (subs / "zero.ipynb").symlink_to("/dev/zero")
+    (subs / "broken.ipynb").symlink_to(tmp_path / "nowhere")
+    (subs / "loop.ipynb").symlink_to(subs / "loop.ipynb")
+    (subs / "folder").symlink_to(solution.parent)  # a student's folder that is a link
+    os.mkfifo(subs / "pipe.ipynb")
+    inner = _touch(subs / "inner" / "rnn_intro" / "rnn_intro.ipynb")
+    (subs / "inner" / "rnn_intro" / "data").symlink_to(solution.parent)  # a linked folder: not looked into
+    (subs / "linked" / "rnn_intro").mkdir(parents=True)
+    (subs / "linked" / "rnn_intro" / "rnn_intro.ipynb").symlink_to(solution)
+    started = time.monotonic()
+    rows = _rows(subs, exclude=tmp_path / "out")
+    assert time.monotonic() - started < 5
+    assert {name: (s.problem, s.message) for name, s in rows.items()} == {
+        "x": (Status.NOT_A_NOTEBOOK, LINK),
+        "zero": (Status.NOT_A_NOTEBOOK, LINK),
+        "broken": (Status.NOT_A_NOTEBOOK, LINK),
+        "loop": (Status.NOT_A_NOTEBOOK, LINK),
+        "folder": (Status.NOT_A_NOTEBOOK, LINK),
+        "pipe": (Status.NOT_A_NOTEBOOK, "a named pipe (FIFO), not a notebook file"),
+        "inner": (None, ""),
+        "linked": (Status.NOT_A_NOTEBOOK, f"linked/rnn_intro/rnn_intro.ipynb: {LINK}"),
+    }
+    assert rows["inner"].path == inner
+
+
+def test_a_single_file_that_is_a_link_or_a_pipe_is_a_row(tmp_path):
+    solution = _touch(tmp_path / "solution.ipynb")
+    (tmp_path / "one.ipynb").symlink_to(solution)
+    os.mkfifo(tmp_path / "two.ipynb")
+    assert [(s.student, s.problem, s.message) for s in discover(tmp_path / "one.ipynb")] == [
+        ("one", Status.NOT_A_NOTEBOOK, LINK)
+    ]
+    assert [(s.student, s.problem) for s in discover(tmp_path / "two.ipynb")] == [("two", Status.NOT_A_NOTEBOOK)]
+
+
+def test_folders_nested_deeper_than_the_recursion_limit_are_walked(tmp_path):
+    folders = [tmp_path / "alice"]
+    for _ in range(sys.getrecursionlimit() + 200):  # os.makedirs itself would recurse too deep
+        folders.append(folders[-1] / "d")
+    try:
+        for folder in folders:
+            folder.mkdir()
+        notebook = _touch(folders[-1] / "rnn_intro.ipynb")
+        assert [(s.student, s.path, s.problem) for s in discover(tmp_path)] == [("alice", notebook, None)]
+    finally:  # deepest first: pytest's own clean-up (shutil.rmtree) recurses once per level
+        for path in reversed([*folders, folders[-1] / "rnn_intro.ipynb"]):
+            if path.is_dir():
+                path.rmdir()
+            elif path.exists():
+                path.unlink()
+
+
+def test_a_duplicate_row_names_a_few_notebooks_and_counts_the_rest(tmp_path):
+    for i in range(40):
+        _touch(tmp_path / "farid" / f"copy{i:02}.ipynb")
+    row = _rows(tmp_path)["farid"]
+    assert row.problem is Status.DUPLICATE
+    listed = ", ".join(f"farid/copy{i:02}.ipynb" for i in range(5))
+    assert row.message == f"several notebooks: {listed} and 35 more"
+
+
+def test_read_submission_reads_only_regular_files_and_at_most_the_cap(tmp_path):
+    notebook = _touch(tmp_path / "alice.ipynb", "x" * 1000)
+    assert read_submission(notebook, max_bytes=1000) == b"x" * 1000
+    with pytest.raises(NotebookLoadError) as caught:
+        read_submission(notebook, max_bytes=999)
+    assert (caught.value.status, str(caught.value)) == (Status.TOO_LARGE, f"file larger than {999 / 2**20:g} MB")
+    (tmp_path / "link.ipynb").symlink_to(notebook)
+    os.mkfifo(tmp_path / "pipe.ipynb")
+    for path, message in [
+        (tmp_path / "link.ipynb", LINK),
+        (tmp_path / "pipe.ipynb", "a named pipe (FIFO), not a notebook file"),
+        (Path("/dev/zero"), "a device file, not a notebook file"),
+    ]:
+        started = time.monotonic()
+        with pytest.raises(NotebookLoadError) as caught:
+            read_submission(path)
+        assert time.monotonic() - started < 2
+        assert (caught.value.status, str(caught.value)) == (Status.NOT_A_NOTEBOOK, message)
