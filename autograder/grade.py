@@ -21,7 +21,7 @@ from autograder.execute import new_namespace, run_cells
 from autograder.lane import Lane, LaneError, SandboxedNotebook, remove_cgroups
 from autograder.language import Text
 from autograder.load import LoadedNotebook, NotebookLoadError, load_notebook
-from autograder.results import CellRun, Status, StudentResult
+from autograder.results import CellRun, ErrorInfo, Status, StudentResult
 from autograder.scoring import not_graded, score_student
 from autograder.suites import Assignment, AssignmentError, run_suite, suite_session
 from autograder.transport import InProcessTransport, Student
@@ -239,26 +239,53 @@ def _grade_in_pool_lane(index: int) -> tuple[int, StudentResult]:
 
 
 def missing_explainer(notebook: LoadedNotebook, cells: Sequence[CellRun]) -> Callable[[str], str]:
-    """A French sentence for a name the hidden tests need and the notebook did not define."""
-    runs = {run.cell: run for run in cells}
+    """A French sentence for a name the hidden tests need and the notebook did not define.
+
+    The first failed cell that defines the name (a top-level ``def name(`` or ``name = ...``) is
+    named. What the failed cells define is read once per notebook, on the first missing name: one
+    pass over each failed cell with a pattern that never looks past the end of a line, so its time
+    grows with the cells' length only; every later name is a lookup.
+    """
+    failed = {run.cell: run.error for run in cells if run.error is not None}
+    found: _Definitions | None = None
 
     def explain(name: str) -> str:
-        defines = re.compile(rf"^(?:def\s+{re.escape(name)}\s*\(|{re.escape(name)}\s*(?::[^=]*)?=[^=])", re.M)
-        for cell in notebook.cells:
-            if defines.search(cell.source):
-                run = runs.get(cell.cell)
-                if run is not None and run.error is not None:
-                    return Text(
-                        f"`{name}` n'est pas défini : la cellule {cell.cell}, qui le définit, "
-                        f"a échoué ({run.error.summary()}).",
-                        f"`{name}` is not defined: cell {cell.cell}, which defines it, failed ({run.error.summary()}).",
-                    )
+        nonlocal found
+        if found is None:
+            found = _defined_in_failed_cells(notebook, failed)
+        if name in found:
+            cell, error = found[name]
+            return Text(
+                f"`{name}` n'est pas défini : la cellule {cell}, qui le définit, a échoué ({error.summary()}).",
+                f"`{name}` is not defined: cell {cell}, which defines it, failed ({error.summary()}).",
+            )
         return Text(
             f"`{name}` n'est défini dans aucune cellule de votre notebook (nom modifié, ou cellule supprimée ?).",
             f"`{name}` is not defined in any cell of your notebook (a renamed function, or a deleted cell?).",
         )
 
     return explain
+
+
+# A top-level definition, one line at most: `def name(` or `name = ...` / `name: type = ...` (not `==`).
+# Possessive (`*+`, `++`): what a part matched is never given back, so each line is read about once.
+_DEFINES = re.compile(r"^(?:def[ \t]++(\w++)[ \t]*+\(|(\w++)[ \t]*+(?::[^=\n]*+)?=(?!=))", re.M)
+_Definitions = dict[str, tuple[int, ErrorInfo]]  # name -> the first failed cell defining it, and its error
+_MAX_DEFINED = 100_000  # names remembered per notebook; a notebook with more gets the general sentence for the rest
+
+
+def _defined_in_failed_cells(notebook: LoadedNotebook, failed: dict[int, ErrorInfo]) -> _Definitions:
+    """Each name a failed cell defines -> the first such cell and its error."""
+    found: _Definitions = {}
+    for cell in notebook.cells:
+        error = failed.get(cell.cell)
+        if error is None:
+            continue
+        for match in _DEFINES.finditer(cell.source):
+            name = match.group(1) or match.group(2)
+            if name not in found and len(found) < _MAX_DEFINED:
+                found[name] = (cell.cell, error)
+    return found
 
 
 def read_notebook_file(path: Path) -> LoadedNotebook:

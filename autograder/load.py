@@ -1,15 +1,18 @@
-"""Load: a submitted file's bytes become the code cells to run, with magics and shell escapes made inert.
+"""Load: a submitted file's bytes become the code cells to run, their source as the student wrote it.
 
 Pure: bytes in, a :class:`LoadedNotebook` out, or a :class:`NotebookLoadError` whose status says
 why the file cannot be graded. nbformat v3 is upgraded; older notebooks are unreadable.
+
+This runs in the trusted grader, outside every limit of the submission, so it does only work that
+grows linearly with the file: JSON, the cells' metadata. IPython syntax (magics, ``!`` lines) is
+translated by the cell runner (:func:`autograder.execute.inert_magics`), in the sandboxed worker,
+within the cell's own time.
 """
 
 from __future__ import annotations
 
-import ast
 import json
 import logging
-import warnings
 from dataclasses import dataclass
 
 from autograder.errors import AutograderError
@@ -79,50 +82,8 @@ def load_notebook(data: bytes, max_bytes: int = MAX_NOTEBOOK_BYTES) -> LoadedNot
         if isinstance(meta, dict) and meta.get("grade") and not meta.get("solution"):
             skipped.append(position)  # a visible check: the hidden suite decides, not this cell
             continue
-        to_run.append(CodeCell(position, inert_magics(source)))
+        to_run.append(CodeCell(position, source))
     return LoadedNotebook(tuple(to_run), tuple(skipped), version)
-
-
-_transformer = None  # IPython's TransformerManager, made on the first cell that needs it
-
-
-def inert_magics(source: str) -> str:
-    """IPython syntax as plain Python calls on ``get_ipython()``, which the runner makes harmless.
-
-    ``%time x = f()`` becomes ``get_ipython().run_line_magic('time', 'x = f()')``; the runner's
-    shell runs the code of ``%time``/``%%time``-like magics and ignores every other magic and
-    every ``!`` shell line. Source that is not valid Python is returned as it is (it fails to
-    compile, in its own cell).
-    """
-    global _transformer
-    if "%" not in source and "!" not in source and "?" not in source:
-        return source  # the common case, without IPython's tokenizer
-    if len(source) <= _PARSED_CHARS and _is_python(source):
-        # `a != b`, `x % 2`, "?" in a string: Python already, which IPython leaves as it is. Parsed
-        # first, the students' usual notebook never imports IPython: that import was 100-165 ms of
-        # CPU in every lane, on its first submission (40 notebooks, -j 2).
-        return source
-    if _transformer is None:
-        from IPython.core.inputtransformer2 import TransformerManager
-
-        _transformer = TransformerManager()
-    try:
-        return _transformer.transform_cell(source)
-    except Exception:  # IPython's tokenizer gives up on some broken code; compiling will report it
-        return source
-
-
-_PARSED_CHARS = 200_000  # a larger cell goes straight to IPython's tokenizer, as it always did
-
-
-def _is_python(source: str) -> bool:
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # "\d" in a string: not the grader's stderr's business
-            compile(source, "<cell>", "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
-    except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError):
-        return False
-    return True
 
 
 def _cells_read_by_nbformat(text: str) -> list:

@@ -32,7 +32,7 @@ class CodeCell:
     """A notebook code cell ready to run."""
 
     cell: int  # 1-based position in the notebook, counting every cell, as the student sees them
-    source: str  # Python source, magics and shell escapes already turned into inert calls
+    source: str  # as the student wrote it: magics and shell escapes are made inert by the cell runner, as it runs
 
 
 @dataclass(frozen=True)

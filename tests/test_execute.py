@@ -1,4 +1,5 @@
-"""Running cells: each cell fails on its own, magics that wrap code still run it, the rest is inert."""
+"""Running cells: each cell fails on its own, magics that wrap code still run it, the rest is inert; the
+translation of IPython syntax is the cell's own time."""
 
 from __future__ import annotations
 
@@ -6,13 +7,13 @@ import time
 
 import torch
 
-from autograder.execute import new_namespace, run_cells
-from autograder.load import CodeCell, inert_magics
+from autograder.execute import inert_magics, new_namespace, run_cells
+from autograder.load import CodeCell
 
 
 def _run(*sources: str, output_cap: int = 64_000):
     namespace = new_namespace()
-    cells = [CodeCell(i, inert_magics(s)) for i, s in enumerate(sources, start=1)]
+    cells = [CodeCell(i, s) for i, s in enumerate(sources, start=1)]  # as loaded: magics translated when run
     return namespace, run_cells(cells, namespace, output_cap=output_cap)
 
 
@@ -105,3 +106,55 @@ def test_display_works_as_in_a_kernel():
     assert runs[0].ok
     assert runs[0].output == "{'a': 1}\n'texte'\n"
     assert namespace["shown"] is True
+
+
+def test_magics_and_shell_escapes_become_calls_on_get_ipython():
+    assert inert_magics("!rm -rf /\nx = 1\n") == "get_ipython().system('rm -rf /')\nx = 1\n"
+    assert inert_magics("%matplotlib inline\n").startswith("get_ipython().run_line_magic('matplotlib'")
+    assert "run_cell_magic('time'" in inert_magics("%%time\nx = 1\n")
+    assert inert_magics("y = 10 % 3\n") == "y = 10 % 3\n"
+    assert inert_magics("def f(:\n") == "def f(:\n"
+    assert inert_magics("%time f(x)\nif a != b:\n    pass\n").startswith("get_ipython().run_line_magic('time'")
+
+
+def test_python_with_percent_bang_or_question_marks_is_left_as_written_without_importing_ipython():
+    """`!=`, `%` and "?" in strings are in almost every notebook: parsed as Python first, IPython's tokenizer
+    (and its import, 100 ms of CPU) is only for cells that are not Python."""
+    import subprocess
+    import sys
+
+    cells = [
+        "if a != b:\n    print(f'{x:.1%} ?')\n",
+        "y = (10\n% 3)\n",
+        "  # an indented comment (100 %)\nif x:\n  y = 1\n",
+        "s = '\\d ?'\n",
+    ]
+    code = (
+        "import sys\n"
+        "from autograder.execute import inert_magics\n"
+        f"cells = {cells!r}\n"
+        "assert [inert_magics(c) for c in cells] == cells, [inert_magics(c) for c in cells]\n"
+        "print('IPython' in sys.modules)\n"
+    )
+    result = subprocess.run([sys.executable, "-W", "error", "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"
+
+
+def test_a_traceback_in_a_translated_cell_points_at_its_line():
+    _, runs = _run("%matplotlib inline\nx = 1\n!ls\nraise ValueError('ici')\n", "%%time\ny = 2\nz = y / 0\n")
+    assert [(f.cell, f.line, f.text) for f in runs[0].error.frames] == [(1, 4, "raise ValueError('ici')")]
+    assert [(f.cell, f.line) for f in runs[1].error.frames][-1] == (2, 3)
+
+
+def test_translating_a_cell_full_of_magics_is_stopped_by_the_cells_time_limit():
+    """IPython tokenizes the whole cell again after each magic it translates: a large cell of them takes
+    minutes, which the cell's own timer stops (in the grader, the sandboxed worker runs this)."""
+    slow = "".join(f"%time print({i})\nv{i}: int\n" for i in range(15_000))
+    namespace = new_namespace()
+    started = time.monotonic()
+    runs = run_cells([CodeCell(1, slow), CodeCell(2, "after = 1\n")], namespace, cell_seconds=1)
+    assert time.monotonic() - started < 10
+    assert runs[0].error.type_name == "TimeLimitExceeded"
+    assert runs[1].ok
+    assert namespace["after"] == 1
