@@ -237,9 +237,11 @@ def _add_nbgrader_verbs(verbs) -> None:
 
 def _grade_options(args: argparse.Namespace) -> GradeOptions:
     path = args.path
-    if not path.exists():
+    if not path.exists() and not path.is_symlink():
         raise UsageError(f"no such file or folder: {path}")
-    path = path.resolve()
+    # A folder is followed to where it lies; a file keeps its own name and is never followed (a link given
+    # as the one notebook to grade becomes its row, as a link in a folder does).
+    path = path.resolve() if path.is_dir() else path.parent.resolve() / path.name
     out = args.out.resolve() if args.out else path.parent / "grading-output"
     if out.exists() and not out.is_dir():
         raise UsageError(f"output path exists and is not a folder: {args.out}")

@@ -180,15 +180,15 @@ def _client(scheduler: str, local_workers: int) -> Iterator[Client]:
 
 def _read(submission: Submission, assignment: Assignment) -> bytes | StudentResult:
     """The notebook's bytes to ship, or its row when it cannot be read (the messages of ``grade_submission``)."""
-    from autograder.load import MAX_NOTEBOOK_BYTES
+    from autograder.discover import read_submission
+    from autograder.load import NotebookLoadError
     from autograder.scoring import not_graded
 
     source = str(submission.path)
     try:
-        if submission.path.stat().st_size > MAX_NOTEBOOK_BYTES:  # not even read into memory
-            message = f"file larger than {MAX_NOTEBOOK_BYTES // 2**20} MB"
-            return not_graded(submission.student, assignment, Status.TOO_LARGE, message, source)
-        return submission.path.read_bytes()
+        return read_submission(submission.path)
+    except NotebookLoadError as error:
+        return not_graded(submission.student, assignment, error.status, str(error), source)
     except OSError as error:
         message = f"cannot read: {error.strerror}"
         return not_graded(submission.student, assignment, Status.UNREADABLE, message, source)

@@ -168,3 +168,15 @@ def test_the_definition_search_reads_each_failed_cell_once_and_names_the_first()
         assert "la cellule 3, qui le définit" in answers[name], answers[name]
     for name in ("count_recurrent_parameters", "hidden_gradient_norms", "rnn_cell_forward"):
         assert "n'est défini dans aucune cellule" in answers[name], answers[name]
+
+
+def test_a_link_given_as_the_one_notebook_to_grade_is_its_row_too(tmp_path):
+    """`autograder grade link.ipynb`: the link is not followed (and keeps its own name), as in a folder."""
+    link = tmp_path / "mallory.ipynb"
+    link.symlink_to(LAYOUT.solution_notebook.resolve())
+    command = [str(VENV_BIN / "autograder"), "grade", str(link), "--out", str(tmp_path / "out")]
+    process = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert process.returncode == 0, process.stderr[-2000:]
+    with (tmp_path / "out" / "grades.csv").open(newline="") as stream:
+        (row,) = csv.DictReader(stream)
+    assert (row["student"], row["status"], row["total"]) == ("mallory", "not_a_notebook", "0")
