@@ -11,6 +11,7 @@ what came back.
 from __future__ import annotations
 
 import contextlib
+import itertools
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
@@ -19,7 +20,16 @@ import torch
 from autograder.language import Text, english, fr_en
 from autograder.transport import StudentError
 
-__all__ = ["Hint", "Mistake", "expect_close", "expect_equal", "expect_raises", "hints_for_errors", "raised"]
+__all__ = [
+    "Hint",
+    "Mistake",
+    "expect_close",
+    "expect_equal",
+    "expect_raises",
+    "hints_for_errors",
+    "raised",
+    "shown",
+]
 
 
 @dataclass(frozen=True)
@@ -139,9 +149,9 @@ def expect_equal(
     if _same_value(got, expected):
         return
     detail = (
-        _expected_got(what, repr(expected), _short(got))
+        _expected_got(what, shown(expected), shown(got))
         if reveal_expected
-        else fr_en("{what} : {got}", "{what}: {got}", what=what, got=_short(got))
+        else fr_en("{what} : {got}", "{what}: {got}", what=what, got=shown(got))
     )
     for mistake, wrong in (mistakes or {}).items():
         if _same_value(got, wrong):
@@ -258,12 +268,99 @@ def _difference(got: object, expected: torch.Tensor, what: str) -> Text:
     return text
 
 
-def _describe(value: object) -> str:
-    if isinstance(value, tuple):
-        parts = [_describe(v) for v in value]
-        return Text("(" + ", ".join(parts) + ")", "(" + ", ".join(english(p) for p in parts) + ")")
+# A description's budget, whatever the value: it looks at no more than ITEMS_SHOWN of its elements (all
+# nesting levels together, at most ITEMS_PER_CONTAINER of one list, tuple or dict, DEPTH_SHOWN levels
+# deep), shows no more than CHARS_PER_ATOM characters of one string or number, and is cut at CHARS_SHOWN
+# characters. A tensor is described by its shape (and a single number by its value), never printed.
+ITEMS_SHOWN = 12
+ITEMS_PER_CONTAINER = 4
+DEPTH_SHOWN = 3
+CHARS_PER_ATOM = 40
+CHARS_SHOWN = 240
+
+
+def shown(value: object) -> Text:
+    """``value`` as a message shows it, in Python's notation where it has one: ``[1.5, 'a', …] (300000
+    éléments)``, ``<tenseur de forme (3, 4)>``. Never the repr of the whole value: its cost is bounded
+    whatever the value (see ``ITEMS_SHOWN``)."""
+    fr, en = _literal(value, [ITEMS_SHOWN], 0)
+    return Text(_cut(fr), _cut(en))
+
+
+def _literal(value: object, room: list[int], depth: int) -> tuple[str, str]:
+    """Both languages of ``value``'s bounded notation; ``room[0]`` is what is left of the element budget."""
+    if value is None or isinstance(value, bool):
+        return repr(value), repr(value)
+    if isinstance(value, int):
+        if value.bit_length() <= 128:
+            return int.__repr__(value), int.__repr__(value)
+        digits = int(value.bit_length() * 0.30103) + 1  # str() of a large int is slow, or refused past 4300 digits
+        return f"<entier d'environ {digits} chiffres>", f"<integer of about {digits} digits>"
+    if isinstance(value, float):
+        return float.__repr__(value), float.__repr__(value)
+    if isinstance(value, str):
+        if len(value) <= CHARS_PER_ATOM:
+            return str.__repr__(value), str.__repr__(value)
+        start = str.__repr__(value[:CHARS_PER_ATOM])
+        return f"{start}… ({len(value)} caractères)", f"{start}… ({len(value)} characters)"
     if isinstance(value, torch.Tensor):
-        return fr_en("un tenseur de forme {s}", "a tensor of shape {s}", s=_shape(value))
+        if value.dim() == 0 and not value.is_complex() and value.device.type == "cpu":
+            number, _ = _literal(value.item(), room, depth)
+            return f"tensor({number})", f"tensor({number})"
+        shape = tuple(value.shape)
+        return f"<tenseur de forme {shape}>", f"<tensor of shape {shape}>"
+    if isinstance(value, (list, tuple, dict)):
+        return _container(value, room, depth)
+    return f"<{type(value).__name__}>", f"<{type(value).__name__}>"
+
+
+def _container(value: list | tuple | dict, room: list[int], depth: int) -> tuple[str, str]:
+    brackets = "{}" if isinstance(value, dict) else "[]" if isinstance(value, list) else "()"
+    size = len(value)
+    fr_items, en_items = [], []
+    if depth < DEPTH_SHOWN:
+        elements = iter(value.items() if isinstance(value, dict) else value)
+        for element in itertools.islice(elements, ITEMS_PER_CONTAINER):
+            if room[0] <= 0:
+                break
+            room[0] -= 1
+            if isinstance(value, dict):
+                key, item = element
+                key_fr, key_en = _literal(key, room, depth + 1)
+                item_fr, item_en = _literal(item, room, depth + 1)
+                fr_items.append(f"{key_fr}: {item_fr}")
+                en_items.append(f"{key_en}: {item_en}")
+            else:
+                item_fr, item_en = _literal(element, room, depth + 1)
+                fr_items.append(item_fr)
+                en_items.append(item_en)
+    cut = len(fr_items) < size
+    tail = ", …" if cut and fr_items else "…" if cut else "," if brackets == "()" and size == 1 else ""
+    fr = f"{brackets[0]}{', '.join(fr_items)}{tail}{brackets[1]}"
+    en = f"{brackets[0]}{', '.join(en_items)}{tail}{brackets[1]}"
+    if type(value) is torch.Size:
+        fr, en = f"torch.Size([{fr[1:-1]}])", f"torch.Size([{en[1:-1]}])"
+    elif type(value) not in (list, tuple, dict):
+        fr, en = f"{type(value).__name__}{fr}", f"{type(value).__name__}{en}"
+    if cut:
+        return f"{fr} ({size} éléments)", f"{en} ({size} items)"
+    return fr, en
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= CHARS_SHOWN else text[: CHARS_SHOWN - 1] + "…"
+
+
+def _describe(value: object) -> Text:
+    """What came back (or was expected), for "expected ..., got ...": a tensor by its shape, a tuple part by
+    part, anything else by its type and bounded notation."""
+    if (
+        type(value) is tuple
+        and 0 < len(value) <= ITEMS_PER_CONTAINER
+        and all(isinstance(part, torch.Tensor) for part in value)
+    ):
+        parts = [_kind(part) for part in value]
+        return Text("(" + ", ".join(parts) + ")", "(" + ", ".join(english(p) for p in parts) + ")")
     return _kind(value)
 
 
@@ -275,14 +372,12 @@ def _dtype(tensor: torch.Tensor) -> str:
     return str(tensor.dtype).removeprefix("torch.")
 
 
-def _kind(value: object) -> str:
+def _kind(value: object) -> Text:
     if isinstance(value, torch.Tensor):
         return fr_en("un tenseur de forme {s}", "a tensor of shape {s}", s=tuple(value.shape))
     if value is None:
         return Text("None (la fonction ne renvoie rien ?)", "None (does the function return nothing?)")
-    return f"{type(value).__name__} {_short(value)}"
-
-
-def _short(value: object, limit: int = 120) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    text = shown(value)
+    if type(value) in (list, tuple, dict, str, int, float, bool):
+        return Text(f"{type(value).__name__} {text}", f"{type(value).__name__} {text.en}")
+    return text

@@ -12,6 +12,7 @@ no pickle, no callables, no custom classes, so the grader never runs an object t
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -50,9 +51,13 @@ class CodecError(ValueError):
 class Limits:
     """Bounds on one encoded value, so that a result cannot exhaust the grader's memory."""
 
-    max_bytes: int = wire.REPLY.blob_bytes  # all tensor data in one value
-    max_tensors: int = wire.REPLY.blobs  # tensors in one value, a module's parameters and gradients included
+    max_bytes: int = wire.REPLY.blob_bytes  # all tensor data in one value (what the grader reads of a reply)
     max_items: int = 500_000  # elements of lists, tuples and dicts, all nesting levels together
+    # Each tensor and each container costs the grader a Python object to build, a tensor far more than its
+    # bytes: these bounds are far above what the contract's values hold (a tensor or two, a module's
+    # parameters, a few tuples), far below a value that would keep the grader busy for seconds.
+    max_tensors: int = wire.REPLY.blobs  # tensors, a module's parameters and their gradients included
+    max_containers: int = 10_000  # lists, tuples, dicts, torch.Size and modules
     max_depth: int = 32
     max_str: int = 1_000_000  # characters of one string
     max_int_digits: int = 4_300  # Python's own default limit for int <-> str conversion
@@ -71,7 +76,7 @@ class Codec:
 
     def _encode(self, value: object, budget: _Budget, depth: int) -> object:
         if depth > self.limits.max_depth:
-            raise CodecError(f"value nested deeper than {self.limits.max_depth} levels")
+            raise CodecError(_REASONS["depth"].format(self.limits.max_depth))
         kind = type(value)
         if value is None or kind is bool:
             return value
@@ -86,17 +91,20 @@ class Codec:
         if isinstance(value, np.generic) and kind in _NUMPY_SCALARS:
             return self._encode(value.item(), budget, depth)
         if kind is torch.Size:
+            budget.container()
             return {_TAG: "size", "v": [int(n) for n in value]}
         if kind in (list, tuple):
+            budget.container()
             budget.items(len(value))
             items = [self._encode(item, budget, depth + 1) for item in value]
             return {_TAG: "list" if kind is list else "tuple", "v": items}
         if kind is dict:
+            budget.container()
             budget.items(len(value))
             pairs = []
             for key, item in value.items():
                 if type(key) is not str:
-                    raise CodecError(f"dict keys must be str, not {type(key).__name__}")
+                    raise CodecError(_REASONS["key"].format(type(key).__name__))
                 budget.text(key)
                 pairs.append([key, self._encode(item, budget, depth + 1)])
             return {_TAG: "dict", "v": pairs}
@@ -104,15 +112,13 @@ class Codec:
             return self._encode_tensor(value, budget)
         if kind in MODULES.values():
             return self._encode_module(value, budget)
-        raise CodecError(
-            f"a value of type {_type_name(value)} cannot be passed (only data: numbers, str, tensors, ...)"
-        )
+        raise CodecError(_refusal(kind))
 
     def _encode_tensor(self, tensor: torch.Tensor, budget: _Budget) -> dict:
         if tensor.layout is not torch.strided or tensor.device.type != "cpu":
-            raise CodecError(f"only dense CPU tensors are accepted, not {tensor.layout} on {tensor.device}")
+            raise CodecError(_REASONS["layout"].format(f"{tensor.layout} on {tensor.device}"))
         if tensor.dtype not in _DTYPE_NAMES:
-            raise CodecError(f"tensors of dtype {tensor.dtype} are not accepted")
+            raise CodecError(_REASONS["dtype"].format(tensor.dtype))
         budget.tensor()
         data = tensor.detach().contiguous()
         size = data.numel() * data.element_size()
@@ -128,7 +134,8 @@ class Codec:
 
     def _encode_module(self, module: nn.Module, budget: _Budget) -> dict:
         if list(module.buffers()) or list(module.children()):
-            raise CodecError(f"this {type(module).__name__} carries extra state and cannot be passed")
+            raise CodecError(_REASONS["module"].format(type(module).__name__))
+        budget.container()
         state, grads = {}, {}
         for name, param in module.named_parameters():
             state[name] = self._encode_tensor(param, budget)
@@ -150,7 +157,7 @@ class Codec:
 
     def _decode(self, tree: object, budget: _Budget, depth: int) -> object:
         if depth > self.limits.max_depth:
-            raise CodecError(f"value nested deeper than {self.limits.max_depth} levels")
+            raise CodecError(_REASONS["depth"].format(self.limits.max_depth))
         kind = type(tree)
         if tree is None or kind in (bool, float):
             return tree
@@ -163,6 +170,8 @@ class Codec:
         if kind is not dict or type(tree.get(_TAG)) is not str:
             raise CodecError(f"malformed encoded value of type {kind.__name__}")
         tag = tree[_TAG]
+        if tag in ("list", "tuple", "dict", "size", "module"):
+            budget.container()
         if tag in ("list", "tuple"):
             items = _field(tree, "v", list)
             budget.items(len(items))
@@ -193,6 +202,7 @@ class Codec:
         dtype = DTYPES.get(_field(tree, "dtype", str))
         shape = _field(tree, "shape", list)
         data = tree.get("data")
+        budget.tensor()
         if type(data) not in (bytes, bytearray):
             raise CodecError("malformed encoded value: field 'data'")
         if dtype is None or not all(type(n) is int and n >= 0 for n in shape) or len(shape) > 64:
@@ -201,7 +211,6 @@ class Codec:
         element_size = torch.empty((), dtype=dtype).element_size()
         if len(data) != numel * element_size:
             raise CodecError("encoded tensor data does not match its shape")
-        budget.tensor()
         budget.bytes(len(data))
         if numel == 0:
             tensor = torch.empty(shape, dtype=dtype)
@@ -353,31 +362,38 @@ class _Budget:
         self.n_bytes = 0
         self.n_items = 0
         self.n_tensors = 0
+        self.n_containers = 0
 
     def bytes(self, n: int) -> None:
         self.n_bytes += n
         if self.n_bytes > self.limits.max_bytes:
-            raise CodecError(f"value larger than {self.limits.max_bytes // 2**20} MiB")
-
-    def tensor(self) -> None:
-        self.n_tensors += 1
-        if self.n_tensors > self.limits.max_tensors:
-            raise CodecError(f"value with more than {self.limits.max_tensors} tensors")
+            raise CodecError(_REASONS["bytes"].format(self.limits.max_bytes // 2**20))
 
     def items(self, n: int) -> None:
         self.n_items += n
         if self.n_items > self.limits.max_items:
-            raise CodecError(f"value with more than {self.limits.max_items} items")
+            raise CodecError(_REASONS["items"].format(self.limits.max_items))
+
+    def tensor(self) -> None:
+        self.n_tensors += 1
+        if self.n_tensors > self.limits.max_tensors:
+            raise CodecError(_REASONS["tensors"].format(self.limits.max_tensors))
+
+    def container(self) -> None:
+        self.n_containers += 1
+        if self.n_containers > self.limits.max_containers:
+            raise CodecError(_REASONS["containers"].format(self.limits.max_containers))
 
     def text(self, text: str) -> None:
         if len(text) > self.limits.max_str:
-            raise CodecError(f"string longer than {self.limits.max_str} characters")
+            raise CodecError(_REASONS["str"].format(self.limits.max_str))
         self.bytes(len(text))
 
 
 def _check_int(value: int, limits: Limits) -> None:
-    if value.bit_length() > limits.max_int_digits * 3.33:
-        raise CodecError(f"integer with more than {limits.max_int_digits} digits")
+    # Below 2 ** (digits * log2(10)), so at most max_int_digits digits: str() (and JSON) can write it.
+    if value.bit_length() > int(limits.max_int_digits * math.log2(10)):
+        raise CodecError(_REASONS["digits"].format(limits.max_int_digits))
 
 
 def _field(tree: dict, key: str, kind: type) -> object:
@@ -400,8 +416,62 @@ def _as_tagged(tree: object) -> dict:
     return tree
 
 
-def _type_name(value: object) -> str:
-    kind = type(value)
+# Why a value was refused, as CodecError says it (English: the message is all that crosses from the
+# worker); read_refusal reads a message back, for the student's own words.
+_REASONS = {
+    "type": "a value of type {} cannot be passed (only data: numbers, str, tensors, ...)",
+    "key": "dict keys must be str, not {}",
+    "dtype": "tensors of dtype {} are not accepted",
+    "layout": "only dense CPU tensors are accepted, not {}",
+    "module": "this {} carries extra state and cannot be passed",
+    "bytes": "value larger than {} MiB",
+    "items": "value with more than {} items",
+    "tensors": "value with more than {} tensors",
+    "containers": "value with more than {} lists, tuples or dicts",
+    "depth": "value nested deeper than {} levels",
+    "str": "string longer than {} characters",
+    "digits": "integer with more than {} digits",
+}
+_READ_BACK = {
+    kind: re.compile(re.escape(template).replace(re.escape("{}"), r"(?P<detail>\S(?:.{0,198}\S)?)") + "$")
+    for kind, template in _REASONS.items()
+}
+# The plain types a refused type may derive from, named in its refusal ("collections.OrderedDict (a dict
+# subclass)"): the student is told to use the plain type instead.
+_PLAIN_BASES = (dict, list, tuple, str, bool, int, float, bytes, set, frozenset, torch.Tensor)
+_SUBCLASS = re.compile(r"(?P<type>\S+) \(a (?P<base>\w+) subclass\)$")
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A CodecError's message read back: its kind (a key of ``_REASONS``: ``"type"``, ``"tensors"``, ...; ``""``
+    for a forged or malformed tree), the detail it names (a type, a bound) and, for a refused type, the
+    plain type it derives from (``"dict"`` for an OrderedDict)."""
+
+    kind: str = ""
+    detail: str = ""
+    base: str = ""
+
+
+def read_refusal(reason: str) -> Refusal:
+    for kind, pattern in _READ_BACK.items():
+        match = pattern.match(reason[:400])
+        if match:
+            detail = match["detail"]
+            subclass = _SUBCLASS.match(detail) if kind == "type" else None
+            if subclass:
+                return Refusal(kind, subclass["type"], subclass["base"])
+            return Refusal(kind, detail)
+    return Refusal()
+
+
+def _refusal(kind: type) -> str:
+    base = next((b for b in kind.__mro__[1:] if b in _PLAIN_BASES), None)
+    subclass = f" (a {base.__name__} subclass)" if base is not None else ""
+    return _REASONS["type"].format(f"{_type_name(kind)}{subclass}")
+
+
+def _type_name(kind: type) -> str:
     module = getattr(kind, "__module__", "")
     qualname = getattr(kind, "__qualname__", kind.__name__)
     return qualname if module in ("builtins", "__main__", None, "") else f"{module}.{qualname}"

@@ -375,6 +375,22 @@ class _Collector:
             return TestOutcome(outcome=Outcome.ERROR, hint="raised", error=error.info, **common, **_texts(message))
         if isinstance(error, AssertionError):
             return TestOutcome(outcome=Outcome.FAILED, **common, **_texts(str(error)))
+        # A name the test calls that the notebook made a value (rnn_cell_forward = 3): Python's error when the test
+        # calls it (or asks it for StudentFunction.keeping_arguments) is the student's, not ours.
+        text = str(error) if type(error) in (TypeError, AttributeError) else ""
+        values = getattr(self._student, "_values", None) or {}
+        for says in ("' object is not callable", "' object has no attribute 'keeping_arguments'"):
+            kind = text[1 : -len(says)] if text.startswith("'") and text.endswith(says) else ""
+            named = [name for name, value_type in values.items() if kind and kind.split(".")[-1] == value_type.__name__]
+            if named:
+                name = named[0]
+                message = Text(
+                    f"`{name}` doit être une fonction (def {name}(...):), mais votre notebook en fait une valeur de "
+                    f"type {kind}.",
+                    f"`{name}` must be a function (def {name}(...):), but your notebook makes it a value of type "
+                    f"{kind}.",
+                )
+                return TestOutcome(outcome=Outcome.FAILED, hint="not_a_function", **common, **_texts(message))
         message = Text(
             f"Erreur interne du correcteur ({type(error).__name__}: {error}) ; signalez-la à l'enseignant.",
             f"Internal grader error ({type(error).__name__}: {error}); please report it to your teacher.",

@@ -17,11 +17,11 @@ import threading
 import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Protocol
+from typing import ClassVar, Protocol
 
 import torch
 
-from autograder.codec import Codec, CodecError
+from autograder.codec import Codec, CodecError, read_refusal
 from autograder.language import Text
 from autograder.results import ErrorInfo, Frame
 
@@ -129,6 +129,7 @@ class Student:
         self._transport = transport
         self._codec = codec or Codec()
         self._explain_missing = explain_missing or _not_defined
+        self._values: dict[str, type] = {}  # names this test read as values, and their types (suites._outcome)
         reset = getattr(transport, "reset", None)
         if reset is not None:
             reset()  # one Student per test: a sandboxed transport starts it from a fresh copy of the notebook
@@ -146,8 +147,126 @@ class Student:
             raise MissingDefinition(self._explain_missing(name))
         if kind == "callable":
             return StudentFunction(self, name)
-        tree = self._transport.fetch(name)
-        return self._codec.decode(tree)
+        try:  # a value the codec refuses (an OrderedDict, an object, ...) is the student's, as a result is
+            value = self._codec.decode(self._transport.fetch(name))
+        except (CodecError, RecursionError, TypeError, ValueError) as error:
+            raise self._unusable(name, str(error), returned=False) from None
+        self._values[name] = type(value)
+        return value
+
+    def _unusable(self, name: str, reason: str, *, returned: bool) -> UnusableResult:
+        """The failure a test reports when ``name``'s value (or what the function ``name`` returned) could
+        not cross: what the student gave, and what to give instead."""
+        if self.limit_struck:  # the student's process stopped at a limit: the outcome names it
+            what = (f"le résultat de `{name}`", f"what `{name}` returned") if returned else (f"`{name}`", f"`{name}`")
+            return UnusableResult(
+                Text(
+                    f"Le correcteur n'a pas pu lire {what[0]} : une limite a été atteinte.",
+                    f"The grader could not read {what[1]}: a limit was reached.",
+                )
+            )
+        found, instead = self._refused(reason, returned)
+        verb = ("a renvoyé", "returned") if returned else ("est", "is")
+        advice = ("renvoyez", "return") if returned else ("utilisez", "use")
+        return UnusableResult(
+            Text(
+                f"`{name}` {verb[0]} {found}, que le correcteur ne peut pas lire : {advice[0]} {instead}.",
+                f"`{name}` {verb[1]} {found.en}, which the grader cannot read: {advice[1]} {instead.en}.",
+            )
+        )
+
+    @staticmethod
+    def _refused(reason: str, returned: bool) -> tuple[Text, Text]:
+        """What the codec refused, read from its reason, and what to give instead, in both languages. A name's
+        value is told the plain type it derives from; a function's result, what the instructions ask for (the
+        question knows its type, this fixture does not)."""
+        refusal = read_refusal(reason)
+        detail = refusal.detail
+        if refusal.kind == "type":
+            if refusal.base:
+                found = Text(
+                    f"un objet de type {detail} (une sous-classe de {refusal.base})",
+                    f"an object of type {detail} (a subclass of {refusal.base})",
+                )
+            else:
+                found = Text(f"un objet de type {detail}", f"an object of type {detail}")
+            if detail.startswith("numpy."):
+                return found, Text(
+                    "un tenseur PyTorch (torch.tensor(...)) ou un nombre Python (float(...))",
+                    "a PyTorch tensor (torch.tensor(...)) or a Python number (float(...))",
+                )
+            return found, Student._ASKED if returned else Student._PLAIN.get(refusal.base, Student._DATA)
+        if refusal.kind in Student._TOO_LARGE:
+            fr, en = Student._TOO_LARGE[refusal.kind]
+            return Text(fr.format(detail), en.format(detail)), Student._SMALLER
+        if refusal.kind in Student._UNCARRIED:
+            fr, en, instead = Student._UNCARRIED[refusal.kind]
+            return Text(fr.format(detail), en.format(detail)), instead or Student._ASKED
+        reason = reason[:300]  # a forged or malformed tree, or a message of the transport's own
+        return Text(f"une valeur illisible ({reason})", f"an unreadable value ({reason})"), Student._DATA
+
+    _ASKED = Text(
+        "ce que demande l'énoncé, avec des types ordinaires (tenseur, nombre, chaîne, tuple, liste ou dict)",
+        "what the instructions ask for, with plain types (tensor, number, string, tuple, list or dict)",
+    )
+    _DATA = Text(
+        "des données (un tenseur, un nombre, une chaîne, un tuple, une liste ou un dict ordinaire)",
+        "data (a tensor, a number, a string, a tuple, a list or a plain dict)",
+    )
+    _PLAIN: ClassVar[dict[str, Text]] = {  # what to give instead of a subclass of a plain type
+        "dict": Text("un dict ordinaire, écrit entre accolades {…}", "a plain dict, written with braces {…}"),
+        "list": Text("une liste ordinaire, écrite entre crochets […]", "a plain list, written with brackets […]"),
+        "tuple": Text("un tuple ordinaire, par exemple (a, b)", "a plain tuple, for example (a, b)"),
+        "str": Text("une chaîne (str) ordinaire", "a plain string (str)"),
+        "int": Text("un entier (int) ordinaire", "a plain int"),
+        "float": Text("un nombre (float) ordinaire", "a plain float"),
+        "set": Text("une liste ou un tuple", "a list or a tuple"),
+        "frozenset": Text("une liste ou un tuple", "a list or a tuple"),
+        "Tensor": Text("un tenseur ordinaire (torch.Tensor)", "a plain tensor (torch.Tensor)"),
+    }
+    # The codec's bounds on one value, by the kind of its refusal.
+    _TOO_LARGE: ClassVar[dict[str, tuple[str, str]]] = {
+        "bytes": ("une valeur de plus de {} Mio de données", "a value of more than {} MiB of data"),
+        "items": ("une valeur de plus de {} éléments", "a value of more than {} items"),
+        "tensors": ("une valeur de plus de {} tenseurs", "a value of more than {} tensors"),
+        "containers": (
+            "une valeur de plus de {} listes, tuples ou dicts",
+            "a value of more than {} lists, tuples or dicts",
+        ),
+        "depth": ("une valeur imbriquée sur plus de {} niveaux", "a value nested deeper than {} levels"),
+        "str": ("une chaîne de plus de {} caractères", "a string of more than {} characters"),
+        "digits": ("un entier de plus de {} chiffres", "an integer of more than {} digits"),
+    }
+    _SMALLER = Text(
+        "seulement ce que demande l'énoncé, une valeur bien plus petite",
+        "only what the instructions ask for, a much smaller value",
+    )
+    # A dict, tensor or module of a kind the codec does not carry, and what to give instead.
+    _UNCARRIED: ClassVar[dict[str, tuple[str, str, Text | None]]] = {
+        "key": (
+            "un dict dont une clé est de type {}, et non une chaîne (str)",
+            "a dict with a key of type {}, not a string (str)",
+            Text("un dict dont les clés sont des chaînes (str)", "a dict whose keys are strings (str)"),
+        ),
+        "dtype": (
+            "un tenseur de dtype {}",
+            "a tensor of dtype {}",
+            Text(
+                "un tenseur de nombres réels ou entiers (float32, int64…)",
+                "a tensor of real or integer numbers (float32, int64…)",
+            ),
+        ),
+        "layout": (
+            "un tenseur qui n'est pas un tenseur dense sur CPU ({})",
+            "a tensor that is not a dense CPU tensor ({})",
+            Text("un tenseur dense sur CPU (.to_dense(), .cpu())", "a dense CPU tensor (.to_dense(), .cpu())"),
+        ),
+        "module": (
+            "un module {} qui contient des sous-modules ou des buffers",
+            "a module {} that holds submodules or buffers",
+            None,  # what the instructions ask for
+        ),
+    }
 
 
 class StudentFunction:
@@ -170,22 +289,14 @@ class StudentFunction:
         if reply.error is not None:
             raise StudentError(self.name, reply.error)
         if reply.unusable:
-            raise UnusableResult(
-                Text(
-                    f"`{self.name}` a renvoyé une valeur que le correcteur ne peut pas lire : {reply.unusable}. "
-                    "Renvoyez des données : un tenseur, un nombre, un tuple, une liste ou un dict.",
-                    f"`{self.name}` returned a value the grader cannot read: {reply.unusable}. "
-                    "Return data: a tensor, a number, a tuple, a list or a dict.",
-                )
-            )
+            raise self._student._unusable(self.name, reply.unusable, returned=True)
         try:  # from a worker, the trees are untrusted: anything the codec refuses is the student's result
             value = codec.decode(reply.result)
             after_args, after_kwargs = ((), {})
             if keep_arguments:
                 after_args, after_kwargs = codec.decode(reply.arguments)
         except (CodecError, RecursionError, TypeError, ValueError) as error:
-            message = f"`{self.name}` a renvoyé une valeur que le correcteur ne peut pas lire : {error}."
-            raise UnusableResult(message) from None
+            raise self._student._unusable(self.name, str(error), returned=True) from None
         return CallResult(value, tuple(after_args), after_kwargs, reply.output)
 
 

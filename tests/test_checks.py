@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 import torch
 
-from autograder.checks import Hint, Mistake, expect_close, expect_equal, expect_raises, hints_for_errors
+from autograder.checks import Hint, Mistake, expect_close, expect_equal, expect_raises, hints_for_errors, shown
 from autograder.results import ErrorInfo
 from autograder.transport import StudentError
 
@@ -128,3 +130,48 @@ def test_a_pair_of_the_wrong_length_or_shape_is_named():
         expect_close((torch.ones(2), torch.zeros(3)), pair, WRONG)
     assert caught.value.hint.id == "wrong_shape"
     assert "élément 1" in str(caught.value)
+
+
+def test_small_values_are_shown_in_pythons_notation_in_both_languages():
+    assert shown((9.0, 3.0)) == "(9.0, 3.0)"
+    assert shown((1,)) == "(1,)"
+    assert shown({"a": [1, "b"]}) == "{'a': [1, 'b']}"
+    assert shown(torch.tensor(2.5)) == "tensor(2.5)"
+    assert shown(torch.Size([4, 3])) == "torch.Size([4, 3])"
+    assert (shown(torch.zeros(2, 3)), shown(torch.zeros(2, 3)).en) == (
+        "<tenseur de forme (2, 3)>",
+        "<tensor of shape (2, 3)>",
+    )
+    assert (shown(list(range(9))), shown(list(range(9))).en) == (
+        "[0, 1, 2, 3, …] (9 éléments)",
+        "[0, 1, 2, 3, …] (9 items)",
+    )
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        [torch.tensor(float(i)) for i in range(300_000)],
+        [float(i) for i in range(300_000)],
+        "x" * 1_000_000,
+        10**4299,  # str() of an int past 4300 digits raises: never called
+        {str(i): [float(i)] * 5 for i in range(100_000)},
+        ([[[[[1.5] * 1000] * 1000]]], "y" * 10_000),
+    ],
+    ids=["300k-scalar-tensors", "300k-floats", "1M-chars", "4300-digits", "100k-keys", "nested"],
+)
+def test_describing_any_value_has_a_fixed_budget(value):
+    """A failed check looks at a few of the value's elements, whatever its size: bounded time, short message."""
+    start = time.perf_counter()
+    for check in (
+        lambda: expect_close(value, torch.zeros(3, 4), WRONG),
+        lambda: expect_equal(value, (1, 2), WRONG),
+        lambda: expect_close(value, (torch.zeros(2), torch.zeros(2)), WRONG),
+    ):
+        with pytest.raises(Mistake) as caught:
+            check()
+        message = caught.value.message
+        assert len(message) < 700, message
+        assert len(message.en) < 700, message.en
+        assert "…" in message or "chiffres" in message
+    assert time.perf_counter() - start < 0.5

@@ -65,4 +65,16 @@ TASK_TYPES = {
     "translation": "many-to-many",
 }
 """,
+    # An OrderedDict: a dict to Python, but not a plain dict, which the codec alone carries.
+    "unusable_result": """
+from collections import OrderedDict
+
+TASK_TYPES = OrderedDict(
+    pos_tag_of_word="one-to-one",
+    generate_review="one-to-many",
+    review_sentiment="many-to-one",
+    translation="many-to-many",
+    risk_at_each_step="many-to-many",
+)
+""",
 }

@@ -80,4 +80,17 @@ def count_recurrent_parameters(kind, input_size, hidden_size, num_layers=1, bidi
         total += d * gates * hidden_size * (size_in + hidden_size + 2)
     return total
 """,
+    # The right count, as a float (a true division on the way).
+    "count_not_int": """
+def count_recurrent_parameters(kind, input_size, hidden_size, num_layers=1, bidirectional=False):
+    if kind not in ("rnn", "gru", "lstm"):
+        raise ValueError(kind)
+    gates = {"rnn": 1, "gru": 3, "lstm": 4}[kind]
+    d = 2 if bidirectional else 1
+    total = 0
+    for layer in range(num_layers):
+        size_in = input_size if layer == 0 else d * hidden_size
+        total += d * gates * hidden_size * (size_in + hidden_size + 2)
+    return total / 1
+""",
 }

@@ -37,4 +37,10 @@ def gru_output_shapes(batch_size, seq_size, input_size, hidden_size, num_layers=
     d = 2 if bidirectional else 1
     return [batch_size, seq_size, d * hidden_size], [d * num_layers, batch_size, hidden_size]
 """,
+    # A true division: the right values, as floats.
+    "shapes_not_ints": """
+def gru_output_shapes(batch_size, seq_size, input_size, hidden_size, num_layers=1, bidirectional=False):
+    d = 2 if bidirectional else 1
+    return (batch_size, seq_size, d * hidden_size / 1), (d * num_layers / 1, batch_size, hidden_size)
+""",
 }

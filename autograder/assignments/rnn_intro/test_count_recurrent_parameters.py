@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from autograder.checks import Hint, Mistake, expect_equal, expect_raises, raised
+from autograder.checks import Hint, Mistake, expect_equal, expect_raises, raised, shown
 from autograder.language import fr_en
 from autograder.suite_inputs import remembered
 from autograder.transport import StudentError
@@ -70,6 +70,13 @@ VALID_KIND_REFUSED = Hint(
     'For a valid kind ("rnn", "gru" or "lstm"), your function must return a number: only other kinds raise a '
     "ValueError.",
 )
+COUNT_NOT_INT = Hint(
+    "count_not_int",
+    "Le nombre est juste, mais un nombre de paramètres est un entier : renvoyez un int (la division / donne un "
+    "float : utilisez // ou int(...)).",
+    "The number is right, but a number of parameters is an integer: return an int (the division / gives a float:"
+    " use // or int(...)).",
+)
 
 BLOCKS = {"rnn": 1, "gru": 3, "lstm": 4}
 MODULES = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
@@ -123,6 +130,13 @@ def _mistakes(got, pairs):
     return chosen
 
 
+def _number(value):
+    """A count as a number, whatever its type (1234.0, tensor(1234)), or None if it is not one."""
+    if isinstance(value, torch.Tensor):
+        return value.item() if value.dim() == 0 and not value.is_complex() else None
+    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
 def _expect_accepted(student, kind):
     """A valid kind gives a number, right or wrong (the counting tests judge its value), and no error."""
     try:
@@ -151,13 +165,19 @@ def _expect_count(student, kind, e, h, layers=1, bidirectional=False):
         got = student.count_recurrent_parameters(kind, e, h)
     else:
         got = student.count_recurrent_parameters(kind, e, h, num_layers=layers, bidirectional=bidirectional)
+    what = fr_en("nombre de paramètres ({k})", "number of parameters ({k})", k=kind)
+    if type(got) is not int and _number(got) == expected:
+        raise Mistake(
+            COUNT_NOT_INT,
+            fr_en("{w} : {g}, de type {t}", "{w}: {g}, of type {t}", w=what, g=shown(got), t=type(got).__name__),
+        )
     pairs = _variants(kind, e, h, layers, bidirectional)
     expect_equal(
         got,
         expected,
         WRONG_COUNT,
         _mistakes(got, pairs),
-        what=fr_en("nombre de paramètres ({k})", "number of parameters ({k})", k=kind),
+        what=what,
     )
 
 

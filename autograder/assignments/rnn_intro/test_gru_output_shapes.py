@@ -4,7 +4,8 @@ import pytest
 import torch
 from torch import nn
 
-from autograder.checks import Hint, expect_equal
+from autograder.checks import Hint, Mistake, expect_equal, shown
+from autograder.language import fr_en
 from autograder.suite_inputs import remembered
 
 WRONG_SHAPES = Hint(
@@ -61,6 +62,14 @@ SHAPES_AS_LISTS = Hint(
     " (shape of out, shape of h_n).",
 )
 
+SHAPES_NOT_INTS = Hint(
+    "shapes_not_ints",
+    "Les valeurs sont justes, mais chaque dimension d'une forme doit être un entier (int) : ni un float (la "
+    "division / en donne un : utilisez // ou int(...)), ni un booléen, ni un tenseur.",
+    "The values are right, but each dimension of a shape must be an int: neither a float (the division / gives "
+    "one: use // or int(...)), nor a bool, nor a tensor.",
+)
+
 
 def _sizes(seed):
     """N, T, E, H drawn so that every typical mistake gives a different answer (N > 2 × layers, N != T)."""
@@ -109,8 +118,42 @@ def _mistakes(got, n, t, h, layers, bidirectional):
     return mistakes
 
 
+def _number(value):
+    """A dimension as a number, whatever its type (1.0, True, tensor(3)), or None if it is not one."""
+    if isinstance(value, torch.Tensor):
+        return value.item() if value.dim() == 0 and not value.is_complex() else None
+    return value if isinstance(value, (int, float)) else None
+
+
+def _not_an_int(got, expected):
+    """The first dimension that is not an int (a float, a bool, a tensor) when the shapes are right as numbers:
+    the contract's shapes are tuples of ints."""
+    if not isinstance(got, (tuple, list)) or len(got) != len(expected):
+        return None
+    dims = []
+    for shape, expected_shape in zip(got, expected, strict=True):
+        if not isinstance(shape, (tuple, list)) or len(shape) != len(expected_shape):
+            return None
+        if any(_number(dim) != e for dim, e in zip(shape, expected_shape, strict=True)):
+            return None
+        dims += shape
+    return next((dim for dim in dims if type(dim) is not int), None)
+
+
 def _check(got, n, t, e, h, layers, bidirectional):
     expected = _real_shapes(n, t, e, h, layers, bidirectional)
+    dim = _not_an_int(got, expected)
+    if dim is not None:
+        raise Mistake(
+            SHAPES_NOT_INTS,
+            fr_en(
+                "(out, h_n) : {g} ; {d} est de type {t}",
+                "(out, h_n): {g}; {d} is of type {t}",
+                g=shown(got),
+                d=shown(dim),
+                t=type(dim).__name__,
+            ),
+        )
     expect_equal(got, expected, WRONG_SHAPES, _mistakes(got, n, t, h, layers, bidirectional), what="(out, h_n)")
 
 

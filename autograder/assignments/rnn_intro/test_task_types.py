@@ -4,8 +4,9 @@ import re
 
 import pytest
 
-from autograder.checks import Hint, Mistake, expect_equal
+from autograder.checks import Hint, Mistake, expect_equal, shown
 from autograder.language import fr_en
+from autograder.transport import StudentFunction
 
 FAMILIES = ("one-to-one", "one-to-many", "many-to-one", "many-to-many")
 
@@ -51,8 +52,8 @@ UNKNOWN_KEY = Hint(
 )
 NOT_A_DICT = Hint(
     "task_types_not_a_dict",
-    'TASK_TYPES doit être un dictionnaire {tâche: famille}, par exemple {"translation": "..."}.',
-    'TASK_TYPES must be a dictionary {task: family}, for example {"translation": "..."}.',
+    'TASK_TYPES doit être un dictionnaire {tâche: famille}, écrit entre accolades, par exemple {"translation": "..."}.',
+    'TASK_TYPES must be a dictionary {task: family}, written with braces, for example {"translation": "..."}.',
 )
 
 POS_TAG_AS_SEQUENCE = Hint(
@@ -142,12 +143,36 @@ def _mistakes(family, pairs):
 
 
 def _task_types(student):
+    """The student's dict (a dict subclass, refused on its way here, fails the test with its own message)."""
     task_types = student.TASK_TYPES
+    if isinstance(task_types, StudentFunction):
+        raise Mistake(NOT_A_DICT, fr_en("TASK_TYPES est une fonction", "TASK_TYPES is a function"))
     if not isinstance(task_types, dict):
         raise Mistake(
-            NOT_A_DICT, fr_en("TASK_TYPES est de type {t}", "TASK_TYPES is of type {t}", t=type(task_types).__name__)
+            NOT_A_DICT,
+            fr_en(
+                "TASK_TYPES est de type {t} : {v}",
+                "TASK_TYPES is of type {t}: {v}",
+                t=type(task_types).__name__,
+                v=shown(task_types),
+            ),
         )
     return task_types
+
+
+def _expect_a_string(task, got):
+    """The contract's values are strings: a family written in another way (a list, a number) is named as such."""
+    if not isinstance(got, str):
+        raise Mistake(
+            NOT_A_FAMILY,
+            fr_en(
+                "TASK_TYPES[{k}] vaut {g}, de type {t}",
+                "TASK_TYPES[{k}] is {g}, of type {t}",
+                k=repr(task),
+                g=shown(got),
+                t=type(got).__name__,
+            ),
+        )
 
 
 @pytest.mark.parametrize("task", list(EXPECTED))
@@ -160,13 +185,14 @@ def test_task_family(student, task):
             fr_en("la clé {k} est absente de TASK_TYPES", "the key {k} is missing from TASK_TYPES", k=repr(task)),
         )
     got = task_types[task]
+    _expect_a_string(task, got)
     family = _family(got)
     what = f"TASK_TYPES[{task!r}]"
     try:
         expect_equal(family, EXPECTED[task], WRONG_FAMILY, _mistakes(family, CONFUSIONS[task]), what=what)
     except Mistake as mistake:  # the hint, but not the right answer: the student reads this feedback
         raise Mistake(
-            mistake.hint, fr_en("{w} : {g} ne convient pas", "{w}: {g} does not fit", w=what, g=repr(got))
+            mistake.hint, fr_en("{w} : {g} ne convient pas", "{w}: {g} does not fit", w=what, g=shown(got))
         ) from None
     expect_equal(got, EXPECTED[task], SPELLING, what=what)
 
@@ -177,10 +203,11 @@ def test_every_task_has_an_allowed_family(student):
     missing = sorted(set(EXPECTED) - set(task_types))
     if missing:
         raise Mistake(MISSING_KEY, fr_en("clés manquantes : {k}", "missing keys: {k}", k=", ".join(map(repr, missing))))
-    extra = sorted(set(task_types) - set(EXPECTED))
+    extra = [key for key in task_types if key not in EXPECTED]
     if extra:
-        raise Mistake(UNKNOWN_KEY, fr_en("clés en trop : {k}", "extra keys: {k}", k=", ".join(map(repr, extra))))
+        raise Mistake(UNKNOWN_KEY, fr_en("clés en trop : {k}", "extra keys: {k}", k=shown(extra)))
     for task, got in task_types.items():
+        _expect_a_string(task, got)
         if got not in FAMILIES:
             hint = SPELLING if _family(got) in FAMILIES else NOT_A_FAMILY
-            raise Mistake(hint, fr_en("TASK_TYPES[{k}] vaut {g}", "TASK_TYPES[{k}] is {g}", k=repr(task), g=repr(got)))
+            raise Mistake(hint, fr_en("TASK_TYPES[{k}] vaut {g}", "TASK_TYPES[{k}] is {g}", k=repr(task), g=shown(got)))
