@@ -98,11 +98,11 @@ class Codec:
             budget.items(len(value))
             items = [self._encode(item, budget, depth + 1) for item in value]
             return {_TAG: "list" if kind is list else "tuple", "v": items}
-        if kind is dict:
+        if issubclass(kind, dict):  # an OrderedDict or a defaultdict is a dict to the student: read as one
             budget.container()
-            budget.items(len(value))
+            budget.items(dict.__len__(value))
             pairs = []
-            for key, item in value.items():
+            for key, item in dict.items(value):  # dict's own methods: a subclass's overrides never run here
                 if type(key) is not str:
                     raise CodecError(_REASONS["key"].format(type(key).__name__))
                 budget.text(key)

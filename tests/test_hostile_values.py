@@ -2,7 +2,7 @@
 bounded cost and says what was wrong in the student's words, never as its own error.
 
 One `autograder grade -j 1` run grades, beside an honest copy of the solution, the solution with one
-answer replaced: a function returning 300 000 scalar tensors, TASK_TYPES as a dict subclass, shapes
+answer replaced: a function returning 300 000 scalar tensors, TASK_TYPES as an object that is not a dict, shapes
 given as floats, a count given as a float, a function defined as a value. Then, in process, every hidden
 test meets a sweep of odd values (huge lists, strings and integers, deep nesting, refused types), as
 results and as the names themselves.
@@ -41,9 +41,9 @@ NOTEBOOKS = {
         "unusable_result",
         "every test",
     ),
-    "task_types_subclass": (
+    "task_types_object": (
         {
-            "TASK_TYPES": "class TaskTypes(dict):\n    pass\n\nTASK_TYPES = TaskTypes(\n"
+            "TASK_TYPES": "import types\n\nTASK_TYPES = types.SimpleNamespace(\n"
             '    pos_tag_of_word="one-to-one", generate_review="one-to-many", review_sentiment="many-to-one",\n'
             '    translation="many-to-many", risk_at_each_step="many-to-many",\n)\n'
         },
@@ -166,8 +166,8 @@ def test_300000_tensors_are_refused_quickly_and_said_in_a_short_message(graded):
 def test_refused_and_mistyped_values_are_named(graded):
     results, _ = graded
     outputs = {name: results[name]["tests"] for name in NOTEBOOKS}
-    subclass = [t["output"] for t in outputs["task_types_subclass"] if t["question"] == "TASK_TYPES"]
-    assert all("TaskTypes" in o and "sous-classe de dict" in o and "dict ordinaire" in o for o in subclass), subclass
+    mapping = [t["output"] for t in outputs["task_types_object"] if t["question"] == "TASK_TYPES"]
+    assert all("types.SimpleNamespace" in o and "dict ordinaire" in o for o in mapping), mapping
     shapes = [t["output"] for t in outputs["float_shapes"] if t["question"] == "gru_output_shapes"]
     assert all("de type float" in o and "(int)" in o for o in shapes), shapes
     count = [t["output"] for t in outputs["float_count"] if t["question"] == "count_recurrent_parameters"]
@@ -246,3 +246,29 @@ def test_the_codec_refuses_many_tensors_or_containers_before_decoding_them():
     with pytest.raises(CodecError, match="4300 digits"):  # str() could not write it: refused on the way out
         codec.encode(10**4300)
     assert codec.decode(codec.encode(10**4299)) == 10**4299
+
+
+def test_a_dict_subclass_is_read_as_the_dict_it_is():
+    """An OrderedDict or a defaultdict passes the notebook's visible check (isinstance dict): the hidden
+    tests read it as a dict, with dict's own methods (a subclass's overrides never run in the grader)."""
+    import collections
+
+    answer = {
+        "pos_tag_of_word": "one-to-one",
+        "generate_review": "one-to-many",
+        "review_sentiment": "many-to-one",
+        "translation": "many-to-many",
+        "risk_at_each_step": "many-to-many",
+    }
+
+    class Loud(dict):
+        def items(self):  # never called: the codec reads the dict's own items
+            raise RuntimeError("ran")
+
+    for value in (collections.OrderedDict(answer), collections.defaultdict(str, answer), Loud(answer)):
+        namespace = new_namespace()
+        namespace["TASK_TYPES"] = value
+        outcomes = run_suite(ASSIGNMENT, lambda namespace=namespace: Student(InProcessTransport(namespace)))
+        mine = [o for o in outcomes if o.question == "TASK_TYPES"]
+        assert mine
+        assert all(o.outcome is Outcome.PASSED for o in mine), [(o.name, o.message) for o in mine]

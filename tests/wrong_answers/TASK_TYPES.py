@@ -65,11 +65,26 @@ TASK_TYPES = {
     "translation": "many-to-many",
 }
 """,
-    # An OrderedDict: a dict to Python, but not a plain dict, which the codec alone carries.
+    # A mapping of its own: not a dict (an OrderedDict or a defaultdict is read as the dict it is).
     "unusable_result": """
-from collections import OrderedDict
+from collections.abc import Mapping
 
-TASK_TYPES = OrderedDict(
+
+class TaskTypes(Mapping):
+    def __init__(self, **families):
+        self._families = families
+
+    def __getitem__(self, key):
+        return self._families[key]
+
+    def __iter__(self):
+        return iter(self._families)
+
+    def __len__(self):
+        return len(self._families)
+
+
+TASK_TYPES = TaskTypes(
     pos_tag_of_word="one-to-one",
     generate_review="one-to-many",
     review_sentiment="many-to-one",
