@@ -13,6 +13,7 @@ import builtins
 import contextlib
 import io
 import linecache
+import re
 import sys
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -92,6 +93,9 @@ def inert_magics(source: str) -> str:
         # `a != b`, `x % 2`, "?" in a string: Python already, which IPython leaves as it is. Parsed
         # first, the students' usual notebook never imports IPython.
         return source
+    simple = _simple_translation(source)
+    if simple is not None:  # `%matplotlib inline`, `!pip install ...`, `%%time`: IPython's result, without it
+        return simple
     if _transformer is None:
         from IPython.core.inputtransformer2 import TransformerManager
 
@@ -103,6 +107,43 @@ def inert_magics(source: str) -> str:
 
 
 _PARSED_CHARS = 200_000  # a larger cell goes straight to IPython's tokenizer
+_ESCAPED_LINE = re.compile(r"([ \t]*)(?:%([A-Za-z_]\w*)(.*)|!(\S.*))")
+
+
+def _simple_translation(source: str) -> str | None:
+    """What IPython makes of the usual cells, line by line and without importing it (0.12 s of CPU a
+    process): ``%name args`` and ``!command`` each alone on its line, or a cell that starts with
+    ``%%name args``. None for anything else IPython must read itself (a ``?``, a ``!`` or ``%`` within
+    an expression, ``x = !ls``, a continued line, a string over several lines)."""
+    if '"""' in source or "'''" in source:
+        return None
+    lines = source.split("\n")
+    if lines[0].startswith("%%"):
+        name, _, arguments = lines[0][2:].partition(" ")
+        if not name.isidentifier():
+            return None
+        body = "\n".join(lines[1:])
+        body += "\n" if body and not body.endswith("\n") else ""
+        return f"get_ipython().run_cell_magic({name!r}, {arguments.strip()!r}, {body!r})\n"
+    translated = []
+    for line in lines:
+        escaped = _ESCAPED_LINE.fullmatch(line)
+        if escaped is None:
+            translated.append(line)
+            continue
+        if line.rstrip().endswith("\\"):
+            return None
+        indent, name, rest, command = escaped.groups()
+        if name is not None:
+            if rest[:1] not in ("", " "):  # `%name\targs`: IPython reads the name up to a space
+                return None
+            arguments = rest[1:]
+            translated.append(f"{indent}get_ipython().run_line_magic({name!r}, {arguments.rstrip()!r})")
+        else:
+            translated.append(f"{indent}get_ipython().system({command.rstrip()!r})")
+    result = "\n".join(translated)
+    result += "" if result.endswith("\n") else "\n"
+    return result if _is_python(result) else None
 
 
 def _is_python(source: str) -> bool:

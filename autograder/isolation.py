@@ -13,7 +13,8 @@ a later test would still see:
 - the warnings filters; Python's, NumPy's and torch's random generators;
 - torch's global switches (grad and inference mode, anomaly detection, deterministic algorithms,
   default dtype and device, threads, matmul precision, oneDNN, autocast, function and dispatch
-  modes, saved-tensor hooks, print options) and its global module hooks;
+  modes, saved-tensor hooks) and its global module hooks (not its print options and warning modes,
+  which change only what is printed);
 - the files in the folders student code can write (:class:`ScratchFiles`): what the notebook left
   there is kept, and put back as it was after a test that changed it.
 
@@ -25,6 +26,7 @@ from __future__ import annotations
 import _signal
 import contextlib
 import ctypes
+import itertools
 import os
 import signal
 import stat
@@ -76,56 +78,63 @@ class _ModuleGlobals:
     """
 
     def __init__(self) -> None:
-        self._modules: tuple = ()  # sys.modules's values when the arrays below were made
+        self._count = 0  # len(sys.modules) when the arrays below were last extended
         self._modules_tag: int | None = None
-        self._dicts: list[dict] = []
-        self._summaries: dict[int, tuple[int, int]] = {}  # id of a dict -> (its tag, its summary)
-        self._read_tags = None
+        self._dicts: list[dict] = []  # the modules' dicts (a module without one is skipped)
+        self._addresses = None  # where each dict's tag lies
+        self._read_tags = lambda: None
         self._tags = None  # the tags the summaries below were made at
-        self._identities = None
+        self._identities = None  # each dict's summary (:func:`_identity`)
 
-    def state(self) -> int:
+    def state(self) -> tuple:
         import numpy as np
 
         tag = dict_version(sys.modules)
-        if tag is None or tag != self._modules_tag:  # perhaps a module imported, removed or replaced
+        if tag is None or tag != self._modules_tag:  # a module imported, removed or replaced
             self._modules_tag = tag
-            modules = tuple(sys.modules.values())
-            if len(modules) != len(self._modules) or any(
-                a is not b for a, b in zip(modules, self._modules, strict=True)
-            ):
-                self._rebuild(modules)
-        if self._read_tags is None:  # no version tags: every summary made again
-            return hash(tuple(map(_identity, self._dicts)))
+            grown = len(sys.modules) - self._count
+            if tag is not None and self._count and grown > 0:
+                # Only the modules added, read from the end: iterating all of sys.modules in a fresh fork
+                # writes every module's reference count (1.6 ms of copy-on-write faults).
+                self._add(list(itertools.islice(reversed(sys.modules.values()), grown))[::-1])
+            else:
+                self.__init__()
+                self._modules_tag = tag
+                self._add(list(sys.modules.values()))
+        if _VERSION_OFFSET is None:  # no version tags: every summary made again
+            return (tag, hash(tuple(map(_identity, self._dicts))))
         tags = self._read_tags()
         moved = np.flatnonzero(tags != self._tags)
         for index in moved.tolist():
             self._identities[index] = _identity(self._dicts[index])
         self._tags = tags
-        return hash(self._identities.tobytes())
+        # sys.modules's own tag is part of the state: a test that imports, removes or replaces a module
+        # changes it, whatever the arrays follow.
+        return (tag, hash(self._identities.tobytes()))
 
-    def _rebuild(self, modules: tuple) -> None:
+    def _add(self, modules: list) -> None:
+        """The arrays extended with ``modules``' dicts (all of them, the first time)."""
         import numpy as np
 
-        if self._tags is not None:
-            for d, tag, summary in zip(self._dicts, self._tags.tolist(), self._identities.tolist(), strict=True):
-                self._summaries[id(d)] = (tag, summary)
-        self._modules = modules
-        self._dicts = [vars(m) for m in modules if type(getattr(m, "__dict__", None)) is dict]
-        if _VERSION_OFFSET is None:
+        self._count += len(modules)
+        dicts = [vars(m) for m in modules if type(getattr(m, "__dict__", None)) is dict]
+        self._dicts += dicts
+        if _VERSION_OFFSET is None or not dicts:
             return
-        addresses = np.array([id(d) + _VERSION_OFFSET for d in self._dicts], dtype=np.uint64)
+        addresses = np.array([id(d) + _VERSION_OFFSET for d in dicts], dtype=np.uint64)
+        identities = np.array([_identity(d) for d in dicts], dtype=np.int64)
+        if self._addresses is not None:
+            addresses = np.concatenate([self._addresses, addresses])
+            identities = np.concatenate([self._identities, identities])
         base = int(addresses.min())
         words = (int(addresses.max()) - base) // 8 + 1
         view = np.ndarray((words,), dtype=np.uint64, buffer=(ctypes.c_char * (words * 8)).from_address(base))
         where = ((addresses - base) // 8).astype(np.intp)
         self._read_tags = lambda: view[where]
         tags = self._read_tags()
-        identities = np.empty(len(self._dicts), dtype=np.int64)
-        for index, (d, tag) in enumerate(zip(self._dicts, tags.tolist(), strict=True)):
-            known = self._summaries.get(id(d))
-            identities[index] = known[1] if known is not None and known[0] == tag else _identity(d)
-        self._tags, self._identities = tags, identities
+        if self._tags is not None:  # the known dicts keep the tags their summaries were made at
+            tags[: len(self._tags)] = self._tags
+        self._addresses, self._tags, self._identities = addresses, tags, identities
 
 
 def _identity(d: dict) -> int:
@@ -159,7 +168,7 @@ def process_state() -> tuple:
         hash(tuple(map(id, warnings.filters))),
         hash(tuple(threading._active)),  # a thread a test started would run on (by ident: fork makes new objects)
         hash(_signal_handlers()),
-        _module_globals.state(),
+        *_module_globals.state(),
         hash(_random_state()),
     ]
     parts += _torch_state()
@@ -189,7 +198,11 @@ def _handlers():
 def _random_state() -> tuple:
     import random
 
-    state = [random.getstate()]
+    generator = random._inst
+    if _RANDOM_OFFSET is not None and type(generator) is random.Random:  # its C state read in place
+        state = [ctypes.string_at(id(generator) + _RANDOM_OFFSET, _MT19937_BYTES), generator.gauss_next]
+    else:
+        state = [random.getstate()]
     numpy_random = sys.modules.get("numpy.random")
     if numpy_random is not None:
         with contextlib.suppress(Exception):  # NumPy's global generator: its C state read in place
@@ -205,37 +218,56 @@ _numpy_state: dict[int, tuple] = {}  # id of NumPy's global bit generator -> (it
 _MT19937_BYTES = 624 * 4 + 4  # the Mersenne Twister's key and position
 
 
+def _random_offset() -> int | None:
+    """Where a ``random.Random`` keeps its Mersenne Twister (CPython's RandomObject: after the object's
+    header, its position then its key), checked against ``getstate()``; None if it is not there."""
+    import random
+    import struct
+
+    if sys.implementation.name != "cpython":
+        return None
+    probe = random.Random(12345)
+    probe.random()
+    _, words, _ = probe.getstate()
+    expected = struct.pack("<i624I", words[-1], *words[:-1])
+    offset = object.__basicsize__
+    try:
+        found = ctypes.string_at(id(probe) + offset, _MT19937_BYTES)
+    except (OSError, ValueError):
+        return None
+    return offset if found == expected else None
+
+
+_RANDOM_OFFSET = _random_offset()
+
+
 def _torch_state() -> list:
     torch = sys.modules.get("torch")
     if torch is None:
         return []
     from torch.nn.modules import module
 
+    # The switches that change what a later call computes or raises. Grad mode, default dtype and threads
+    # are put back after every call (transport.torch_globals_restored); print options and warning modes
+    # change only what is printed.
     state = [
-        torch.is_grad_enabled(),
         torch.is_inference_mode_enabled(),
         torch.is_anomaly_enabled(),
         torch.is_anomaly_check_nan_enabled(),
         torch.are_deterministic_algorithms_enabled(),
-        torch.is_deterministic_algorithms_warn_only_enabled(),
-        torch.get_default_dtype(),
-        torch.get_num_threads(),
-        torch.get_num_interop_threads(),
         torch.get_float32_matmul_precision(),
         torch._C._get_mkldnn_enabled(),
-        torch._C._get_warnAlways(),
         torch._C._is_fwd_grad_enabled(),
         torch._C._is_multithreading_enabled(),
         torch._C._is_view_replay_enabled(),
-        torch._C._is_torch_function_mode_enabled(),
+        torch._C._is_torch_function_mode_enabled(),  # set_default_device() is one of these modes
         torch._C._len_torch_function_stack(),
         torch._C._len_torch_dispatch_stack(),
         id(torch._C._autograd._top_saved_tensors_default_hooks(False)),
-        tuple(vars(torch._tensor_str.PRINT_OPTS).values()),
         hash(torch.random.get_rng_state().numpy().tobytes()),
     ]
     with contextlib.suppress(Exception):  # an older or newer torch without the getter
-        state += [torch.is_autocast_enabled("cpu"), torch.get_autocast_dtype("cpu")]
+        state.append(torch._C._is_any_autocast_enabled())
     for name in _MODULE_HOOKS:  # register_module_forward_hook() and the like, process-wide
         value = vars(module).get(name)
         if isinstance(value, dict):
@@ -270,6 +302,8 @@ class ScratchFiles:
     def __init__(self, roots: list[str], budget: int = FILE_BUDGET, max_entries: int = MAX_ENTRIES) -> None:
         self.roots = [root for root in roots if os.path.isdir(root)]
         self.max_entries = max_entries
+        self._watched_for: dict | None = None
+        self._watched_paths: list[str] = []
         self.entries = self.scan()
         self.contents: dict[str, bytes] = {}
         left = budget
@@ -312,8 +346,26 @@ class ScratchFiles:
         return found
 
     def state(self) -> int | None:
-        entries = self.scan()
-        return None if entries is None else hash(tuple(sorted(entries.items())))
+        """A summary of the folders, one ``lstat`` for each root and each entry the notebook left (a few
+        microseconds): an entry added, removed or renamed moves its folder's change time, a write its file's."""
+        if self.entries is None:
+            return None
+        parts = []
+        for path in self._watched:
+            try:
+                info = os.lstat(path)
+            except OSError:
+                parts.append(None)
+                continue
+            parts.append((info.st_mode, info.st_size, info.st_mtime_ns, info.st_ctime_ns))
+        return hash(tuple(parts))
+
+    @property
+    def _watched(self) -> list[str]:
+        if self._watched_for is not self.entries:
+            self._watched_paths = [*self.roots, *sorted(self.entries or ())]
+            self._watched_for = self.entries
+        return self._watched_paths
 
     def restore(self) -> bool:
         """Put the notebook's files back; True when anything had changed."""

@@ -47,7 +47,7 @@ if __name__ == "__main__":  # a worker's own interpreter: its imports (torch) wi
 
 from autograder import isolation, sandbox, wire
 from autograder.codec import CodecError
-from autograder.execute import inert_magics, new_namespace, run_cells, stdin_closed
+from autograder.execute import new_namespace, run_cells, stdin_closed
 from autograder.isolation import VERSION_TAGS, ScratchFiles, dict_version, process_state
 from autograder.results import CodeCell
 from autograder.transport import InProcessTransport
@@ -167,8 +167,6 @@ def _warm_up() -> None:
     torch.nn.utils.rnn.pack_padded_sequence(torch.zeros(3, 2, 4), [3, 2])
     torch.nn.GRU(4, 3, bidirectional=True)(torch.zeros(3, 2, 4))
     import pyseccomp  # noqa: F401  (loading libseccomp here is 1 ms; in each submission, 13)
-
-    inert_magics("%time 0\n")  # IPython's tokenizer, which a cell with magics needs, imported once
 
     isolation.prepare()  # every module's globals summarised once, for all submissions and their tests
 
@@ -446,6 +444,7 @@ def _answer_calls(
     random.setstate(random_state)
     transport = InProcessTransport(namespace, call_seconds=call_seconds)
     interrupted = False  # a call stopped half-way may have left state no fingerprint sees
+    called = False  # whether the student's code ran (a call) since the last test ended
     with stdin_closed():
         try:
             baseline = state_fingerprint(namespace, files)
@@ -458,6 +457,9 @@ def _answer_calls(
                 return 0
             op = message.get("op") if isinstance(message, dict) else None
             if op == "end_test":
+                if not called:  # only kinds and values were read: no student code ran, nothing could change
+                    continue
+                called = False
                 request[1], request[0] = 0.0, time.monotonic() + 5 + GRACE  # a fingerprint owes no reply
                 try:
                     pristine = (
@@ -481,6 +483,7 @@ def _answer_calls(
                 except (CodecError, RecursionError) as error:
                     reply = {"unusable": str(error)}
             else:
+                called = True
                 answer = transport.call(name, message["arguments"], bool(message.get("keep")))
                 interrupted |= answer.error is not None and answer.error.type_name == "TimeLimitExceeded"
                 reply = {

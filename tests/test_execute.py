@@ -3,6 +3,8 @@ translation of IPython syntax is the cell's own time."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 
 import torch
@@ -120,8 +122,6 @@ def test_magics_and_shell_escapes_become_calls_on_get_ipython():
 def test_python_with_percent_bang_or_question_marks_is_left_as_written_without_importing_ipython():
     """`!=`, `%` and "?" in strings are in almost every notebook: parsed as Python first, IPython's tokenizer
     (and its import, 100 ms of CPU) is only for cells that are not Python."""
-    import subprocess
-    import sys
 
     cells = [
         "if a != b:\n    print(f'{x:.1%} ?')\n",
@@ -139,6 +139,45 @@ def test_python_with_percent_bang_or_question_marks_is_left_as_written_without_i
     result = subprocess.run([sys.executable, "-W", "error", "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "False"
+
+
+USUAL_MAGIC_CELLS = [
+    "%matplotlib inline\nimport torch\n",
+    "!pip install torch\nx = 1",
+    "%time x = f()",
+    "%%time\nx = 1\ny = 2\n",
+    "%%capture out\nprint(1)",
+    "if True:\n    %time x = 1\n",
+    "%timeit  -n 3   f(x)",
+    "!ls  -la   ",
+    "%%time\n",
+    "%load_ext autoreload\n%autoreload 2\n",
+    "import torch\n%matplotlib inline\n\n\nx = 1\n\n",
+    "%%timeit -n 2\nfor i in range(3):\n    pass",
+    "!echo \"a b\" 'c'",
+    "%pip install -q torch==2.13\n",
+]
+
+
+def test_the_usual_magics_are_translated_as_ipython_does_without_importing_it():
+    """`%matplotlib inline`, `!pip install`, `%%time`: IPython's own result, line by line, and IPython (0.12 s
+    of CPU to import, in each submission that has a magic) is not imported."""
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    ipython = TransformerManager()
+    code = (
+        "import sys\n"
+        "from autograder.execute import inert_magics\n"
+        f"cells = {USUAL_MAGIC_CELLS!r}\n"
+        "print(repr([inert_magics(c) for c in cells]))\n"
+        "print('IPython' in sys.modules)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    translated, imported = result.stdout.strip().splitlines()
+    assert eval(translated) == [ipython.transform_cell(cell) for cell in USUAL_MAGIC_CELLS]
+    assert imported == "False"
+    assert inert_magics("x = !ls\n") == ipython.transform_cell("x = !ls\n")  # the rest: IPython's own
 
 
 def test_a_traceback_in_a_translated_cell_points_at_its_line():

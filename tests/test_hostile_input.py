@@ -28,9 +28,9 @@ def _hostile_cell(size: int) -> str:
     """`size` characters of IPython magics (IPython tokenizes the whole cell again after each one it
     translates) among annotations naming the question ids, with no `=` after them (a definition search
     that reads past the end of a line scans from each of them to the end of the cell); one real
-    definition first."""
+    definition first, and a `!` within an assignment, which only IPython's tokenizer translates."""
     names = list(CONTRACT)
-    lines, total, i = ["TASK_TYPES = {}\n"], 0, 0
+    lines, total, i = ["TASK_TYPES = {}\n", "listing = !ls\n"], 0, 0
     while total < size:
         line = f"%time print({i})\n" if i % 4 == 0 else f"{names[i % len(names)]}: int\n"
         lines.append(line)

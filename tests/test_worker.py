@@ -354,7 +354,7 @@ def test_the_state_fingerprint_sees_the_process_wide_state_a_call_can_leave(monk
         "anomaly detection": lambda: torch.autograd.set_detect_anomaly(True),
         "matmul precision": lambda: torch.set_float32_matmul_precision("medium"),
         "default dtype": lambda: torch.set_default_dtype(torch.float64),
-        "print options": lambda: torch.set_printoptions(precision=2),
+        "autocast": lambda: torch.set_autocast_enabled("cpu", True),
         "global module hook": lambda: hooks.append(torch.nn.modules.module.register_module_forward_hook(print)),
         "Python's random": lambda: random.seed(1),
         "NumPy's random": lambda: np.random.seed(1),
@@ -382,7 +382,7 @@ def test_the_state_fingerprint_sees_the_process_wide_state_a_call_can_leave(monk
         torch.autograd.set_detect_anomaly(False)
         torch.set_float32_matmul_precision("highest")
         torch.set_default_dtype(torch.float32)
-        torch.set_printoptions(profile="default")
+        torch.set_autocast_enabled("cpu", False)
         for hook in hooks:
             hook.remove()
         random.setstate(saved_random)
@@ -422,6 +422,22 @@ def test_the_notebooks_files_are_put_back_after_a_test(tmp_path):
     state = files.state()
     assert not files.restore()  # the new baseline: the files as put back
     assert files.state() == state
+
+    # Each kind of change, alone, is seen by the summary a call process compares at the end of each test.
+    changes = [
+        lambda: (tmp_path / "model.txt").write_text("weighs"),  # same size
+        lambda: (tmp_path / "data" / "new.csv").write_text(""),
+        lambda: (tmp_path / "data" / "a.csv").unlink(),
+        lambda: (tmp_path / "data" / "a.csv").chmod(0o600),
+        lambda: (tmp_path / "link").unlink(),
+        lambda: os.rename(tmp_path / "model.txt", tmp_path / "data" / "model.txt"),
+    ]
+    for change in changes:
+        state = files.state()
+        change()
+        assert files.state() != state, change
+        assert files.restore()
+    assert (tmp_path / "model.txt").read_text() == "weights"
 
     over = ScratchFiles([str(tmp_path)], budget=3)  # too large to keep: changed, it is removed, not kept wrong
     (tmp_path / "model.txt").write_text("changed")
