@@ -1,0 +1,152 @@
+"""nbgrader bridge, sandboxed: a preprocessor that takes the place of nbgrader's ``Execute`` in
+``nbgrader autograde``.
+
+The student's code cells run in the kit's sandbox (one lane for the whole ``nbgrader autograde``
+run, started at the first notebook and closed when the process ends), never in a kernel the grader
+shares; each graded check cell is then graded by its question's hidden suite in this, the trusted,
+process, exactly as ``autograder grade`` does. What nbgrader reads back is written into the notebook:
+
+- each code cell the student wrote gets its output (stdout), and its error with the traceback
+  trimmed to their cells, or the limit that stopped it;
+- each graded check cell gets the summary of its hidden tests on stdout and its points as the cell's
+  result (``execute_result``), which nbgrader takes as partial credit; nothing on stderr.
+
+nbgrader's other steps (``SaveAutoGrades``, late penalties, the gradebook, feedback, export) are
+nbgrader's own. Selected by ``autograder nbgrader init`` through ``c.Autograde.autograde_preprocessors``.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import signal
+from pathlib import Path
+
+import nbformat
+from nbconvert.preprocessors import Preprocessor
+from nbformat.notebooknode import NotebookNode
+from traitlets import Bool
+
+from autograder.lane import Lane
+from autograder.load import NotebookLoadError, load_notebook
+from autograder.nbgrader_cell import summary
+from autograder.results import CellRun, StudentResult
+from autograder.suites import Assignment, load_assignment
+
+# nbgrader's autograde steps with this module's executor in the place of its Execute (the list that
+# `autograder nbgrader init` writes into the course's nbgrader_config.py).
+AUTOGRADE_PREPROCESSORS = [
+    "autograder.nbgrader_executor.SandboxedExecute",
+    "nbgrader.preprocessors.IgnorePattern",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor",
+    "nbgrader.preprocessors.LimitOutput",
+    "nbgrader.preprocessors.SaveAutoGrades",
+    "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+
+_lane: Lane | None = None
+_assignment: Assignment | None = None
+
+
+def _shared_lane(hide: tuple[str, ...]) -> tuple[Lane, Assignment]:
+    """The run's one lane (its zygote started once, its workers closed when the process ends)."""
+    global _lane, _assignment
+    if _lane is None:
+        from autograder.grade import suite_session  # the suites' pytest session, collected once for the run
+
+        _assignment = load_assignment()
+        suite_session(_assignment)
+        _lane = Lane(0, _assignment.limits, (*hide, str(_assignment.folder)))
+        atexit.register(_close)
+        previous = signal.getsignal(signal.SIGTERM)
+
+        def stop(signum: int, frame: object) -> None:  # killed: the lane's workers first
+            _close()
+            if callable(previous):
+                previous(signum, frame)
+            else:
+                os._exit(128 + signum)
+
+        signal.signal(signal.SIGTERM, stop)
+    return _lane, _assignment
+
+
+def _close() -> None:
+    global _lane
+    if _lane is not None:
+        lane, _lane = _lane, None
+        lane.close()
+
+
+class SandboxedExecute(Preprocessor):
+    """nbgrader's ``Execute``, through the kit's sandbox: see the module's documentation."""
+
+    enabled = Bool(True).tag(config=True)  # nbconvert's preprocessors are off unless enabled
+
+    def preprocess(self, nb: NotebookNode, resources: dict) -> tuple[NotebookNode, dict]:
+        from autograder.grade import grade_notebook
+
+        student = str((resources.get("nbgrader") or {}).get("student") or "student")
+        course = _course_root(self)
+        lane, assignment = _shared_lane((course,) if course else ())
+        try:
+            notebook = load_notebook(nbformat.writes(nb).encode())
+        except NotebookLoadError as error:  # nbgrader read it, so this is rare: every check cell scores 0
+            self.log.warning("autograder: %s: %s", student, error)
+            _write_outputs(nb, None, {}, str(error))
+            return nb, resources
+        result = grade_notebook(student, notebook, assignment, lane=lane)
+        _write_outputs(nb, result, {q.question: q for q in result.questions}, "")
+        return nb, resources
+
+
+def _course_root(preprocessor: Preprocessor) -> str:
+    """The course folder (solutions, gradebook, every student's work): out of the student code's sight."""
+    try:
+        from nbgrader.coursedir import CourseDirectory
+
+        root = CourseDirectory(parent=preprocessor.parent, config=preprocessor.config).root
+    except Exception:  # not run by nbgrader (a test of this preprocessor alone): the working folder
+        root = os.getcwd()
+    return str(Path(root).resolve())
+
+
+def _write_outputs(nb: NotebookNode, result: StudentResult | None, questions: dict, problem: str) -> None:
+    runs: dict[int, CellRun] = {run.cell: run for run in (result.cells if result else ())}
+    count = 0
+    for position, cell in enumerate(nb.cells, start=1):
+        if cell.cell_type != "code":
+            continue
+        count += 1
+        meta = cell.metadata.get("nbgrader", {})
+        cell.outputs = []
+        cell.execution_count = count
+        if meta.get("grade") and not meta.get("solution"):  # a check cell: the hidden suite's verdict
+            question = questions.get(meta.get("grade_id"))
+            if question is None:
+                text = problem or "Aucun test caché pour cette cellule."
+                cell.outputs.append(nbformat.v4.new_output("stream", name="stdout", text=text + "\n"))
+                score = 0.0
+            else:
+                cell.outputs.append(nbformat.v4.new_output("stream", name="stdout", text=summary(question) + "\n"))
+                score = question.score
+            cell.outputs.append(
+                nbformat.v4.new_output("execute_result", data={"text/plain": f"{score:g}"}, execution_count=count)
+            )
+            continue
+        run = runs.get(position)
+        if run is None:
+            continue
+        if run.output:
+            cell.outputs.append(nbformat.v4.new_output("stream", name="stdout", text=run.output))
+        if run.error is not None:
+            lines = [f"Cellule {f.cell}, ligne {f.line}, dans {f.function} : {f.text}" for f in run.error.frames]
+            cell.outputs.append(
+                nbformat.v4.new_output(
+                    "error",
+                    ename=run.error.type_name,
+                    evalue=run.error.message,
+                    traceback=[*lines, f"{run.error.type_name}: {run.error.message}"],
+                )
+            )
