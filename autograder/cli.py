@@ -72,6 +72,7 @@ class NbgraderInitOptions:
     kit_dir: Path  # holds solutions/<assignment>/<assignment>.ipynb
     exchange: Path | None  # None: the exchange nbgrader already uses here
     course_id: str | None  # None: the course folder's name
+    in_kernel: bool = False  # nbgrader's own executor: the hidden suites in the student's kernel
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -225,6 +226,12 @@ def _add_nbgrader_verbs(verbs) -> None:
         "folders or nbgrader's own default)",
     )
     init.add_argument("--course-id", metavar="ID", help="nbgrader course id (default: the course folder's name)")
+    init.add_argument(
+        "--in-kernel",
+        action="store_true",
+        help="keep nbgrader's own executor: the hidden tests run in the student's kernel, without the sandbox "
+        "(for machines where it cannot run; a notebook can then fool them)",
+    )
     init.add_argument(
         "--from",
         dest="kit_dir",
@@ -511,7 +518,7 @@ def _nbgrader_init_options(args: argparse.Namespace) -> NbgraderInitOptions:
     exchange = args.exchange.resolve() if args.exchange else None
     if exchange is not None and exchange.exists() and not exchange.is_dir():
         raise UsageError(f"exchange path exists and is not a folder: {args.exchange}")
-    return NbgraderInitOptions(course_dir, kit_dir, exchange, args.course_id)
+    return NbgraderInitOptions(course_dir, kit_dir, exchange, args.course_id, args.in_kernel)
 
 
 def run_nbgrader_init(options: NbgraderInitOptions) -> int:
@@ -521,11 +528,25 @@ def run_nbgrader_init(options: NbgraderInitOptions) -> int:
 
     assignment = load_assignment()
     report = init_course(
-        options.course_dir, CourseLayout(options.kit_dir), assignment, options.exchange, options.course_id
+        options.course_dir,
+        CourseLayout(options.kit_dir),
+        assignment,
+        options.exchange,
+        options.course_id,
+        in_kernel=options.in_kernel,
     )
     settings = report.settings
     config = settings.root / "nbgrader_config.py"
     print(f"{'wrote' if report.config_written else 'kept (edited by hand)'} {config}")
+    if report.executor_added:
+        print("  added to it: nbgrader autograde through the kit's sandbox (autograder.nbgrader_executor)")
+    if options.in_kernel:
+        print(
+            "  --in-kernel: nbgrader autograde runs the hidden tests in the student's kernel, with no sandbox: "
+            "a notebook can patch them or read the course folder"
+        )
+    else:
+        print("  nbgrader autograde grades through the kit's sandbox (autograder.nbgrader_executor)")
     print(f"  course id {settings.course_id}, gradebook {settings.db_url}")
     print(f"  exchange {settings.exchange}{' (created)' if report.exchange_created else ''}")
     print(f"wrote {report.source}")

@@ -76,6 +76,7 @@ class InitReport:
     source: Path
     exchange_created: bool
     kernel_problem: str  # why nbgrader's python3 kernel cannot run the hidden tests here ("" when it can)
+    executor_added: bool = False  # the sandboxed executor appended to a config edited by hand
 
 
 @dataclass(frozen=True)
@@ -146,8 +147,14 @@ def init_course(
     assignment: Assignment,
     exchange: Path | None = None,
     course_id: str | None = None,
+    in_kernel: bool = False,
 ) -> InitReport:
-    """Make or refresh the nbgrader course in ``course_dir``; grades already in its gradebook stay."""
+    """Make or refresh the nbgrader course in ``course_dir``; grades already in its gradebook stay.
+
+    By default ``nbgrader autograde`` grades through the kit's sandbox (:mod:`autograder.nbgrader_executor`);
+    ``in_kernel`` keeps nbgrader's own executor, the hidden suites running in the student's kernel. A
+    config edited by hand is kept, with the sandboxed executor's lines appended when it lacks them.
+    """
     course_dir = course_dir.resolve()
     solution = read_solution(layout)
     source_nb = nbgrader_source(solution, assignment)
@@ -163,15 +170,22 @@ def init_course(
     )
     exchange_created = _ensure_exchange(settings.exchange)
     course_dir.mkdir(parents=True, exist_ok=True)
-    config_written = _write_config(course_dir / CONFIG_FILE, config_text(settings))
+    config_written = _write_config(course_dir / CONFIG_FILE, config_text(settings, in_kernel))
+    executor_added = False
     if not config_written:
         settings = read_settings(course_dir)
+        edited = (course_dir / CONFIG_FILE).read_text(encoding="utf-8")
+        if not in_kernel and EXECUTOR_MARK not in edited:
+            with (course_dir / CONFIG_FILE).open("a", encoding="utf-8") as config:
+                config.write(("" if edited.endswith("\n") else "\n") + EXECUTOR_LINES)
+            executor_added = True
     source = course_dir / "source" / assignment.id / assignment.notebook
     source.parent.mkdir(parents=True, exist_ok=True)
     source.write_text(render_notebook(source_nb), encoding="utf-8")
     with gradebook(settings) as book:
         book.update_or_create_assignment(assignment.id)
-    return InitReport(settings, config_written, source, exchange_created, kernel_problem())
+    problem = kernel_problem() if in_kernel else ""  # sandboxed, autograde starts no kernel
+    return InitReport(settings, config_written, source, exchange_created, problem, executor_added)
 
 
 def kernel_problem(kernel: str = "python3") -> str:
@@ -197,7 +211,16 @@ def kernel_problem(kernel: str = "python3") -> str:
     return ""
 
 
-def config_text(settings: CourseSettings) -> str:
+EXECUTOR_MARK = "autograder.nbgrader_executor"
+EXECUTOR_LINES = (
+    "# nbgrader autograde runs each notebook in the kit's sandbox and its hidden tests in nbgrader's own\n"
+    "# process (`autograder nbgrader init --in-kernel` leaves these lines out: the student's kernel then).\n"
+    f"from {EXECUTOR_MARK} import AUTOGRADE_PREPROCESSORS\n"
+    "c.Autograde.autograde_preprocessors = AUTOGRADE_PREPROCESSORS\n"
+)
+
+
+def config_text(settings: CourseSettings, in_kernel: bool = False) -> str:
     """``nbgrader_config.py`` for the course, ending with a checksum of itself (see ``_write_config``)."""
     body = (
         "# nbgrader settings of this course, written by `autograder nbgrader init`. Running it again\n"
@@ -210,6 +233,7 @@ def config_text(settings: CourseSettings) -> str:
         "# The stub students read in place of each solution; `autograder release` writes the same.\n"
         f'c.ClearSolutions.code_stub = {{"python": {CODE_STUB!r}}}\n'
     )
+    body += "" if in_kernel else EXECUTOR_LINES
     return body + _CHECKSUM_PREFIX + _checksum(body) + "\n"
 
 

@@ -177,7 +177,10 @@ def nbgrader(submissions: Path, students: list[str], work: Path) -> tuple[float,
 
     assignment = load_assignment()
     course = work / "course"
-    init_course(course, CourseLayout(REPO), assignment, exchange=work / "exchange", course_id="throughput")
+    # Stock nbgrader: its own executor, the hidden suites in the student's kernel (the peer we are measured against).
+    init_course(
+        course, CourseLayout(REPO), assignment, exchange=work / "exchange", course_id="throughput", in_kernel=True
+    )
     for student in students:
         folder = course / "submitted" / student / assignment.id
         folder.mkdir(parents=True)

@@ -91,6 +91,44 @@ def test_init_twice_keeps_an_edited_config_and_the_gradebook(tmp_path):
         assert [a.name for a in book.assignments] == [ASSIGNMENT.id]
 
 
+def test_init_grades_through_the_sandbox_unless_in_kernel_and_moves_older_courses(tmp_path):
+    """The course's config selects the sandboxed executor; --in-kernel leaves nbgrader's own. A course made
+    before (the same config without those lines) is moved to the sandbox by init: its unedited config is
+    rewritten, an edited one kept with the lines appended, and the gradebook kept either way."""
+    from autograder.nbgrader_course import EXECUTOR_LINES, EXECUTOR_MARK, config_text
+
+    sandboxed = init_course(tmp_path / "a", LAYOUT, ASSIGNMENT, exchange=tmp_path / "exchange")
+    assert EXECUTOR_MARK in (tmp_path / "a" / CONFIG_FILE).read_text()
+    assert sandboxed.kernel_problem == ""  # sandboxed, autograde starts no kernel: none to check
+    init_course(tmp_path / "b", LAYOUT, ASSIGNMENT, exchange=tmp_path / "exchange", in_kernel=True)
+    assert EXECUTOR_MARK not in (tmp_path / "b" / CONFIG_FILE).read_text()
+
+    # Older courses, as the previous init wrote them (its config is this one without the executor).
+    for edited in (False, True):
+        course = tmp_path / f"old-{edited}"
+        init_course(course, LAYOUT, ASSIGNMENT, exchange=tmp_path / "exchange", in_kernel=True)
+        config = course / CONFIG_FILE
+        if edited:
+            config.write_text(config.read_text() + "c.Execute.timeout = 120\n")
+        with gradebook(read_settings(course)) as book:
+            book.add_student("alice")
+        moved = init_course(course, LAYOUT, ASSIGNMENT)
+        text = config.read_text()
+        assert EXECUTOR_MARK in text
+        assert moved.config_written is not edited
+        assert moved.executor_added is edited
+        if edited:
+            assert "c.Execute.timeout = 120" in text
+            assert text.endswith(EXECUTOR_LINES)
+        else:
+            assert text == config_text(read_settings(course))
+        with gradebook(read_settings(course)) as book:
+            assert [s.id for s in book.students] == ["alice"]
+        again = init_course(course, LAYOUT, ASSIGNMENT)
+        assert not again.executor_added
+        assert config.read_text().count(EXECUTOR_MARK) == 1
+
+
 def test_a_course_without_generated_assignment_cannot_take_scores(tmp_path):
     init_course(tmp_path / "course", LAYOUT, ASSIGNMENT, exchange=tmp_path / "exchange")
     with pytest.raises(CourseError, match="nbgrader generate_assignment rnn_intro"):
@@ -112,6 +150,7 @@ def test_wrong_use_of_the_nbgrader_commands_is_one_line_and_exit_2(tmp_path):
 
 
 def test_a_grading_kernel_that_cannot_import_autograder_is_reported(monkeypatch):
+    """Only --in-kernel grades in a kernel: there it must import autograder."""
     assert kernel_problem() == ""  # the venv's python3 kernel, with its bin folder first on PATH
     monkeypatch.setenv("PATH", "/nonexistent")  # the venv's kernelspec runs `python` from PATH
     assert "cannot import autograder" in kernel_problem()

@@ -1,5 +1,5 @@
-"""`nbgrader autograde` through the kit's sandbox (issue 19, first part): the real nbgrader CLI on a course
-made by `autograder nbgrader init`, its autograde steps configured with the kit's executor.
+"""`nbgrader autograde` through the kit's sandbox (issue 19): the real nbgrader CLI on a course made by
+`autograder nbgrader init`, whose config selects the kit's executor by default.
 
 Three students: one right everywhere, one who submits the stubs, and one who adds to the released
 notebook the cell that made the in-kernel bridge give 26/26 (it replaces `nbgrader_cell.hidden_tests`
@@ -18,7 +18,6 @@ from conftest import REPO, TOTAL_POINTS, run_cli
 from test_nbgrader_workflow import ASSIGNMENT, COURSE_ID, NOTEBOOK, Workflow, nbgrader
 
 from autograder.nbgrader_course import gradebook, read_settings
-from autograder.nbgrader_executor import AUTOGRADE_PREPROCESSORS
 
 HONEST = REPO / "examples" / "submissions" / "alice_martin.ipynb"
 ATTACK = """
@@ -34,8 +33,7 @@ def course(tmp_path_factory, isolated_jupyter) -> Workflow:
     flow = Workflow(tmp_path_factory.mktemp("nbgrader-sandboxed"))
     init = run_cli("nbgrader", "init", str(flow.course), "--exchange", str(flow.exchange), "--course-id", COURSE_ID)
     assert init.returncode == 0, init.stderr
-    with (flow.course / "nbgrader_config.py").open("a") as config:
-        config.write(f"c.Autograde.autograde_preprocessors = {AUTOGRADE_PREPROCESSORS!r}\n")
+    assert "grades through the kit's sandbox" in init.stdout  # the default
     nbgrader("generate_assignment", ASSIGNMENT.id, cwd=flow.course)
     nbgrader("release_assignment", ASSIGNMENT.id, cwd=flow.course)
     for student in STUDENTS:

@@ -3,8 +3,9 @@
 One module-scoped run: `autograder nbgrader init` makes a course and an exchange under a temp
 folder; nbgrader releases the assignment; three students fetch it, fill it in (one correct, one
 with typical mistakes, one who submits the stubs) and submit; the instructor collects, grades
-with `autograder grade --nbgrader-course`, exports, then runs nbgrader's own autograde, feedback
-and export. The tests compare nbgrader's points with ours, per student and per question.
+with `autograder grade --nbgrader-course`, exports, then runs nbgrader's own autograde (through the
+kit's sandbox, the executor `init` configures), feedback and export. The tests compare nbgrader's
+points with ours, per student and per question.
 """
 
 from __future__ import annotations
