@@ -18,6 +18,7 @@ nbgrader's own. Selected by ``autograder nbgrader init`` through ``c.Autograde.a
 from __future__ import annotations
 
 import atexit
+import dataclasses
 import os
 import signal
 from pathlib import Path
@@ -25,7 +26,7 @@ from pathlib import Path
 import nbformat
 from nbconvert.preprocessors import Preprocessor
 from nbformat.notebooknode import NotebookNode
-from traitlets import Bool
+from traitlets import Bool, Float, Integer
 
 from autograder.lane import Lane
 from autograder.load import NotebookLoadError, load_notebook
@@ -49,13 +50,15 @@ _lane: Lane | None = None
 _assignment: Assignment | None = None
 
 
-def _shared_lane(hide: tuple[str, ...]) -> tuple[Lane, Assignment]:
+def _shared_lane(hide: tuple[str, ...], overrides: dict) -> tuple[Lane, Assignment]:
     """The run's one lane (its zygote started once, its workers closed when the process ends)."""
     global _lane, _assignment
     if _lane is None:
         from autograder.grade import suite_session  # the suites' pytest session, collected once for the run
 
         _assignment = load_assignment()
+        if overrides:  # the course's config, as `autograder grade --cell-seconds ...` would
+            _assignment = dataclasses.replace(_assignment, limits=dataclasses.replace(_assignment.limits, **overrides))
         suite_session(_assignment)
         _lane = Lane(0, _assignment.limits, (*hide, str(_assignment.folder)))
         atexit.register(_close)
@@ -83,13 +86,21 @@ class SandboxedExecute(Preprocessor):
     """nbgrader's ``Execute``, through the kit's sandbox: see the module's documentation."""
 
     enabled = Bool(True).tag(config=True)  # nbconvert's preprocessors are off unless enabled
+    # The assignment's limits, overridden for the course (c.SandboxedExecute.cell_seconds = 60): None keeps
+    # assignment.yaml's.
+    cell_seconds = Float(None, allow_none=True, help="time limit per cell (s)").tag(config=True)
+    call_seconds = Float(None, allow_none=True, help="time limit per call of a student's function (s)").tag(config=True)
+    submission_seconds = Float(None, allow_none=True, help="time limit per notebook (s)").tag(config=True)
+    memory_mb = Integer(None, allow_none=True, help="memory per notebook (MB)").tag(config=True)
 
     def preprocess(self, nb: NotebookNode, resources: dict) -> tuple[NotebookNode, dict]:
         from autograder.grade import grade_notebook
 
         student = str((resources.get("nbgrader") or {}).get("student") or "student")
         course = _course_root(self)
-        lane, assignment = _shared_lane((course,) if course else ())
+        names = ("cell_seconds", "call_seconds", "submission_seconds", "memory_mb")
+        overrides = {name: getattr(self, name) for name in names if getattr(self, name) is not None}
+        lane, assignment = _shared_lane((course,) if course else (), overrides)
         try:
             notebook = load_notebook(nbformat.writes(nb).encode())
         except NotebookLoadError as error:  # nbgrader read it, so this is rare: every check cell scores 0
