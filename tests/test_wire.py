@@ -119,8 +119,10 @@ def test_records_from_the_worker_are_checked_and_capped():
     assert wire.cell_from_wire({"cell": 1, "ok": True, "limit": "output_kb"}, 100).limit == "output_kb"
 
 
-def _writer(write: int, data: bytes) -> None:
-    """Write ``data`` from a thread (a pipe holds 64 KiB), ignoring a reader that stopped reading."""
+def _writer(write: int, data: bytes):
+    """Write ``data`` from a thread (a pipe holds 64 KiB), ignoring a reader that stopped reading. The
+    caller joins it after closing the read end (the write then fails at once): a writer left running
+    would write into whatever pipe reuses its descriptor's number next."""
     import threading
 
     def run() -> None:
@@ -129,7 +131,16 @@ def _writer(write: int, data: bytes) -> None:
             while view:
                 view = view[os.write(write, view) :]
 
-    threading.Thread(target=run, daemon=True).start()
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
+
+
+def _stop(writer, read: int) -> None:
+    with contextlib.suppress(OSError):
+        os.close(read)
+    writer.join(10)
+    assert not writer.is_alive()
 
 
 def test_a_forged_frame_costs_the_reader_nothing_beyond_its_caps(pipe):
@@ -140,13 +151,14 @@ def test_a_forged_frame_costs_the_reader_nothing_beyond_its_caps(pipe):
     junk = b"[" + b"[]," * (15 * 2**20)
     frame = struct.pack("<QI", len(junk), 0) + junk
     tracemalloc.start()
+    writer = _writer(write, frame)
     try:
-        _writer(write, frame)
         with pytest.raises(wire.WireError, match="too large"):
             wire.receive(read, timeout=5, caps=wire.REPLY)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
+        _stop(writer, read)
     assert peak < 2**20
 
 
@@ -161,12 +173,13 @@ def test_the_worst_json_a_reply_may_carry_costs_a_bounded_memory(pipe):
     assert len(body) <= wire.REPLY.json_bytes
     frame = struct.pack("<QI", len(body), 0) + body
     tracemalloc.start()
+    writer = _writer(write, frame)
     try:
-        _writer(write, frame)
         message = wire.receive(read, timeout=10, caps=wire.REPLY)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
+        _stop(writer, read)
     assert len(message) == (wire.REPLY.json_bytes - 2) // 3
     assert peak < 100 * 2**20
 
