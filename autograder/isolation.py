@@ -188,11 +188,8 @@ _SIGNALS = sorted(int(number) for number in signal.valid_signals() if number not
 def _signal_handlers() -> tuple:
     # The C getter (no enum made per signal); SIG_DFL and SIG_IGN by value, since a handler put back
     # through signal.signal() is then its enum, not the int it was.
-    return tuple(h if type(h) is int else int.__int__(h) if isinstance(h, int) else id(h) for h in _handlers())
-
-
-def _handlers():
-    return map(_signal.getsignal, _SIGNALS)
+    handlers = map(_signal.getsignal, _SIGNALS)
+    return tuple(h if type(h) is int else int.__int__(h) if isinstance(h, int) else id(h) for h in handlers)
 
 
 def _random_state() -> tuple:

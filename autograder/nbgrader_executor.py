@@ -158,6 +158,6 @@ def _write_outputs(nb: NotebookNode, result: StudentResult | None, questions: di
                     "error",
                     ename=run.error.type_name,
                     evalue=run.error.message,
-                    traceback=[*lines, f"{run.error.type_name}: {run.error.message}"],
+                    traceback=[*lines, run.error.summary()],
                 )
             )
