@@ -290,14 +290,17 @@ def run_grade(options: GradeOptions) -> int:
         require_dask()
     from autograder.discover import discover  # light: an empty folder is reported at once
 
-    submissions = discover(options.submissions, exclude=options.out)
+    suite = options.suite or BUNDLED_SUITE
+    submissions = discover(options.submissions, exclude=options.out, nbgrader_path=_nbgrader_path(suite))
     if not submissions:
         raise UsageError(f"no submissions in {options.submissions}")
     jobs = min(options.jobs, len(submissions))
     where = _where(options, jobs)
     print(f"grading {len(submissions)} submission(s) from {options.submissions} {where}", file=sys.stderr)
+    for submission in submissions:
+        if submission.problem is None and submission.message:  # other notebooks beside nbgrader's
+            print(f"{submission.student}: {submission.message}", file=sys.stderr)
     hide = (options.submissions if options.submissions.is_dir() else options.submissions.parent, options.out)
-    suite = options.suite or BUNDLED_SUITE
     pages: dict[str, str] = {}
     texts: dict[str, str] = {}  # each student's results JSON, made as the result arrives
     with contextlib.ExitStack() as stack:
@@ -380,6 +383,19 @@ def run_grade(options: GradeOptions) -> int:
     print(f"\nwrote {gradebook} and {len(results)} result file(s) in {gradebook.parent / 'results'}")
     print(f"wrote {summary} and {len(results)} feedback page(s) in {summary.parent / 'feedback'}")
     return EXIT_OK
+
+
+def _nbgrader_path(suite: Path) -> str:
+    """``<assignment>/<notebook>``, where nbgrader's layout puts a student's notebook, read from the
+    suite's assignment.yaml without importing the suites; "" if it cannot be read (the suites' own
+    loading says why, later)."""
+    import yaml
+
+    try:
+        raw = yaml.safe_load((suite / "assignment.yaml").read_text(encoding="utf-8"))
+        return f"{raw['assignment']}/{raw['notebook']}"
+    except (OSError, yaml.YAMLError, KeyError, TypeError):
+        return ""
 
 
 def _import_and_load(suite: Path, options: GradeOptions, collect: bool):

@@ -1,10 +1,13 @@
 """Discover: which student each notebook under a folder belongs to, and what is wrong with the rest.
 
 Layouts (the contract): ``submissions/<id>.ipynb``; ``submissions/<id>/<any>/.../<name>.ipynb``,
-the one notebook anywhere inside the student's folder (nbgrader's ``submitted/<id>/rnn_intro/``
-is this case). Hidden files and folders, ``.ipynb_checkpoints`` and ``__MACOSX`` are ignored.
+the one notebook anywhere inside the student's folder; and nbgrader's
+``submitted/<id>/rnn_intro/rnn_intro.ipynb``, which is the one graded when the student's folder
+holds other notebooks too (a ``-Copy1`` saved beside it), since nbgrader itself grades that one.
+Hidden files and folders, ``.ipynb_checkpoints`` and ``__MACOSX`` are ignored.
 Nothing else is dropped silently: an unknown file, an empty folder or two notebooks for one
-student each become a :class:`Submission` whose ``problem`` says why it cannot be graded.
+student each become a :class:`Submission` whose ``problem`` says why it cannot be graded; the
+notebooks left beside nbgrader's are named in the graded submission's ``message``.
 
 Only regular files inside the submissions folder are ever read. Symbolic links are never
 followed (an archive can carry a link to the instructor's solution, or to ``/dev/zero``): a link,
@@ -40,14 +43,16 @@ class Submission:
     student: str
     path: Path | None  # the notebook to grade; None when there is none
     problem: Status | None = None  # set when it cannot be graded, with ``message`` saying why
-    message: str = ""
+    message: str = ""  # why not graded; for a graded one, the notebooks left beside it (nbgrader's layout)
 
 
-def discover(root: Path, exclude: Path | None = None) -> list[Submission]:
+def discover(root: Path, exclude: Path | None = None, nbgrader_path: str = "") -> list[Submission]:
     """Every student under ``root`` (a folder, or a single notebook), sorted by student id.
 
     ``exclude`` is a folder never looked into (the output folder, when it lies inside ``root``).
     ``root`` itself may be reached through links (the instructor chose it); nothing under it is.
+    ``nbgrader_path`` is ``<assignment>/<notebook>``: inside a student's folder, the notebook at that
+    path is theirs even beside others, as for nbgrader.
     """
     root = Path(os.path.abspath(root))
     if root.is_dir():
@@ -67,7 +72,7 @@ def discover(root: Path, exclude: Path | None = None) -> list[Submission]:
         if _ignored(entry.name) or (exclude is not None and os.path.realpath(path) == str(exclude)):
             continue
         if entry.is_dir(follow_symlinks=False):
-            submission = _from_folder(path, exclude)
+            submission = _from_folder(path, exclude, nbgrader_path)
         else:
             submission = _file(path.stem if path.suffix == NOTEBOOK_SUFFIX else entry.name, path)
         found.setdefault(submission.student, []).append(submission)
@@ -98,7 +103,7 @@ def _file(student: str, path: Path, graded_anyway: bool = False) -> Submission:
     return Submission(student, path)
 
 
-def _from_folder(folder: Path, exclude: Path | None) -> Submission:
+def _from_folder(folder: Path, exclude: Path | None, nbgrader_path: str = "") -> Submission:
     try:
         notebooks = _notebooks_in(folder, exclude)
     except OSError as error:
@@ -106,6 +111,14 @@ def _from_folder(folder: Path, exclude: Path | None) -> Submission:
         return Submission(folder.name, None, Status.UNREADABLE, f"cannot list {where}: {error.strerror}")
     if not notebooks:
         return Submission(folder.name, None, Status.NO_NOTEBOOK, "no notebook in this student's folder")
+    named = folder / nbgrader_path if nbgrader_path else None
+    message = ""
+    if len(notebooks) > 1 and named is not None and any(path == named for path, _mode in notebooks):
+        # nbgrader's layout, where the released notebook's name says which one is graded: the others
+        # are extra files to nbgrader, and are named here for the instructor.
+        others = _listing([_relative(path, folder) for path, _mode in notebooks if path != named])
+        message = f"graded {nbgrader_path}, as nbgrader does; also in the folder: {others}"
+        notebooks = [(path, mode) for path, mode in notebooks if path == named]
     if len(notebooks) > 1:
         paths = _listing([_relative(path, folder.parent) for path, _mode in notebooks])
         return Submission(folder.name, None, Status.DUPLICATE, f"several notebooks: {paths}")
@@ -113,7 +126,7 @@ def _from_folder(folder: Path, exclude: Path | None) -> Submission:
     problem = _not_a_file(mode)
     if problem:
         return Submission(folder.name, path, Status.NOT_A_NOTEBOOK, f"{_relative(path, folder.parent)}: {problem}")
-    return Submission(folder.name, path)
+    return Submission(folder.name, path, message=message)
 
 
 def _notebooks_in(folder: Path, exclude: Path | None) -> list[tuple[Path, int]]:

@@ -9,18 +9,22 @@ right everywhere, the others with one to three of the typical mistakes the hidde
 (tests/wrong_answers/), and some questions left as the stub. They are graded:
 
 1. by `autograder grade -j 2` (sandboxed lanes, everything a real run does, reports included);
-2. by nbgrader 0.9's `nbgrader autograde`, in a temporary course made by `autograder nbgrader
-   init` (the same hidden suites, run by each check cell in nbgrader's kernel);
-3. as the floor: the same cells and the same hidden tests, one submission after another in one
+2. by stock nbgrader 0.9's `nbgrader autograde`, in a temporary course made by `autograder nbgrader
+   init --in-kernel` (the same hidden suites, run by each check cell in nbgrader's kernel);
+3. by `nbgrader autograde` in a course made by `autograder nbgrader init` (its default: the kit's
+   executor runs the cells in the sandbox, one lane for the whole run, and the hidden suites in
+   nbgrader's process);
+4. as the floor: the same cells and the same hidden tests, one submission after another in one
    warm process, with no sandbox, no worker and no reports.
 
 Ours is timed four times (after one untimed run of two notebooks), two runs before nbgrader's and
 two after, since this VM's speed drifts within minutes, and the median is kept.
-The per-student totals of 1 and 2 must agree (to 0.01 point), else the script exits 1. It prints
-submissions per minute for each grader and their ratio, the floor, our overhead over the floor,
-and the peak memory of our run; with --sizes, our time per submission at each size. The last line
-is machine-readable:
+The per-student totals of 1, 2 and 3 must agree (to 0.01 point), else the script exits 1. It prints
+submissions per minute for each grader and the ratios (ours over stock nbgrader; nbgrader with the
+kit's executor over stock nbgrader), the floor, our overhead over the floor, and the peak memory of
+our run; with --sizes, our time per submission at each size. The last two lines are machine-readable:
 
+    nbgrader_executor_ratio=<nbgrader with the kit's executor / stock nbgrader>
     throughput_ratio=<ours/nbgrader> overhead_ms=<per submission> peak_rss_mb=<n>
 
 Overhead is our wall time per submission (start-up and reports included) minus the floor's time per
@@ -36,7 +40,6 @@ import argparse
 import csv
 import importlib.util
 import os
-import random
 import shutil
 import statistics
 import subprocess
@@ -51,7 +54,6 @@ import nbformat
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 EXERCISE = REPO / "exercises" / "rnn_intro" / "rnn_intro.ipynb"
-WRONG_ANSWERS = REPO / "tests" / "wrong_answers"
 
 
 def _module(path: Path, name: str):
@@ -66,36 +68,7 @@ def _module(path: Path, name: str):
 
 def make_submissions(folder: Path, count: int, seed: int = 7) -> list[str]:
     """``count`` notebooks ``<student>.ipynb`` in ``folder``; returns the students' names."""
-    examples = _module(REPO / "scripts" / "make_examples.py", "make_examples")
-    mistakes = [
-        (path.stem, code)
-        for path in sorted(WRONG_ANSWERS.glob("*.py"))
-        for code in _module(path, f"wrong_{path.stem}").WRONG_ANSWERS.values()
-    ]
-    exercise = nbformat.read(EXERCISE, as_version=4)
-    questions = list(examples.CORRECT)
-    rng = random.Random(seed)
-    folder.mkdir(parents=True, exist_ok=True)
-    students = []
-    for number in range(count):
-        answers = dict(examples.CORRECT)
-        wrong: dict[str, str] = {}
-        if number % 4:  # three students in four make mistakes
-            for question, code in rng.sample(mistakes, rng.randint(1, 3)):
-                wrong[question] = code
-            if number % 8 == 3:  # and some stop before the end: the last questions stay stubs
-                for question in questions[rng.randint(6, len(questions) - 1) :]:
-                    answers.pop(question)
-                    wrong.pop(question, None)
-        notebook = examples.fill(exercise, answers)
-        for cell in notebook.cells:  # a wrong answer redefines the function at the end of its cell
-            question = cell.metadata.get("nbgrader", {}).get("grade_id", "").removesuffix("_solution")
-            if question in wrong:
-                cell.source += "\n\n" + wrong[question].strip("\n") + "\n"
-        student = f"student_{number:03d}"
-        nbformat.write(notebook, folder / f"{student}.ipynb")
-        students.append(student)
-    return students
+    return _module(REPO / "scripts" / "make_examples.py", "make_examples").mixed_class(folder, count, seed)
 
 
 # -- measuring -----------------------------------------------------------------------------------
@@ -169,17 +142,19 @@ def ours(submissions: Path, out: Path, jobs: int) -> tuple[float, int, dict[str,
     return seconds, peak_mb, totals
 
 
-def nbgrader(submissions: Path, students: list[str], work: Path) -> tuple[float, dict[str, float]]:
-    """`nbgrader autograde` on a fresh course made by `autograder nbgrader init`: seconds, totals."""
+def nbgrader(submissions: Path, students: list[str], work: Path, in_kernel: bool) -> tuple[float, dict[str, float]]:
+    """`nbgrader autograde` on a fresh course made by `autograder nbgrader init`: seconds, totals.
+
+    ``in_kernel``: stock nbgrader, its own executor and the hidden suites in the student's kernel (the
+    peer we are measured against); else the course's default, the kit's sandboxed executor."""
     from autograder.course import CourseLayout
     from autograder.nbgrader_course import gradebook, init_course, read_settings
     from autograder.suites import load_assignment
 
     assignment = load_assignment()
     course = work / "course"
-    # Stock nbgrader: its own executor, the hidden suites in the student's kernel (the peer we are measured against).
     init_course(
-        course, CourseLayout(REPO), assignment, exchange=work / "exchange", course_id="throughput", in_kernel=True
+        course, CourseLayout(REPO), assignment, exchange=work / "exchange", course_id="throughput", in_kernel=in_kernel
     )
     for student in students:
         folder = course / "submitted" / student / assignment.id
@@ -293,9 +268,10 @@ def main() -> int:
         # and half after, so that both graders are timed across the same stretch of time.
         before = (args.repeat + 1) // 2 if not args.no_nbgrader else args.repeat
         runs = [ours(compared, work / f"ours-{args.count}-{n}", args.jobs) for n in range(before)]
-        ratio = nb_seconds = nb_totals = None
+        ratio = kit_ratio = nb_seconds = nb_totals = kit_seconds = kit_totals = None
         if not args.no_nbgrader:
-            nb_seconds, nb_totals = nbgrader(compared, students[: args.count], work / "nbgrader")
+            nb_seconds, nb_totals = nbgrader(compared, students[: args.count], work / "nbgrader", in_kernel=True)
+            kit_seconds, kit_totals = nbgrader(compared, students[: args.count], work / "nbgrader-kit", in_kernel=False)
             runs += [ours(compared, work / f"ours-{args.count}-{n}", args.jobs) for n in range(before, args.repeat)]
         seconds = statistics.median(run[0] for run in runs)
         peak_mb = max(run[1] for run in runs)
@@ -319,16 +295,26 @@ def main() -> int:
                 f"nbgrader autograde: {args.count} in {nb_seconds:.1f} s = {nb_rate:.2f}/min "
                 f"({nb_seconds / args.count:.2f} s each)"
             )
-            differences = {s: abs(our_totals[s] - nb_totals[s]) for s in students[: args.count]}
-            disagree = {s: (our_totals[s], nb_totals[s]) for s, d in differences.items() if d > 0.01}
+            kit_rate = 60 * args.count / kit_seconds
+            kit_ratio = kit_rate / nb_rate
             print(
-                f"totals agree: {args.count - len(disagree)}/{args.count} students "
+                f"nbgrader autograde with the kit's executor: {args.count} in {kit_seconds:.1f} s = {kit_rate:.1f}/min "
+                f"({kit_seconds / args.count:.2f} s each)"
+            )
+            differences = {
+                s: max(abs(our_totals[s] - nb_totals[s]), abs(our_totals[s] - kit_totals[s]))
+                for s in students[: args.count]
+            }
+            disagree = {s: (our_totals[s], nb_totals[s], kit_totals[s]) for s, d in differences.items() if d > 0.01}
+            print(
+                f"totals agree in all three: {args.count - len(disagree)}/{args.count} students "
                 f"(largest difference {max(differences.values()):.3f} point)"
             )
             if disagree:
-                print(f"DISAGREE (ours, nbgrader): {disagree}")
+                print(f"DISAGREE (ours, stock nbgrader, nbgrader with the kit's executor): {disagree}")
                 return 1
             print(f"throughput ratio (ours / nbgrader): {ratio:.1f}")
+            print(f"throughput ratio (nbgrader with the kit's executor / stock nbgrader): {kit_ratio:.1f}")
         floor_seconds = floor(compared)
         overhead_ms = 1000 * (seconds / args.count - floor_seconds)
         core_ms = 1000 * (seconds * args.jobs / args.count - floor_seconds)
@@ -350,6 +336,7 @@ def main() -> int:
                 )
                 peak_for_line = max(peak_for_line, size_peak)
     ratio_text = f"{ratio:.1f}" if ratio is not None else "nan"
+    print(f"nbgrader_executor_ratio={kit_ratio:.1f}" if ratio is not None else "nbgrader_executor_ratio=nan")
     print(f"throughput_ratio={ratio_text} overhead_ms={overhead_ms:.0f} peak_rss_mb={peak_for_line}")
     return 0
 

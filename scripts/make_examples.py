@@ -12,6 +12,8 @@ Re-run it after the exercise notebook changes; the test suite grades these files
 
 from __future__ import annotations
 
+import importlib.util
+import random
 import shutil
 import textwrap
 from pathlib import Path
@@ -22,6 +24,7 @@ from nbclient import NotebookClient
 REPO = Path(__file__).resolve().parent.parent
 EXERCISE = REPO / "exercises" / "rnn_intro" / "rnn_intro.ipynb"
 OUT = REPO / "examples" / "submissions"
+WRONG_ANSWERS = REPO / "tests" / "wrong_answers"  # the typical mistakes, one file per question
 STUB = "# VOTRE CODE ICI\nraise NotImplementedError()"
 
 CORRECT = {
@@ -193,6 +196,45 @@ def fill(exercise: nbformat.NotebookNode, answers: dict[str, str]) -> nbformat.N
         body = textwrap.indent(body, indent)
         cell.source = cell.source.replace(indent + STUB.replace("\n", "\n" + indent), body)
     return notebook
+
+
+def mixed_class(folder: Path, count: int, seed: int = 7) -> list[str]:
+    """A class of ``count`` notebooks ``student_NNN.ipynb`` in ``folder`` (not executed); their names.
+
+    A quarter right everywhere; the others with one to three of the typical mistakes of
+    tests/wrong_answers/, and one in eight of them stopped early (the last questions left as stubs).
+    The same ``seed`` gives the same class. Used by the benchmarks and by the tests that compare graders.
+    """
+    mistakes = []
+    for path in sorted(WRONG_ANSWERS.glob("*.py")):
+        spec = importlib.util.spec_from_file_location(f"wrong_{path.stem}", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        mistakes += [(path.stem, code) for code in module.WRONG_ANSWERS.values()]
+    exercise = nbformat.read(EXERCISE, as_version=4)
+    questions = list(CORRECT)
+    rng = random.Random(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    students = []
+    for number in range(count):
+        answers = dict(CORRECT)
+        wrong: dict[str, str] = {}
+        if number % 4:  # three students in four make mistakes
+            for question, code in rng.sample(mistakes, rng.randint(1, 3)):
+                wrong[question] = code
+            if number % 8 == 3:  # and some stop before the end: the last questions stay stubs
+                for question in questions[rng.randint(6, len(questions) - 1) :]:
+                    answers.pop(question)
+                    wrong.pop(question, None)
+        notebook = fill(exercise, answers)
+        for cell in notebook.cells:  # a wrong answer redefines the function at the end of its cell
+            question = cell.metadata.get("nbgrader", {}).get("grade_id", "").removesuffix("_solution")
+            if question in wrong:
+                cell.source += "\n\n" + wrong[question].strip("\n") + "\n"
+        student = f"student_{number:03d}"
+        nbformat.write(notebook, folder / f"{student}.ipynb")
+        students.append(student)
+    return students
 
 
 def executed(notebook: nbformat.NotebookNode, workdir: Path) -> nbformat.NotebookNode:

@@ -58,6 +58,27 @@ def test_two_notebooks_for_one_student_are_a_duplicate_not_a_guess(tmp_path):
     assert rows["gina"].path is None
 
 
+def test_in_nbgrader_layout_the_released_notebook_is_graded_and_the_copies_named(tmp_path):
+    """nbgrader grades ``<assignment>/<notebook>`` whatever else the student's folder holds: so do we,
+    and the message names what is left beside it. Outside that layout, two notebooks stay a duplicate."""
+    kept = _touch(tmp_path / "farid" / "rnn_intro" / "rnn_intro.ipynb")
+    _touch(tmp_path / "farid" / "rnn_intro" / "rnn_intro-Copy1.ipynb")
+    _touch(tmp_path / "farid" / "brouillon.ipynb")
+    _touch(tmp_path / "gina" / "rnn_intro.ipynb")
+    _touch(tmp_path / "gina" / "rnn_intro-Copy1.ipynb")
+    _touch(tmp_path / "hugo" / "rnn_intro" / "autre.ipynb")
+    _touch(tmp_path / "hugo" / "rnn_intro" / "autre-Copy1.ipynb")
+    rows = _rows(tmp_path, nbgrader_path="rnn_intro/rnn_intro.ipynb")
+    assert (rows["farid"].path, rows["farid"].problem) == (kept, None)
+    assert rows["farid"].message == (
+        "graded rnn_intro/rnn_intro.ipynb, as nbgrader does; also in the folder: "
+        "brouillon.ipynb, rnn_intro/rnn_intro-Copy1.ipynb"
+    )
+    assert rows["gina"].problem is Status.DUPLICATE
+    assert rows["hugo"].problem is Status.DUPLICATE
+    assert _rows(tmp_path)["farid"].problem is Status.DUPLICATE  # without the assignment's path, no pick
+
+
 def test_unknown_files_and_empty_folders_get_a_row(tmp_path):
     _touch(tmp_path / "notes.txt", "hello")
     (tmp_path / "henri").mkdir()
