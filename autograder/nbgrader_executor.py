@@ -48,6 +48,23 @@ AUTOGRADE_PREPROCESSORS = [
 
 _lane: Lane | None = None
 _assignment: Assignment | None = None
+_interrupted = False  # Ctrl-C came: the run stops at the latest when the next notebook starts
+
+
+def _on_interrupt(signum: int, frame: object) -> None:
+    """Ctrl-C: KeyboardInterrupt, as Python's own handler raises it, and a flag that outlives it.
+
+    Python drops an exception raised while a weakref callback or a ``__del__`` runs ("Exception
+    ignored in ..."); with the hidden suites' garbage in nbgrader's process a Ctrl-C often lands there,
+    and the run went on to the end. The flag makes the next notebook raise it again."""
+    global _interrupted
+    _interrupted = True
+    raise KeyboardInterrupt
+
+
+def _stop_if_interrupted() -> None:
+    if _interrupted:
+        raise KeyboardInterrupt
 
 
 def _shared_lane(hide: tuple[str, ...], overrides: dict) -> tuple[Lane, Assignment]:
@@ -72,6 +89,8 @@ def _shared_lane(hide: tuple[str, ...], overrides: dict) -> tuple[Lane, Assignme
                 os._exit(128 + signum)
 
         signal.signal(signal.SIGTERM, stop)
+        if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # not if ignored (a background job)
+            signal.signal(signal.SIGINT, _on_interrupt)
     return _lane, _assignment
 
 
@@ -101,6 +120,7 @@ class SandboxedExecute(Preprocessor):
         names = ("cell_seconds", "call_seconds", "submission_seconds", "memory_mb")
         overrides = {name: getattr(self, name) for name in names if getattr(self, name) is not None}
         lane, assignment = _shared_lane((course,) if course else (), overrides)
+        _stop_if_interrupted()
         try:
             notebook = load_notebook(nbformat.writes(nb).encode())
         except NotebookLoadError as error:  # nbgrader read it, so this is rare: every check cell scores 0
@@ -108,6 +128,7 @@ class SandboxedExecute(Preprocessor):
             _write_outputs(nb, None, {}, str(error))
             return nb, resources
         result = grade_notebook(student, notebook, assignment, lane=lane)
+        _stop_if_interrupted()
         _write_outputs(nb, result, {q.question: q for q in result.questions}, "")
         return nb, resources
 

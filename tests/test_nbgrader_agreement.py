@@ -22,10 +22,12 @@ from __future__ import annotations
 import csv
 import importlib.util
 import shutil
+import time
 from pathlib import Path
 
 import pytest
 from conftest import LAYOUT, REPO, TOTAL_POINTS, run_cli, run_tool
+from test_grade import _worker_pids
 from test_nbgrader_workflow import ASSIGNMENT, COURSE_ID, NOTEBOOK
 
 from autograder.nbgrader_course import gradebook, init_course, read_settings
@@ -76,7 +78,10 @@ def graded(tmp_path_factory, isolated_jupyter):
     for student in mixed:
         _collected(root / "class" / f"{student}.ipynb", course / "submitted" / student / ASSIGNMENT.id)
 
+    workers_before = _worker_pids()
     autograde = run_tool("nbgrader", "autograde", ASSIGNMENT.id, cwd=course, timeout=900)
+    time.sleep(0.5)
+    workers_left = _worker_pids() - workers_before  # nbgrader ended with an error (Emma's): the lane must be gone
     export = run_tool("nbgrader", "export", "--to", str(root / "export.csv"), cwd=course, timeout=300)
     assert export.returncode == 0, export.stderr
     ours = run_cli("grade", str(course / "submitted"), "--out", str(root / "ours"))
@@ -94,6 +99,7 @@ def graded(tmp_path_factory, isolated_jupyter):
         "course": course,
         "mixed": mixed,
         "autograde": autograde,
+        "workers_left": workers_left,
         "ours": ours,
         "bundled": bundled,
         "scores": scores,
@@ -145,6 +151,7 @@ def test_a_truncated_notebook_fails_only_its_own_autograde(graded):
     assert not (graded["course"] / "autograded" / UNREADABLE).exists()
     for student in [*GRADED_EXAMPLES, *graded["mixed"]]:  # ... and graded the others
         assert (graded["course"] / "autograded" / student / NOTEBOOK).is_file(), student
+    assert graded["workers_left"] == set()  # and, ending on that error, left no process of the sandbox
 
 
 def test_in_nbgrader_layout_both_grade_the_released_notebook_and_we_name_the_copy(graded):

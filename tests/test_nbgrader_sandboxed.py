@@ -9,89 +9,28 @@ autograder replaced in `sys.modules`, a reader of the course's solutions and gra
 the course folder, a connection to a listener the test opens; and, from the honest notebook, an
 `os._exit(0)` in the last cell and a cell that loops. The attackers score 0 (the loops and the exit
 cost only their cell), nothing they read reaches any output or feedback, nothing they wrote exists.
-
-The attack code bounds itself: the loop stops after 60 s, the writer only writes small marker files.
+The attacks are in nbgrader_attacks.py (scripts/nbgrader_attack_table.py runs them against stock
+nbgrader too); their code bounds itself.
 """
 
 from __future__ import annotations
 
-import socket
-import threading
+import os
+import shutil
+import signal
+import subprocess
+import time
 from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import LAYOUT, REPO, TOTAL_POINTS, run_cli
+from conftest import LAYOUT, TOTAL_POINTS, VENV_BIN, run_cli
+from nbgrader_attacks import ATTACKERS, HONEST, MARK, SECRETS, STUDENTS, Listener, submit_all
+from test_grade import _descendants, _worker_pids
 from test_nbgrader_workflow import ASSIGNMENT, COURSE_ID, NOTEBOOK, Workflow, nbgrader
 
-from autograder.nbgrader_course import gradebook, read_settings
+from autograder.nbgrader_course import gradebook, init_course, read_settings
 
-HONEST = REPO / "examples" / "submissions" / "alice_martin.ipynb"
-MARK = "autograder-nbgrader-pwned"
-BRIDGE = """
-import autograder.nbgrader_cell as _c, autograder.suites as _s
-_pts = {q.id: q.points for q in _s.load_assignment().questions}
-_c.hidden_tests = lambda q, g: (print('ok'), _pts[q])[1]
-"""
-PATCHES = """
-import builtins, torch, torch.testing
-torch.allclose = lambda *a, **k: True
-torch.equal = lambda *a, **k: True
-torch.testing.assert_close = lambda *a, **k: None
-builtins.isinstance = lambda *a: True
-"""
-MODULES = """
-import sys, types
-for _name in ("pytest", "_pytest", "autograder.checks", "autograder.suites", "autograder.scoring"):
-    sys.modules[_name] = types.ModuleType(_name)
-"""
-READER = """
-import os
-for _path in @SECRETS@:
-    try:
-        with open(_path, "rb") as _file:
-            print(_file.read(4000))
-    except Exception as _error:
-        print("cannot read", type(_error).__name__)
-"""
-WRITER = """
-import os
-for _folder in @FOLDERS@:
-    try:
-        with open(os.path.join(_folder, "@MARK@"), "w") as _file:
-            _file.write("@MARK@")
-    except Exception as _error:
-        print("cannot write", type(_error).__name__)
-try:
-    with open(@GRADEBOOK@, "ab") as _file:
-        _file.write(b"@MARK@")
-except Exception as _error:
-    print("cannot write the gradebook", type(_error).__name__)
-"""
-NETWORK = """
-import socket
-try:
-    socket.create_connection(("127.0.0.1", @PORT@), timeout=2).sendall(b"@MARK@")
-except Exception as _error:
-    print("no connection", type(_error).__name__)
-"""
-LOOP = "import time\n_end = time.time() + 60\nwhile time.time() < _end:\n    pass\n"
-EXIT = "import os\nos._exit(0)\n"
-
-# student -> (the notebook it starts from, cells added: (position, source); position None = at the end)
-STUDENTS = {
-    "alice_martin": (HONEST, ()),
-    "sam_stub": (None, ()),
-    "mallory_bridge": (None, ((1, BRIDGE),)),
-    "mallory_patches": (None, ((1, PATCHES),)),
-    "mallory_modules": (None, ((1, MODULES),)),
-    "mallory_reader": (None, ((1, READER),)),
-    "mallory_writer": (None, ((1, WRITER),)),
-    "mallory_network": (None, ((1, NETWORK),)),
-    "late_exit": (HONEST, ((None, EXIT),)),
-    "looper": (HONEST, ((5, LOOP),)),
-}
-ATTACKERS = [s for s in STUDENTS if s.startswith("mallory")]
 CELL_SECONDS = 4
 
 
@@ -105,52 +44,19 @@ def course(tmp_path_factory, isolated_jupyter) -> Workflow:
     with (course / "nbgrader_config.py").open("a") as config:  # tight limits, as a course may set them
         config.write(f"c.SandboxedExecute.cell_seconds = {CELL_SECONDS}\nc.SandboxedExecute.call_seconds = 3\n")
     nbgrader("generate_assignment", ASSIGNMENT.id, cwd=course)
-    listener = socket.create_server(("127.0.0.1", 0))
-    listener.settimeout(0.2)
-    connections: list[bytes] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        while not stop.is_set():
-            try:
-                connection, _ = listener.accept()
-                connections.append(connection.recv(100))
-                connection.close()
-            except OSError:
-                pass
-
-    watcher = threading.Thread(target=accept, daemon=True)
-    watcher.start()
-    source = course / "source" / ASSIGNMENT.id / ASSIGNMENT.notebook
-    fill = {
-        "@SECRETS@": repr([str(source), str(course / "gradebook.db")]),
-        "@FOLDERS@": repr([str(course), str(course / "source"), str(course / "submitted"), str(course / "autograded")]),
-        "@GRADEBOOK@": repr(str(course / "gradebook.db")),
-        "@PORT@": str(listener.getsockname()[1]),
-        "@MARK@": MARK,
-    }
+    listener = Listener()
     # Submissions put where `nbgrader collect` puts them (fetch, submit and collect are test_nbgrader_workflow's;
     # the released notebook is exercises/, as that module checks).
-    for student, (start, cells) in STUDENTS.items():
-        notebook = nbformat.read(start or LAYOUT.exercise_notebook, as_version=4)
-        for position, text in cells:
-            for key, value in fill.items():
-                text = text.replace(key, value)
-            cell = nbformat.v4.new_code_cell(text)
-            notebook.cells.insert(len(notebook.cells) if position is None else position, cell)
-        submitted = course / "submitted" / student / NOTEBOOK
-        submitted.parent.mkdir(parents=True)
-        nbformat.write(notebook, submitted)
+    submit_all(course, ASSIGNMENT.id, ASSIGNMENT.notebook, listener.port)
+    source = course / "source" / ASSIGNMENT.id / ASSIGNMENT.notebook
     flow.source_before = source.read_bytes()
     try:
         nbgrader("autograde", ASSIGNMENT.id, cwd=course)
         nbgrader("generate_feedback", ASSIGNMENT.id, cwd=course)
         nbgrader("export", "--to", str(flow.root / "export.csv"), cwd=course)
     finally:
-        stop.set()
-        watcher.join()
         listener.close()
-    flow.connections = connections
+    flow.connections = listener.received
     return flow
 
 
@@ -190,8 +96,7 @@ def test_an_exit_or_a_loop_costs_only_its_cell(course):
 
 def test_nothing_read_reaches_an_output_and_nothing_written_exists(course):
     written = _everything_written(course)
-    assert "### BEGIN SOLUTION" not in written
-    assert "SQLite format 3" not in written
+    assert [secret for secret in SECRETS if secret in written] == []
     assert list(course.course.rglob(f"*{MARK}*")) == []
     assert MARK.encode() not in (course.course / "gradebook.db").read_bytes()
     assert (course.course / "source" / ASSIGNMENT.id / ASSIGNMENT.notebook).read_bytes() == course.source_before
@@ -221,3 +126,47 @@ def test_feedback_holds_the_hints_and_no_line_of_the_hidden_suites(course):
     }
     assert lines
     assert [line for line in lines if line in text] == []
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_stopping_nbgrader_mid_run_leaves_no_process_of_the_sandbox(tmp_path, stop):
+    """Ctrl-C (SIGINT to the terminal's process group) or a SIGTERM while `nbgrader autograde` grades
+    through the kit's lane: nbgrader stops, and the lane's zygote, keeper and worker go with it."""
+    course = tmp_path / "course"
+    init_course(course, LAYOUT, ASSIGNMENT, exchange=tmp_path / "exchange", course_id=COURSE_ID)
+    nbgrader("generate_assignment", ASSIGNMENT.id, cwd=course)
+    for number in range(40):  # more than it grades before the signal comes
+        folder = course / "submitted" / f"student_{number:02d}" / ASSIGNMENT.id
+        folder.mkdir(parents=True)
+        shutil.copy(HONEST, folder / ASSIGNMENT.notebook)
+    before = _worker_pids()  # another run's workers on this machine are not this test's
+    process = subprocess.Popen(
+        [str(VENV_BIN / "nbgrader"), "autograde", ASSIGNMENT.id],
+        cwd=course,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # the signal for this run only, as a terminal's Ctrl-C sends it
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # whatever this test's launcher did
+    )
+    try:
+        deadline = time.monotonic() + 120
+        # The run's zygote, its lane keeper and the lane's worker: grading has begun.
+        while len(_descendants(process.pid) & _worker_pids()) < 3 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert len(_descendants(process.pid) & _worker_pids()) >= 3, "the lane never started"
+        time.sleep(1)  # a notebook or two in the lane
+        if stop == signal.SIGINT:
+            os.killpg(process.pid, stop)
+        else:
+            os.kill(process.pid, stop)  # nbgrader alone, as a job scheduler stops it
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    assert process.returncode != 0, stderr
+    graded = list((course / "autograded").glob("*/" + ASSIGNMENT.id))
+    assert len(graded) < 40  # stopped mid-run
+    time.sleep(0.5)
+    assert _worker_pids() - before == set()
