@@ -124,8 +124,8 @@ class Listener:
         self.server.close()
 
 
-def submit_all(course: Path, assignment_id: str, notebook_name: str, port: int) -> None:
-    """Every student of STUDENTS, put where `nbgrader collect` puts a submission in ``course``."""
+def submit_all(course: Path, assignment_id: str, notebook_name: str, port: int, students=None) -> None:
+    """Each student of STUDENTS (or of ``students``), put where `nbgrader collect` puts a submission in ``course``."""
     source = course / "source" / assignment_id / notebook_name
     fill = {
         "@SECRETS@": repr([str(source), str(course / "gradebook.db")]),
@@ -134,7 +134,8 @@ def submit_all(course: Path, assignment_id: str, notebook_name: str, port: int) 
         "@PORT@": str(port),
         "@MARK@": MARK,
     }
-    for student, (start, cells) in STUDENTS.items():
+    for student in students or STUDENTS:
+        start, cells = STUDENTS[student]
         notebook = nbformat.read(start or EXERCISE, as_version=4)
         for position, text in cells:
             for key, value in fill.items():

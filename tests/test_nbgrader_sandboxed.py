@@ -128,45 +128,111 @@ def test_feedback_holds_the_hints_and_no_line_of_the_hidden_suites(course):
     assert [line for line in lines if line in text] == []
 
 
-@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
-def test_stopping_nbgrader_mid_run_leaves_no_process_of_the_sandbox(tmp_path, stop):
-    """Ctrl-C (SIGINT to the terminal's process group) or a SIGTERM while `nbgrader autograde` grades
-    through the kit's lane: nbgrader stops, and the lane's zygote, keeper and worker go with it."""
+def test_stopping_nbgrader_mid_run_leaves_no_process_of_the_sandbox(tmp_path):
+    """Ctrl-C (SIGINT to the terminal's process group), then, on a second run, a SIGTERM while `nbgrader
+    autograde` grades through the kit's lane: nbgrader stops, and the lane's zygote, keeper and worker
+    go with it."""
     course = tmp_path / "course"
     init_course(course, LAYOUT, ASSIGNMENT, exchange=tmp_path / "exchange", course_id=COURSE_ID)
     nbgrader("generate_assignment", ASSIGNMENT.id, cwd=course)
-    for number in range(40):  # more than it grades before the signal comes
+    for number in range(40):  # more than it grades before the signals come
         folder = course / "submitted" / f"student_{number:02d}" / ASSIGNMENT.id
         folder.mkdir(parents=True)
         shutil.copy(HONEST, folder / ASSIGNMENT.notebook)
-    before = _worker_pids()  # another run's workers on this machine are not this test's
-    process = subprocess.Popen(
-        [str(VENV_BIN / "nbgrader"), "autograde", ASSIGNMENT.id],
-        cwd=course,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,  # the signal for this run only, as a terminal's Ctrl-C sends it
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # whatever this test's launcher did
+    for stop in (signal.SIGINT, signal.SIGTERM):  # the second run skips the notebooks the first graded
+        before = _worker_pids()  # another run's workers on this machine are not this test's
+        process = subprocess.Popen(
+            [str(VENV_BIN / "nbgrader"), "autograde", ASSIGNMENT.id],
+            cwd=course,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,  # the signal for this run only, as a terminal's Ctrl-C sends it
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # whatever this test's launcher did
+        )
+        try:
+            deadline = time.monotonic() + 120
+            # The run's zygote, its lane keeper and the lane's worker: grading has begun.
+            while len(_descendants(process.pid) & _worker_pids()) < 3 and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert len(_descendants(process.pid) & _worker_pids()) >= 3, "the lane never started"
+            time.sleep(1)  # a notebook or two in the lane
+            if stop == signal.SIGINT:
+                os.killpg(process.pid, stop)
+            else:
+                os.kill(process.pid, stop)  # nbgrader alone, as a job scheduler stops it
+            _, stderr = process.communicate(timeout=60)
+        finally:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        assert process.returncode != 0, (stop, stderr)
+        assert len(list((course / "autograded").glob("*/" + ASSIGNMENT.id))) < 40  # stopped mid-run
+        time.sleep(0.5)
+        assert _worker_pids() - before == set(), stop
+
+
+# As an ordinary user: the attacks that reach for what the user owns (the course in their home, the
+# gradebook, the network), an honest notebook, and the late exit.
+AS_USER = ["alice_martin", "mallory_bridge", "mallory_reader", "mallory_writer", "mallory_network", "late_exit"]
+
+
+def test_as_an_ordinary_user_in_their_home_the_attacks_score_nothing_and_reach_nothing(instructor):
+    """The instructor without root, whose course lies in their home beside the kit: `autograder nbgrader
+    init` and `nbgrader autograde` run as them (setpriv), from their own set-up."""
+    course = instructor.home / "nbgrader-course"
+    environment = {"PATH": f"{instructor.bin}:/usr/local/bin:/usr/bin:/bin"}
+    for name in ("JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR", "IPYTHONDIR"):
+        environment[name] = str(instructor.home / ".jupyter-test" / name.lower())
+    init = instructor.run(
+        str(instructor.bin / "autograder"),
+        "nbgrader",
+        "init",
+        str(course),
+        "--exchange",
+        str(instructor.home / "exchange"),
+        "--course-id",
+        COURSE_ID,
+        "--from",
+        str(instructor.kit),
+        **environment,
     )
+    assert init.returncode == 0, init.stderr
+    assert "grades through the kit's sandbox" in init.stdout
+    generate = instructor.run(
+        str(instructor.bin / "nbgrader"), "generate_assignment", ASSIGNMENT.id, cwd=course, **environment
+    )
+    assert generate.returncode == 0, generate.stderr
+    listener = Listener()
     try:
-        deadline = time.monotonic() + 120
-        # The run's zygote, its lane keeper and the lane's worker: grading has begun.
-        while len(_descendants(process.pid) & _worker_pids()) < 3 and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert len(_descendants(process.pid) & _worker_pids()) >= 3, "the lane never started"
-        time.sleep(1)  # a notebook or two in the lane
-        if stop == signal.SIGINT:
-            os.killpg(process.pid, stop)
-        else:
-            os.kill(process.pid, stop)  # nbgrader alone, as a job scheduler stops it
-        _, stderr = process.communicate(timeout=60)
+        submit_all(course, ASSIGNMENT.id, ASSIGNMENT.notebook, listener.port, AS_USER)
+        instructor.give(course / "submitted")
+        source = course / "source" / ASSIGNMENT.id / ASSIGNMENT.notebook
+        source_before = source.read_bytes()
+        before = _worker_pids()
+        autograde = instructor.run(
+            str(instructor.bin / "nbgrader"), "autograde", ASSIGNMENT.id, cwd=course, timeout=600, **environment
+        )
+        time.sleep(0.5)
+        left = _worker_pids() - before  # nbgrader has ended: nothing of the sandbox stays behind
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-    assert process.returncode != 0, stderr
-    graded = list((course / "autograded").glob("*/" + ASSIGNMENT.id))
-    assert len(graded) < 40  # stopped mid-run
-    time.sleep(0.5)
-    assert _worker_pids() - before == set()
+        listener.close()
+        instructor.kill_all()
+    assert autograde.returncode == 0, autograde.stderr
+    assert left == set()
+    with gradebook(read_settings(course)) as book:
+        scores = {s: book.find_submission(ASSIGNMENT.id, s).score for s in AS_USER}
+    assert scores == {
+        "alice_martin": TOTAL_POINTS,
+        "mallory_bridge": 0,
+        "mallory_reader": 0,
+        "mallory_writer": 0,
+        "mallory_network": 0,
+        "late_exit": TOTAL_POINTS,
+    }
+    written = "\n".join(p.read_text(errors="replace") for p in (course / "autograded").rglob("*.ipynb"))
+    assert [secret for secret in SECRETS if secret in written] == []
+    assert list(course.rglob(f"*{MARK}*")) == []
+    assert MARK.encode() not in (course / "gradebook.db").read_bytes()
+    assert source.read_bytes() == source_before
+    assert listener.received == []
