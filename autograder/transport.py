@@ -47,14 +47,29 @@ def time_limit(seconds: float | None) -> Iterator[None]:
     if not seconds or threading.current_thread() is not threading.main_thread():
         yield
         return
+    message = f"limite de temps dépassée ({seconds:g} s)"
+    expired = False
 
     def _expire(signum: int, frame: object) -> None:
-        raise TimeLimitExceeded(f"limite de temps dépassée ({seconds:g} s)")
+        nonlocal expired
+        expired = True
+        raise TimeLimitExceeded(message)
 
     previous = signal.signal(signal.SIGALRM, _expire)
     signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
         yield
+    except TimeLimitExceeded:
+        raise
+    except BaseException as error:
+        # The alarm's exception can be lost on its way: Python drops one raised while a weakref callback
+        # or a __del__ runs, and C code it interrupts may turn it into a SystemError. The time was up.
+        if expired:
+            raise TimeLimitExceeded(message).with_traceback(error.__traceback__) from None
+        raise
+    else:
+        if expired:  # dropped, and the code went on to its end: still over its time
+            raise TimeLimitExceeded(message)
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 
+import pytest
 import torch
 
 from autograder.execute import inert_magics, new_namespace, run_cells
@@ -197,3 +198,19 @@ def test_translating_a_cell_full_of_magics_is_stopped_by_the_cells_time_limit():
     assert runs[0].error.type_name == "TimeLimitExceeded"
     assert runs[1].ok
     assert namespace["after"] == 1
+
+
+@pytest.mark.parametrize(
+    "catch",
+    ["pass", "raise SystemError('the alarm, turned into another error on its way')"],
+    ids=["dropped", "replaced"],
+)
+def test_a_time_limit_lost_on_its_way_still_stops_the_cell(catch):
+    """Python drops an exception raised in a weakref callback or a ``__del__``, and C code may turn it
+    into a SystemError: the cell that ran past its time is still the time limit's, whatever came out."""
+    cell = f"try:\n    while True:\n        pass\nexcept BaseException:\n    {catch}\nafter_the_loop = 1\n"
+    namespace = new_namespace()
+    runs = run_cells([CodeCell(1, cell), CodeCell(2, "next_cell = 1\n")], namespace, cell_seconds=0.3)
+    assert runs[0].error.type_name == "TimeLimitExceeded"
+    assert runs[1].ok
+    assert namespace["next_cell"] == 1
