@@ -1,162 +1,151 @@
-"""A real headless Chromium (Debian's ``chromium``), driven over the DevTools protocol.
+"""A real headless Chromium (Debian's ``chromium``), driven by Playwright.
 
 For the page tests and ``scripts/screenshots.py``: open a local page, read what it rendered,
-collect console errors and uncaught exceptions, take PNG screenshots. No driver binary and no
-browser download: ``scripts/install_chromium.sh`` installs the browser, websocket-client talks
-to it. Each instance runs its own browser with a fresh profile in a temporary folder, and
-``close()`` (or leaving the ``with`` block) ends that process and deletes the folder.
+collect console errors and uncaught exceptions, take PNG screenshots. Playwright's Python package
+drives the browser that ``scripts/install_chromium.sh`` installs (``executable_path``): Playwright
+downloads no browser here. Each instance runs its own browser with a fresh profile, and
+``close()`` (or leaving the ``with`` block) ends it. The instances of one process share one
+Playwright driver, stopped when the last of them closes.
 """
 
 from __future__ import annotations
 
-import base64
-import contextlib
-import json
 import os
-import shutil
-import signal
-import subprocess
-import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
-import websocket
+from playwright.sync_api import CDPSession, ConsoleMessage, Page, Playwright, sync_playwright
+from playwright.sync_api import Error as PlaywrightError
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-# As root in a container, with no network but package registries: no sandbox, nothing fetched.
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-    "--hide-scrollbars",
-    "--remote-debugging-port=0",
-]
+# Playwright already passes --headless, --no-sandbox (as root in a container), --hide-scrollbars and
+# the switches that keep the browser off the network; these are the old client's others.
+FLAGS = ["--disable-gpu", "--disable-quic"]
 
 
 class BrowserError(RuntimeError):
     pass
 
 
+class _Driver:
+    """Playwright's driver process, started for the first open browser, stopped with the last."""
+
+    playwright: Playwright | None = None
+    users = 0
+
+    @classmethod
+    def acquire(cls) -> Playwright:
+        if cls.playwright is None:
+            cls.playwright = sync_playwright().start()
+        cls.users += 1
+        return cls.playwright
+
+    @classmethod
+    def release(cls) -> None:
+        cls.users -= 1
+        if cls.users == 0 and cls.playwright is not None:
+            playwright, cls.playwright = cls.playwright, None
+            playwright.stop()
+
+
 class Chromium:
     def __init__(self, width: int = 1100, height: int = 900, timeout: float = 30) -> None:
         self.timeout = timeout
-        self.profile = Path(tempfile.mkdtemp(prefix="autograder-chromium-"))
-        self.process = subprocess.Popen(
-            [CHROMIUM, *FLAGS, f"--user-data-dir={self.profile}", f"--window-size={width},{height}", "about:blank"],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,  # its renderer and helper processes share a group, ended together
-        )
-        self._next_id = 0
         self.console_errors: list[str] = []
+        self._pages: dict[tuple[bool, float], Page] = {}
+        self._page: Page | None = None
+        self._cdp: CDPSession | None = None
+        self._metrics: tuple[int, int, bool, float] = (width, height, False, 1)
+        self.browser = None
+        playwright = _Driver.acquire()
+        self._holds_driver = True
         try:
-            self._socket = websocket.create_connection(self._page_socket(), timeout=timeout, suppress_origin=True)
-            for domain in ("Page", "Runtime", "Log"):
-                self.send(f"{domain}.enable")
+            self.browser = playwright.chromium.launch(
+                executable_path=CHROMIUM, args=FLAGS, headless=True, timeout=timeout * 1000
+            )
+            self._use_page()
+        except PlaywrightError as error:
+            self.close()
+            raise BrowserError(f"{CHROMIUM}: {error.message}") from error
         except BaseException:
             self.close()
             raise
 
-    def _page_socket(self) -> str:
-        """The page target's DevTools address, once the browser has written its port."""
-        port_file = self.profile / "DevToolsActivePort"
-        deadline = time.monotonic() + self.timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise BrowserError(f"{CHROMIUM} exited with code {self.process.returncode}")
-            if port_file.is_file() and port_file.read_text().strip():
-                port = port_file.read_text().split()[0]
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=self.timeout) as reply:
-                    targets = json.load(reply)
-                pages = [t for t in targets if t.get("type") == "page"]
-                if pages:
-                    return pages[0]["webSocketDebuggerUrl"]
-            time.sleep(0.05)
-        raise BrowserError(f"{CHROMIUM} did not open its DevTools port within {self.timeout:g} s")
+    def _use_page(self) -> None:
+        """The page for the current metrics: one context per (mobile, scale), made when first wanted."""
+        width, height, mobile, scale = self._metrics
+        page = self._pages.get((mobile, scale))
+        if page is None:
+            context = self.browser.new_context(
+                viewport={"width": width, "height": height}, is_mobile=mobile, device_scale_factor=scale
+            )
+            context.set_default_timeout(self.timeout * 1000)
+            page = self._pages[mobile, scale] = context.new_page()
+            page.on("console", self._console)
+            page.on("pageerror", self._exception)
+        elif page.viewport_size != {"width": width, "height": height}:
+            page.set_viewport_size({"width": width, "height": height})
+        if page is not self._page:
+            self._page, self._cdp = page, None
+
+    def _console(self, message: ConsoleMessage) -> None:
+        # console.error and failed console.assert, and the browser's own error entries (a resource
+        # that failed to load, ...), which Playwright reports as console messages of type "error".
+        if message.type in ("error", "assert"):
+            self.console_errors.append(message.text)
+
+    def _exception(self, error: PlaywrightError) -> None:
+        self.console_errors.append(error.stack or f"{error.name}: {error.message}")
+
+    @property
+    def page(self) -> Page:
+        """The Playwright page in use, for checks the methods below do not cover."""
+        return self._page
 
     def send(self, method: str, **params: object) -> dict:
-        """One DevTools command; events read while waiting for its answer are recorded."""
-        self._next_id += 1
-        self._socket.send(json.dumps({"id": self._next_id, "method": method, "params": params}))
-        while True:
-            message = json.loads(self._socket.recv())
-            if message.get("id") == self._next_id:
-                if "error" in message:
-                    raise BrowserError(f"{method}: {message['error']}")
-                return message.get("result", {})
-            self._record(message)
-
-    def _wait_for(self, event: str) -> dict:
-        deadline = time.monotonic() + self.timeout
-        while time.monotonic() < deadline:
-            message = json.loads(self._socket.recv())
-            self._record(message)
-            if message.get("method") == event:
-                return message.get("params", {})
-        raise BrowserError(f"no {event} within {self.timeout:g} s")
-
-    def _record(self, message: dict) -> None:
-        method, params = message.get("method"), message.get("params", {})
-        if method == "Runtime.consoleAPICalled" and params.get("type") in ("error", "assert"):
-            self.console_errors.append(" ".join(str(a.get("value", a.get("description", ""))) for a in params["args"]))
-        elif method == "Runtime.exceptionThrown":
-            details = params.get("exceptionDetails", {})
-            self.console_errors.append(details.get("exception", {}).get("description") or details.get("text", ""))
-        elif method == "Log.entryAdded" and params.get("entry", {}).get("level") == "error":
-            self.console_errors.append(params["entry"].get("text", ""))
+        """One DevTools command to the page, through Playwright's CDP session."""
+        if self._cdp is None:
+            self._cdp = self._page.context.new_cdp_session(self._page)
+        try:
+            return self._cdp.send(method, params)
+        except PlaywrightError as error:
+            raise BrowserError(f"{method}: {error.message}") from error
 
     def viewport(self, width: int, height: int, mobile: bool = False, scale: float = 1) -> None:
-        self.send(
-            "Emulation.setDeviceMetricsOverride", width=width, height=height, deviceScaleFactor=scale, mobile=mobile
-        )
+        """The page's size in CSS pixels, as a phone (``mobile``) or not, at ``scale`` device pixels each.
+
+        Playwright fixes ``mobile`` and ``scale`` per browser context, so a change of either moves to
+        another page (the context made for that pair, kept for later switches): open() a file after.
+        """
+        self._metrics = (width, height, mobile, scale)
+        self._use_page()
 
     def open(self, path: Path) -> None:
         """Load a local file and wait until it has loaded (images included)."""
-        self.send("Page.navigate", url=path.resolve().as_uri())
-        self._wait_for("Page.loadEventFired")
+        try:
+            self._page.goto(path.resolve().as_uri(), wait_until="load")
+        except PlaywrightError as error:
+            raise BrowserError(f"{path}: {error.message}") from error
 
     def evaluate(self, expression: str) -> object:
-        result = self.send("Runtime.evaluate", expression=expression, returnByValue=True, awaitPromise=True)
-        if "exceptionDetails" in result:
-            raise BrowserError(f"{expression!r} raised: {result['exceptionDetails'].get('text')}")
-        return result["result"].get("value")
+        try:
+            return self._page.evaluate(expression)
+        except PlaywrightError as error:
+            raise BrowserError(f"{expression!r} raised: {error.message}") from error
 
     def screenshot(self, path: Path, full_page: bool = True) -> Path:
         """A PNG of the page (all of it when ``full_page``)."""
-        params: dict = {"format": "png"}
-        if full_page:
-            size = self.send("Page.getLayoutMetrics")["cssContentSize"]
-            params |= {
-                "captureBeyondViewport": True,
-                "clip": {"x": 0, "y": 0, "width": size["width"], "height": size["height"], "scale": 1},
-            }
-        data = self.send("Page.captureScreenshot", **params)["data"]
-        path.write_bytes(base64.b64decode(data))
+        self._page.screenshot(path=path, full_page=full_page, type="png")
         return path
 
     def close(self) -> None:
-        socket = getattr(self, "_socket", None)
-        if socket is not None:
-            with contextlib.suppress(OSError):
-                socket.close()
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.process.pid, signal.SIGKILL)  # helpers left behind by the browser, if any
-        shutil.rmtree(self.profile, ignore_errors=True)
+        browser, self.browser = self.browser, None
+        holds_driver, self._holds_driver = self._holds_driver, False
+        try:
+            if browser is not None:
+                browser.close()  # its pages, and the browser process with its helpers
+        finally:
+            if holds_driver:
+                _Driver.release()
 
     def __enter__(self) -> Chromium:
         return self

@@ -128,6 +128,25 @@ def test_pages_fit_a_phone_screen(pages, browser, page):
     assert browser.console_errors == []
 
 
+def test_the_browser_records_console_errors_uncaught_exceptions_and_failed_loads(browser, tmp_path):
+    """The pages' `console_errors == []` checks can fail: each kind of error a page may hit is recorded."""
+    page = tmp_path / "errors.html"
+    page.write_text(
+        "<img src=missing.png><script>console.error('logged'); console.assert(false, 'asserted')</script>"
+        "<script>throw new TypeError('thrown')</script>",
+        encoding="utf-8",
+    )
+    before = list(browser.console_errors)
+    try:
+        browser.open(page)
+        assert browser.evaluate("document.images[0].complete && document.images[0].naturalWidth") == 0
+        errors = browser.console_errors[len(before) :]
+    finally:
+        browser.console_errors[:] = before  # the other tests' checks see only their own pages
+    for expected in ("logged", "asserted", "TypeError: thrown", "net::ERR_FILE_NOT_FOUND"):
+        assert any(expected in error for error in errors), (expected, errors)
+
+
 def test_feedback_in_english(tmp_path):
     _hostile_notebook(tmp_path / "subs" / "zoe")
     result = run_cli("grade", str(tmp_path / "subs"), "--lang", "en", "--out", str(tmp_path / "out"))
