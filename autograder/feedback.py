@@ -10,9 +10,11 @@ and places them.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
+from pathlib import PurePath
 
-from autograder.language import in_language
+from autograder.language import french_spacing, in_language
 from autograder.reports import format_points
 from autograder.results import CellRun, ErrorInfo, Frame, Outcome, QuestionResult, Status, StudentResult, TestOutcome
 from autograder.scoring import REPORT_BUDGET_BYTES
@@ -41,7 +43,7 @@ WORDS = {
         ),
         "output": "Sortie de la cellule (fin)",
         "not_graded": "Votre notebook n'a pas pu être noté",
-        "detail": "Détail technique",
+        "what_to_do": "Que faire ?",
         "all_good": "Tous les tests sont réussis : bravo !",
         "graded_by": "Corrigé par",
         "time": "durée de la correction",
@@ -68,7 +70,7 @@ WORDS = {
         ),
         "output": "Cell output (end)",
         "not_graded": "Your notebook could not be graded",
-        "detail": "Technical detail",
+        "what_to_do": "What to do:",
         "all_good": "Every test passed: well done!",
         "graded_by": "Graded by",
         "time": "grading time",
@@ -77,41 +79,234 @@ WORDS = {
     },
 }
 
-# Why a submission was not graded, as the student reads it (the status word is the contract's).
-STATUS_SENTENCES = {
-    Status.EMPTY: ("Le fichier rendu est vide.", "The file you submitted is empty."),
-    Status.UNREADABLE: (
-        "Le fichier rendu n'a pas pu être lu comme un notebook (fichier tronqué ou abîmé, ou format trop ancien). "
-        "Ouvrez-le dans Jupyter, enregistrez-le et rendez-le de nouveau.",
-        "The file you submitted could not be read as a notebook (truncated or damaged, or too old a format). "
-        "Open it in Jupyter, save it and submit it again.",
+# Why a submission was not graded and what to do about it, as the student reads it: per cause, (what
+# happened, what to do), each (French, English). The cause comes from the status (the contract's word)
+# and, within a status, from the instructor's message (``not_graded_cause``).
+_SAVE_IPYNB = (
+    "Rendez le fichier .ipynb lui-même : dans Jupyter, « File → Download » (Fichier → Télécharger) "
+    "l'enregistre sur votre ordinateur.",
+    "Submit the .ipynb file itself: in Jupyter, “File → Download” saves it on your computer.",
+)
+_FROM_WORKING_COPY = (
+    "Rendez de nouveau votre notebook depuis la copie sur laquelle vous avez travaillé (celle que vous ouvrez "
+    "dans Jupyter), après l'avoir enregistrée (Ctrl+S). Inutile d'essayer de réparer ce fichier-ci.",
+    "Submit your notebook again from the copy you worked on (the one you open in Jupyter), after saving it "
+    "(Ctrl+S). There is no need to try to repair this file.",
+)
+_NOT_YOUR_FAULT = (
+    "Ce n'est pas de votre fait : votre enseignant le voit dans le résumé de la classe, rien à faire de votre côté.",
+    "It is not your fault: your teacher sees it in the class summary, there is nothing for you to do.",
+)
+NOT_GRADED = {
+    "empty": (
+        (
+            "Le fichier que vous avez rendu est vide : il ne contient rien, pas même le notebook de départ.",
+            "The file you submitted is empty: it holds nothing, not even the starting notebook.",
+        ),
+        (
+            "Ouvrez votre notebook dans Jupyter, vérifiez que vos réponses y sont, enregistrez-le (Ctrl+S), "
+            "puis rendez ce fichier .ipynb.",
+            "Open your notebook in Jupyter, check that your answers are in it, save it (Ctrl+S), "
+            "then submit that .ipynb file.",
+        ),
     ),
-    Status.NOT_A_NOTEBOOK: (
-        "Le fichier rendu n'est pas un notebook Jupyter (.ipynb).",
-        "The file you submitted is not a Jupyter notebook (.ipynb).",
+    "image": (
+        (
+            "Vous avez rendu {kind_fr}, pas un notebook : une capture d'écran ne peut pas être corrigée, "
+            "seul le code d'un notebook peut l'être.",
+            "You submitted {kind_en}, not a notebook: a screenshot cannot be graded, only a notebook's code can.",
+        ),
+        _SAVE_IPYNB,
     ),
-    Status.TOO_LARGE: (
-        "Le fichier rendu est trop gros : effacez les sorties volumineuses (Kernel → Restart & Clear Output) "
-        "et rendez-le de nouveau.",
-        "The file you submitted is too large: clear the large outputs (Kernel → Restart & Clear Output) "
-        "and submit it again.",
+    "other_kind": (
+        (
+            "Vous avez rendu {kind_fr}, pas un notebook Jupyter (.ipynb) : le correcteur ne lit que les notebooks.",
+            "You submitted {kind_en}, not a Jupyter notebook (.ipynb): the grader reads notebooks only.",
+        ),
+        _SAVE_IPYNB,
     ),
-    Status.DUPLICATE: (
-        "Plusieurs notebooks ont été trouvés à votre nom : aucun n'a été choisi à votre place. "
-        "Ne rendez qu'un seul notebook.",
-        "Several notebooks were found under your name: none was picked for you. Submit only one notebook.",
+    "other_file": (
+        (
+            "Le fichier que vous avez rendu ({name}) n'est pas un notebook Jupyter (.ipynb).",
+            "The file you submitted ({name}) is not a Jupyter notebook (.ipynb).",
+        ),
+        _SAVE_IPYNB,
     ),
-    Status.NO_NOTEBOOK: (
-        "Votre dossier ne contient aucun notebook (.ipynb).",
-        "Your folder holds no notebook (.ipynb).",
+    "json": (
+        (
+            "Le fichier que vous avez rendu contient du JSON, mais ce n'est pas un notebook Jupyter.",
+            "The file you submitted holds JSON, but it is not a Jupyter notebook.",
+        ),
+        _SAVE_IPYNB,
     ),
-    Status.GRADER_ERROR: (
-        "Le correcteur a rencontré une erreur interne sur votre notebook : ce n'est pas de votre fait. "
-        "Votre enseignant la voit dans le résumé de la classe.",
-        "The grader met an internal error on your notebook: it is not your fault. "
-        "Your teacher sees it in the class summary.",
+    "binary": (
+        (
+            "Le fichier que vous avez rendu n'est pas un notebook : c'est un fichier binaire, que Jupyter "
+            "ne peut pas ouvrir.",
+            "The file you submitted is not a notebook: it is a binary file, which Jupyter cannot open.",
+        ),
+        _SAVE_IPYNB,
+    ),
+    "special": (
+        (
+            "Ce que vous avez rendu n'est pas un fichier ordinaire (un lien ou un raccourci vers le notebook, "
+            "par exemple) : le correcteur ne suit pas les liens.",
+            "What you submitted is not an ordinary file (a link or a shortcut to the notebook, for example): "
+            "the grader does not follow links.",
+        ),
+        _SAVE_IPYNB,
+    ),
+    "truncated": (
+        (
+            "Votre notebook est incomplet : le fichier s'arrête avant sa fin (un envoi interrompu ou une copie "
+            "inachevée), et Jupyter lui-même ne pourrait pas l'ouvrir.",
+            "Your notebook is incomplete: the file stops before its end (an interrupted upload or copy), "
+            "and Jupyter itself could not open it.",
+        ),
+        _FROM_WORKING_COPY,
+    ),
+    "damaged": (
+        (
+            "Votre notebook est abîmé : son contenu n'a plus la forme d'un notebook (modifié hors de Jupyter, "
+            "dans un éditeur de texte par exemple), et Jupyter ne pourrait pas l'ouvrir.",
+            "Your notebook is damaged: its content no longer has a notebook's form (edited outside Jupyter, "
+            "in a text editor for example), and Jupyter could not open it.",
+        ),
+        _FROM_WORKING_COPY,
+    ),
+    "too_old": (
+        (
+            "Votre notebook est enregistré dans un format trop ancien pour le correcteur.",
+            "Your notebook is saved in a format too old for the grader.",
+        ),
+        (
+            "Ouvrez-le dans un Jupyter récent et enregistrez-le (il est alors converti au format actuel), "
+            "puis rendez-le de nouveau.",
+            "Open it in a recent Jupyter and save it (it is then converted to the current format), "
+            "then submit it again.",
+        ),
+    ),
+    "too_new": (
+        (
+            "Votre notebook est enregistré dans un format plus récent que celui que lit le correcteur.",
+            "Your notebook is saved in a newer format than the grader reads.",
+        ),
+        _NOT_YOUR_FAULT,
+    ),
+    "cannot_read": (
+        (
+            "Le correcteur n'a pas pu lire votre fichier sur son disque.",
+            "The grader could not read your file on its disk.",
+        ),
+        _NOT_YOUR_FAULT,
+    ),
+    "too_large": (
+        (
+            "Le fichier que vous avez rendu est trop gros pour le correcteur.",
+            "The file you submitted is too large for the grader.",
+        ),
+        (
+            "Effacez les sorties volumineuses (Kernel → Restart & Clear Output), enregistrez, "
+            "puis rendez-le de nouveau.",
+            "Clear the large outputs (Kernel → Restart & Clear Output), save, then submit it again.",
+        ),
+    ),
+    "duplicate": (
+        (
+            "Plusieurs notebooks ont été trouvés à votre nom{listing_fr} : aucun n'a été choisi à votre place, "
+            "pour ne pas corriger le mauvais.",
+            "Several notebooks were found under your name{listing_en}: none was picked for you, "
+            "so as not to grade the wrong one.",
+        ),
+        (
+            "Gardez le notebook qui contient vos réponses et rendez-le seul : supprimez les autres, "
+            "par exemple les copies que Jupyter crée (« rnn_intro-Copy1.ipynb »).",
+            "Keep the notebook that holds your answers and submit it alone: delete the others, "
+            "such as the copies Jupyter makes (“rnn_intro-Copy1.ipynb”).",
+        ),
+    ),
+    "no_notebook": (
+        (
+            "Votre dossier ne contient aucun notebook (.ipynb).",
+            "Your folder holds no notebook (.ipynb).",
+        ),
+        (
+            "Déposez-y votre fichier .ipynb, celui que vous ouvrez dans Jupyter.",
+            "Put your .ipynb file in it, the one you open in Jupyter.",
+        ),
+    ),
+    "grader_error": (
+        (
+            "Le correcteur a rencontré une erreur interne sur votre notebook.",
+            "The grader met an internal error on your notebook.",
+        ),
+        _NOT_YOUR_FAULT,
     ),
 }
+
+# The kinds of files load.FILE_KINDS recognises, as a French sentence names them.
+KIND_FR = {
+    "png": "une image PNG",
+    "jpeg": "une image JPEG",
+    "gif": "une image GIF",
+    "webp": "une image WebP",
+    "heic": "une image HEIC (une photo de téléphone)",
+    "pdf": "un document PDF",
+    "zip": "une archive ZIP",
+    "html": "une page HTML (un export du notebook ?)",
+    "python": "un script Python (.py)",
+    "word": "un document de traitement de texte",
+}
+KIND_EN = {"heic": "a HEIC image (a phone's photo)", "html": "an HTML page (an export of the notebook?)"}
+
+
+def not_graded_cause(status: Status, message: str, source: str = "") -> tuple[str, str]:
+    """The key in :data:`NOT_GRADED` for a row that was not graded, and the kind of file (a
+    ``load.FILE_KINDS`` key) when one was recognised, from its status, the instructor's message and
+    the file's path."""
+    from autograder.load import FILE_KINDS, IMAGES, TRUNCATED
+
+    kind = next((k for k, (name, _m, _s) in FILE_KINDS.items() if message.startswith(f"{name},")), "")
+    if status is Status.NOT_A_NOTEBOOK and "not a .ipynb file" in message:
+        suffix = PurePath(source).suffix.lower()
+        kind = next((k for k, (_n, _m, suffixes) in FILE_KINDS.items() if suffix in suffixes), "")
+        if not kind:
+            return "other_file", ""
+    if kind:
+        return ("image" if kind in IMAGES else "other_kind"), kind
+    if status is Status.NOT_A_NOTEBOOK:
+        if "structure not understood" in message:
+            return "damaged", ""
+        return ("json" if message.startswith("JSON") else "special"), ""
+    if status is Status.UNREADABLE:
+        if message.startswith(TRUNCATED):
+            return "truncated", ""
+        if message.startswith(("cannot read", "cannot list")):
+            return "cannot_read", ""
+        if message.startswith("nbformat"):
+            return ("too_new" if "newer" in message else "too_old"), ""
+        return ("binary" if message.startswith("not UTF-8") else "damaged"), ""
+    return status.value, ""
+
+
+def not_graded_texts(result: StudentResult, lang: str) -> tuple[str, str]:
+    """What happened to a notebook that was not graded, and what the student should do, in ``lang``."""
+    from autograder.load import FILE_KINDS
+
+    cause, kind = not_graded_cause(result.status, result.message, result.source)
+    (happened_fr, happened_en), (advice_fr, advice_en) = NOT_GRADED.get(cause, NOT_GRADED["grader_error"])
+    listed = result.message.partition(": ")[2] if cause == "duplicate" else ""
+    listed_fr = re.sub(r" and (\d+) more$", r" et \1 autres", listed)
+    values = {
+        "kind_fr": KIND_FR.get(kind, ""),
+        "kind_en": KIND_EN.get(kind) or (FILE_KINDS[kind][0] if kind else ""),
+        "name": f"« {PurePath(result.source).name} »" if lang != "en" else f"“{PurePath(result.source).name}”",
+        "listing_fr": f" ({listed_fr})" if listed else "",
+        "listing_en": f" ({listed})" if listed else "",
+    }
+    if lang == "en":
+        return happened_en.format(**values), advice_en
+    return french_spacing(happened_fr.format(**values)), french_spacing(advice_fr)
 
 
 def limit_sentence(limit: str, limits: SubmissionLimits, lang: str) -> str:
@@ -207,8 +402,8 @@ class StudentFeedback:
     score: str
     max_score: str
     percent: int
-    status_sentence: str
-    status_detail: str
+    status_sentence: str  # why the notebook was not graded ("" when it was)
+    status_advice: str  # what the student should do about it
     limit: str
     questions: tuple[QuestionView, ...]
     cells: tuple[CellView, ...]
@@ -226,12 +421,9 @@ def student_feedback(result: StudentResult, assignment: Assignment, lang: str = 
 
     limits = assignment.limits
     graded = result.status is Status.GRADED
-    sentence = ""
-    if not graded:
-        fr, en = STATUS_SENTENCES.get(result.status, (result.status.value, result.status.value))
-        sentence = en if lang == "en" else fr
+    sentence, advice = ("", "") if graded else not_graded_texts(result, lang)
     percent = round(100 * result.score / result.max_score) if result.max_score else 0
-    return StudentFeedback(
+    page = StudentFeedback(
         lang=lang,
         words=WORDS[lang],
         student=result.student,
@@ -241,7 +433,7 @@ def student_feedback(result: StudentResult, assignment: Assignment, lang: str = 
         max_score=format_points(result.max_score),
         percent=max(0, min(100, percent)),
         status_sentence=sentence,
-        status_detail=result.message if not graded else "",
+        status_advice=advice,
         limit=limit_sentence(result.limit, limits, lang),
         questions=tuple(_question(q, limits, lang) for q in result.questions) if graded else (),
         cells=tuple(_cell(run, limits, lang) for run in result.cells if not run.ok or run.limit),
@@ -249,6 +441,35 @@ def student_feedback(result: StudentResult, assignment: Assignment, lang: str = 
         version=__version__,
         cut=cut_sentence(result, lang),
         more_cells=more_cells_sentence(result.cut_cells, lang),
+    )
+    return _french_typography(page) if lang == "fr" else page
+
+
+def _french_typography(page: StudentFeedback) -> StudentFeedback:
+    """The page's own French text with non-breaking spaces before « : ; ? ! » (``language.french_spacing``).
+
+    The student's own text (their code in tracebacks, their outputs and error messages) is left as
+    they wrote it; the hints and what was expected against what came back are ours and are spaced."""
+    f = french_spacing
+
+    def test(view: TestView) -> TestView:
+        return replace(
+            view, description=f(view.description), headline=f(view.headline), detail=f(view.detail), limit=f(view.limit)
+        )
+
+    def question(view: QuestionView) -> QuestionView:
+        return replace(view, reason=f(view.reason), tests=tuple(test(t) for t in view.tests))
+
+    return replace(
+        page,
+        words={key: f(value) for key, value in page.words.items()},
+        status_sentence=f(page.status_sentence),
+        status_advice=f(page.status_advice),
+        limit=f(page.limit),
+        cut=f(page.cut),
+        more_cells=f(page.more_cells),
+        questions=tuple(question(q) for q in page.questions),
+        cells=tuple(replace(c, limit=f(c.limit)) for c in page.cells),
     )
 
 

@@ -9,6 +9,8 @@ such as a tensor shape or a variable name, is the same in both languages).
 
 from __future__ import annotations
 
+import re
+
 LANGUAGES = ("fr", "en")
 
 
@@ -48,3 +50,18 @@ def fr_en(fr: str, en: str, **values: object) -> Text:
         fr.format(**{k: str(v) if isinstance(v, str) else v for k, v in values.items()}),
         en.format(**{k: english(v) if isinstance(v, str) else v for k, v in values.items()}),
     )
+
+
+# -- French typography (the students' pages) --------------------------------------------------------------
+# A non-breaking space before « : ; ? ! » and inside « », so that a line never starts with one of these marks
+# (a title wrapped before its colon on a phone): U+00A0 before « : » and « », a narrow one (U+202F) before
+# « ; ? ! », as French typography has them. Only spaces already there are replaced: « a:b » or « x[:, 0] » stay.
+NBSP, NNBSP = "\u00a0", "\u202f"
+_SPACE_BEFORE_MARK = re.compile(r"[ \t]+([:;?!»])")
+_SPACE_AFTER_GUILLEMET = re.compile(r"«[ \t]+")
+
+
+def french_spacing(text: str) -> str:
+    """``text`` with the spaces before « : ; ? ! » and inside « » made non-breaking."""
+    text = _SPACE_BEFORE_MARK.sub(lambda m: (NBSP if m[1] in ":»" else NNBSP) + m[1], text)
+    return _SPACE_AFTER_GUILLEMET.sub("«" + NBSP, text)

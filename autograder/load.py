@@ -19,6 +19,23 @@ from autograder.errors import AutograderError
 from autograder.results import CodeCell, Status
 
 MAX_NOTEBOOK_BYTES = 64 * 2**20  # a lab notebook with plots is a few MB; this is far beyond
+TRUNCATED = "truncated"  # the first word of the message for a notebook cut short (an interrupted upload or copy)
+
+# Files students hand in by mistake, told apart by their first bytes (or, for a file discovery did not
+# read, its suffix): key -> (the instructor's English name, the first bytes, the suffixes).
+FILE_KINDS: dict[str, tuple[str, tuple[bytes, ...], tuple[str, ...]]] = {
+    "png": ("a PNG image", (b"\x89PNG\r\n\x1a\n",), (".png",)),
+    "jpeg": ("a JPEG image", (b"\xff\xd8\xff",), (".jpg", ".jpeg")),
+    "gif": ("a GIF image", (b"GIF87a", b"GIF89a"), (".gif",)),
+    "webp": ("a WebP image", (), (".webp",)),
+    "heic": ("a HEIC image", (), (".heic", ".heif")),
+    "pdf": ("a PDF document", (b"%PDF-",), (".pdf",)),
+    "zip": ("a ZIP archive", (b"PK\x03\x04",), (".zip",)),
+    "html": ("an HTML page", (b"<!doctype html", b"<html"), (".html", ".htm")),
+    "python": ("a Python script", (), (".py",)),
+    "word": ("a Word document", (), (".docx", ".doc", ".odt")),
+}
+IMAGES = ("png", "jpeg", "gif", "webp", "heic")
 
 
 class NotebookLoadError(AutograderError):
@@ -37,19 +54,35 @@ class LoadedNotebook:
 
 
 def load_notebook(data: bytes, max_bytes: int = MAX_NOTEBOOK_BYTES) -> LoadedNotebook:
-    """Parse a submission; raise :class:`NotebookLoadError` with the right status when it cannot be graded."""
+    """Parse a submission; raise :class:`NotebookLoadError` with the right status when it cannot be graded.
+
+    The message is the instructor's, in English; its first words name the cause for the student's
+    page (:mod:`autograder.feedback`): ``truncated`` for a notebook cut short, or one of
+    :data:`FILE_KINDS`' names for a file of another kind."""
     if len(data) > max_bytes:
         raise NotebookLoadError(Status.TOO_LARGE, f"file larger than {max_bytes / 2**20:g} MB")
     if not data.strip():
         raise NotebookLoadError(Status.EMPTY, "empty file")
+    kind = file_kind(data)
+    if kind:
+        raise NotebookLoadError(Status.UNREADABLE, f"{FILE_KINDS[kind][0]}, not a notebook")
+    if not data.strip(b"\x00 \t\r\n"):
+        raise NotebookLoadError(Status.UNREADABLE, f"{TRUNCATED}: the file holds only zero bytes")
     try:
-        text = data.decode("utf-8-sig")
+        text = data.decode("utf-8-sig").rstrip("\x00")  # an interrupted copy may leave zero bytes at its end
         raw = json.loads(text)
-    except UnicodeDecodeError:
+    except UnicodeDecodeError as error:
+        if error.reason == "unexpected end of data" and error.end >= len(data.rstrip(b"\x00")):
+            raise NotebookLoadError(Status.UNREADABLE, f"{TRUNCATED}: the file ends inside a character") from None
         raise NotebookLoadError(Status.UNREADABLE, "not UTF-8 text") from None
     except json.JSONDecodeError as error:
-        where = f"line {error.lineno}, column {error.colno}"
-        raise NotebookLoadError(Status.UNREADABLE, f"not valid JSON ({error.msg} at {where})") from None
+        # json's message may end with its own "at" ("Unterminated string starting at"): one "at" only.
+        at = " " if error.msg.endswith(" at") else " at "
+        where = f"{error.msg}{at}line {error.lineno}, column {error.colno}"
+        if _cut_short(text, error):
+            message = f"{TRUNCATED}: not valid JSON, it ends too early ({where})"
+            raise NotebookLoadError(Status.UNREADABLE, message) from None
+        raise NotebookLoadError(Status.UNREADABLE, f"not valid JSON ({where})") from None
     except RecursionError:
         raise NotebookLoadError(Status.UNREADABLE, "not valid JSON (nested too deeply)") from None
     if not isinstance(raw, dict) or not ({"cells", "worksheets"} & raw.keys()) or "nbformat" not in raw:
@@ -84,6 +117,28 @@ def load_notebook(data: bytes, max_bytes: int = MAX_NOTEBOOK_BYTES) -> LoadedNot
             continue
         to_run.append(CodeCell(position, source))
     return LoadedNotebook(tuple(to_run), tuple(skipped), version)
+
+
+def file_kind(data: bytes) -> str:
+    """The :data:`FILE_KINDS` key of a file that is plainly something else than a notebook, from its first bytes."""
+    head = data[:64]
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()  # an HTML page may start with a BOM and blank lines
+    for kind, (_name, magics, _suffixes) in FILE_KINDS.items():
+        if any(text.startswith(magic) if kind == "html" else head.startswith(magic) for magic in magics):
+            return kind
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "webp"
+    if head[4:8] == b"ftyp" and head[8:12] in (b"heic", b"heix", b"mif1", b"msf1"):
+        return "heic"
+    return ""
+
+
+def _cut_short(text: str, error: json.JSONDecodeError) -> bool:
+    """Whether a JSON document fails only because it stops early (the rest of a notebook is missing)."""
+    if not text.lstrip().startswith("{") or error.msg == "Extra data" or "control character" in error.msg:
+        return False
+    end = len(text.rstrip(" \t\r\n"))
+    return error.msg.startswith("Unterminated string") or error.pos >= end - 5
 
 
 def _cells_read_by_nbformat(text: str) -> list:

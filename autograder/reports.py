@@ -114,8 +114,14 @@ def protections_off(names: Sequence[str]) -> list[dict[str, str]]:
 
 
 def _summary(result: StudentResult) -> str:
+    """The results JSON's ``output``: what Gradescope shows the student, in French (as the tests' messages)."""
+    from autograder.language import french_spacing
+
     if result.status is not Status.GRADED:
-        return f"Notebook non noté ({result.status.value}) : {result.message}"
+        from autograder.feedback import not_graded_texts  # feedback imports this module
+
+        happened, advice = not_graded_texts(result, "fr")
+        return french_spacing(f"Votre notebook n'a pas pu être noté ({result.status.value}). {happened}\n{advice}")
     failed = [run.cell for run in result.cells if not run.ok]
     text = f"Total : {format_points(result.score)} / {format_points(result.max_score)}"
     if failed:
@@ -128,7 +134,7 @@ def _summary(result: StudentResult) -> str:
         many = "s" if result.cut_characters > 1 else ""
         text += f"\n{result.cut_characters} caractère{many} de sorties et d'erreurs coupé{many}"
         text += " (taille du rapport limitée)"
-    return text
+    return french_spacing(text)
 
 
 def _cell_json(run: CellRun) -> dict:

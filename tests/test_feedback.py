@@ -8,6 +8,7 @@ import re
 
 import pytest
 from synthetic import INDEX_ERROR, SOFTMAX_EN, SOFTMAX_FR, failed_with_hint, graded, raised, ungraded
+from typography import breakable_spaces_at_marks, page_texts
 
 from autograder import checks
 from autograder.checks import Hint
@@ -133,10 +134,10 @@ def test_cells_that_failed_show_their_error_line_limit_and_output():
 def test_a_notebook_not_graded_says_why_in_the_students_language():
     french = _text(render_feedback(ungraded(ASSIGNMENT, "bob", Status.DUPLICATE), ASSIGNMENT))
     assert "Votre notebook n'a pas pu être noté" in french
-    assert "Ne rendez qu'un seul notebook" in french
+    assert "rendez-le seul" in french
     english = _text(render_feedback(ungraded(ASSIGNMENT, "bob", Status.DUPLICATE), ASSIGNMENT, lang="en"))
     assert "Your notebook could not be graded" in english
-    assert "Submit only one notebook" in english
+    assert "submit it alone" in english
 
 
 @pytest.mark.parametrize("field", [f.name for f in dataclasses.fields(SubmissionLimits)])
@@ -200,3 +201,87 @@ def test_a_cut_students_text_reads_its_note_in_the_pages_language():
     assert "characters cut" not in french
     assert "characters cut" in english
     assert "caractères coupés" not in english
+
+
+# -- Files that could not be graded: per cause, what happened and what to do, in the student's language --------
+
+SOLUTION_BYTES = ASSIGNMENT.folder.parent.parent.parent / "solutions" / "rnn_intro" / "rnn_intro.ipynb"
+PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x01\x00"
+CAUSES = {
+    # cause: (files to write under submissions/, French and English words each page must hold)
+    "empty": ({"ana.ipynb": b""}, ("est vide", "enregistrez-le (Ctrl+S)"), ("is empty", "save it (Ctrl+S)")),
+    "image-named-ipynb": (
+        {"ana.ipynb": PNG},
+        ("Vous avez rendu une image PNG, pas un notebook", "File → Download"),
+        ("You submitted a PNG image, not a notebook", "File → Download"),
+    ),
+    "screenshot": (
+        {"ana.jpg": b"\xff\xd8\xff\xe0"},
+        ("une image JPEG, pas un notebook", "une capture d'écran ne peut pas être corrigée"),
+        ("a JPEG image, not a notebook", "a screenshot cannot be graded"),
+    ),
+    "not-a-notebook": (
+        {"ana.txt": b"mes notes"},
+        ("(« ana.txt ») n'est pas un notebook Jupyter", "Rendez le fichier .ipynb lui-même"),
+        ("(“ana.txt”) is not a Jupyter notebook", "Submit the .ipynb file itself"),
+    ),
+    "truncated": (
+        {"ana.ipynb": "half"},
+        ("Votre notebook est incomplet", "Jupyter lui-même ne pourrait pas l'ouvrir", "depuis la copie sur laquelle"),
+        ("Your notebook is incomplete", "Jupyter itself could not open it", "from the copy you worked on"),
+    ),
+    "duplicate": (
+        {"ana/rnn_intro.ipynb": "whole", "ana/rnn_intro-Copy1.ipynb": "whole"},
+        ("Plusieurs notebooks", "ana/rnn_intro-Copy1.ipynb, ana/rnn_intro.ipynb", "rendez-le seul"),
+        ("Several notebooks", "ana/rnn_intro-Copy1.ipynb, ana/rnn_intro.ipynb", "submit it alone"),
+    ),
+}
+
+
+def _not_graded(tmp_path, files):
+    from autograder.discover import discover
+    from autograder.grade import grade_submission
+
+    solution = SOLUTION_BYTES.read_bytes()
+    for name, data in files.items():
+        path = tmp_path / "submissions" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes({"whole": solution, "half": solution[: len(solution) // 2]}.get(data, data))
+    (submission,) = discover(tmp_path / "submissions")
+    result = grade_submission(submission, ASSIGNMENT)  # refused before anything runs: no lane needed
+    assert result.status is not Status.GRADED
+    return result
+
+
+@pytest.mark.parametrize("cause", list(CAUSES))
+def test_a_file_not_graded_says_what_happened_and_what_to_do_in_the_students_language(tmp_path, cause):
+    files, french_words, english_words = CAUSES[cause]
+    result = _not_graded(tmp_path, files)
+    french = " ".join(_text(render_feedback(result, ASSIGNMENT)).split()).replace("\u00a0", " ").replace("\u202f", " ")
+    english = " ".join(_text(render_feedback(result, ASSIGNMENT, lang="en")).split())
+    assert "Votre notebook n'a pas pu être noté" in french
+    assert "Que faire ?" in french
+    assert all(words in french for words in french_words), french
+    assert "Your notebook could not be graded" in english
+    assert "What to do:" in english
+    assert all(words in english for words in english_words), english
+    # The instructor's English reason stays in the summary and the results JSON, never on a French page.
+    assert result.message
+    assert result.message not in french
+    assert "Détail technique" not in french
+    assert "Technical detail" not in english
+
+
+def test_french_pages_put_a_non_breaking_space_before_colons_semicolons_and_question_and_exclamation_marks(tmp_path):
+    cells = (CellRun(9, False, ErrorInfo("TimeLimitExceeded", "limite"), limit="cell_seconds"),)
+    results = [
+        graded(ASSIGNMENT, "ana", right=0.5, extra=(raised(limit="call_seconds"),), cells=cells),
+        dataclasses.replace(graded(ASSIGNMENT, "ben", cells=cells), cut_characters=10, cut_cells=3),
+        graded(ASSIGNMENT, "cyd"),
+        *(_not_graded(tmp_path / cause, CAUSES[cause][0]) for cause in ("empty", "truncated", "duplicate")),
+    ]
+    for result in results:
+        page = render_feedback(result, ASSIGNMENT)
+        assert any(":" in text for text in page_texts(page))
+        assert breakable_spaces_at_marks(page) == [], result.student
+        assert "Retour sur votre notebook\u00a0: " in page  # the title never wraps before its colon

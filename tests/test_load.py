@@ -138,3 +138,41 @@ def test_the_grading_path_does_not_import_nbformat_or_ipython():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("keep", [0.5, 0.9, -3], ids=["half", "most", "all-but-3-bytes"])
+def test_a_truncated_notebook_is_named_so_and_its_message_says_at_once(keep):
+    data = LAYOUT.solution_notebook.read_bytes()
+    cut = data[: int(len(data) * keep)] if keep > 0 else data[:keep]
+    with pytest.raises(NotebookLoadError) as caught:
+        load_notebook(cut)
+    assert caught.value.status is Status.UNREADABLE
+    assert str(caught.value).startswith("truncated: not valid JSON, it ends too early (")
+    assert " at at " not in str(caught.value)
+
+
+def test_json_errors_name_their_place_with_one_at():
+    with pytest.raises(NotebookLoadError) as caught:
+        load_notebook(b'{"nbformat": 4, "cells": "unterminated')
+    assert "(Unterminated string starting at line 1, column 26)" in str(caught.value)
+    with pytest.raises(NotebookLoadError) as caught:
+        load_notebook(b'{"nbformat": 4, "cells": "a\nb", "metadata": {}}')  # damaged in the middle: not truncated
+    assert str(caught.value) == "not valid JSON (Invalid control character at line 1, column 28)"
+
+
+@pytest.mark.parametrize(
+    ("data", "kind"),
+    [
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "a PNG image"),
+        (b"\xff\xd8\xff\xe0\x00\x10JFIF", "a JPEG image"),
+        (b"%PDF-1.7\n%\xe2\xe3", "a PDF document"),
+        (b"\n<!DOCTYPE html>\n<html><body>rnn_intro</body></html>", "an HTML page"),
+        (b"PK\x03\x04\x14\x00", "a ZIP archive"),
+    ],
+    ids=["png", "jpeg", "pdf", "html", "zip"],
+)
+def test_a_file_of_another_kind_is_named_by_its_kind(data, kind):
+    with pytest.raises(NotebookLoadError) as caught:
+        load_notebook(data)
+    assert str(caught.value) == f"{kind}, not a notebook"
+    assert caught.value.status is Status.UNREADABLE  # the contract's word for a file that is not JSON

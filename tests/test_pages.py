@@ -15,6 +15,7 @@ import nbformat
 import pytest
 from chromium import Chromium
 from conftest import REPO, run_cli
+from typography import breakable_spaces_at_marks
 
 EXAMPLES = REPO / "examples" / "submissions"
 HOSTILE = "<img src=x onerror=alert(3)>"
@@ -114,6 +115,27 @@ def test_a_students_page_shows_hints_errors_and_failed_cells(pages, browser):
     assert "SyntaxError" in text
     assert "cellule 18" in text
     assert browser.console_errors == []
+
+
+def test_the_pages_of_files_not_graded_say_what_to_do_and_no_english_detail(pages, browser):
+    browser.open(pages / "feedback" / "emma_leroy.html")  # a truncated notebook
+    text = browser.evaluate("document.querySelector('#not-graded').innerText")
+    assert "Votre notebook est incomplet" in text
+    assert "Jupyter lui-même ne pourrait pas l'ouvrir" in text
+    assert "depuis la copie sur laquelle vous avez travaillé" in text
+    assert "not valid JSON" not in text
+    assert "Détail technique" not in text
+    browser.open(pages / "feedback" / "farid_haddad.html")  # two notebooks in one folder
+    text = browser.evaluate("document.querySelector('#not-graded').innerText")
+    assert "Plusieurs notebooks ont été trouvés à votre nom" in text
+    assert "farid_haddad/rnn_intro-Copy1.ipynb, farid_haddad/rnn_intro.ipynb" in text
+    assert "several notebooks" not in text
+    assert browser.console_errors == []
+
+
+def test_french_pages_have_no_breakable_space_before_colons_semicolons_question_and_exclamation_marks(pages):
+    for page in (pages / "feedback").glob("*.html"):
+        assert breakable_spaces_at_marks(page.read_text(encoding="utf-8")) == [], page.name
 
 
 @pytest.mark.parametrize("page", ["feedback/david_petit.html", "feedback/emma_leroy.html", "summary.html"])

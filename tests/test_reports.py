@@ -110,3 +110,17 @@ def test_a_students_many_failed_cells_take_one_short_line_of_the_table():
     result = dataclasses.replace(graded(ASSIGNMENT, "ana", cells=cells), cut_cells=500)
     line = next(line for line in terminal_table([result], ASSIGNMENT).splitlines() if line.startswith("ana"))
     assert line.endswith("(cells failed: 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 and 530 more)")
+
+
+def test_a_results_json_tells_a_student_not_graded_what_to_do_in_french_with_its_typography():
+    from autograder.scoring import not_graded
+
+    truncated = "truncated: not valid JSON, it ends too early (Expecting ',' delimiter at line 12, column 3)"
+    data = result_json(not_graded("bob", ASSIGNMENT, Status.UNREADABLE, truncated, "/subs/bob.ipynb"))
+    assert data["message"] == truncated  # the instructor's reason, kept as it was
+    assert data["output"].startswith(
+        "Votre notebook n'a pas pu être noté (unreadable). Votre notebook est incomplet\u00a0:"
+    )
+    assert "depuis la copie sur laquelle vous avez travaillé" in data["output"]
+    assert "not valid JSON" not in data["output"]
+    assert result_json(graded(ASSIGNMENT, "ana"))["output"] == "Total\u00a0: 26 / 26"
