@@ -99,12 +99,17 @@ def render_feedback(result: StudentResult, assignment: Assignment, lang: str = "
 
 
 def render_summary(
-    results: Sequence[StudentResult], assignment: Assignment, settings: Mapping[str, str] | None = None
+    results: Sequence[StudentResult],
+    assignment: Assignment,
+    settings: Mapping[str, str] | None = None,
+    lang: str = "fr",
 ) -> str:
+    """The class summary (in English, the instructor's); ``lang`` is the students' pages' language, in which
+    it quotes the hints they read."""
     from autograder.summary import class_summary
 
     links = {r.student: feedback_link(r.student) for r in results}
-    summary = class_summary(results, assignment, settings, links)
+    summary = class_summary(results, assignment, settings, links, lang)
     digest = base64.b64encode(hashlib.sha256(SORT_SCRIPT.encode()).digest()).decode()
     return (
         _environment()
@@ -137,5 +142,5 @@ def write_pages(
     settings = dict(settings or {})
     settings.setdefault("feedback language", lang)
     settings["feedback pages written in"] = f"{time.perf_counter() - started:.2f} s"
-    write_atomically(summary, render_summary(results, assignment, settings))
+    write_atomically(summary, render_summary(results, assignment, settings, lang))
     return summary

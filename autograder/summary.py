@@ -1,8 +1,9 @@
 """Summary: the class at a glance for the instructor, as data and as plots (no file I/O).
 
 :func:`class_summary` computes what ``templates/summary.html.j2`` shows: the score
-distribution, each question's mean and share of full marks, the commonest mistakes, the class
-table, the submissions not graded and why, the sandbox protections that were off, the run's time
+distribution, each question's mean and share of full marks, the commonest mistakes (the questions
+students never started folded into one row, then per question each hint with the students who got
+it), the class table, the submissions not graded and why, the sandbox protections that were off, the run's time
 and settings. The two plots (a
 histogram and a bar chart) are written as SVG text that the page embeds, with no plotting library.
 """
@@ -16,11 +17,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from html import escape
 
+from autograder.language import english, french_spacing
 from autograder.reports import failed_cells, format_points, protections_off
-from autograder.results import Outcome, Status, StudentResult
+from autograder.results import Outcome, QuestionResult, Status, StudentResult, TestOutcome
 from autograder.suites import Assignment
 
-TOP_MISTAKES = 12
 # One student's data takes little room in the class summary, whatever their notebook did:
 FAILED_CELLS_SHOWN = 20  # failed cells named in a student's row, then how many more
 MAX_TEXT_CHARS = 300  # a not-graded row's reason, or a common mistake's sentence
@@ -47,11 +48,35 @@ class Row:
 
 
 @dataclass(frozen=True)
-class CommonMistake:
-    hint: str
+class StudentLink:
+    student: str
+    link: str  # feedback page, relative to summary.html ("" when none)
+    count: int = 0  # how many questions, in the not-attempted row
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """One hint of one question: how many students got it, who, and what they read."""
+
+    hint: str  # the hint's id; a student's own error is "raised · <its type>"
+    text: str  # the hint's sentence, as students read it (the first student's, for a raised error)
+    students: tuple[StudentLink, ...]
+
+
+@dataclass(frozen=True)
+class QuestionMistakes:
     question: str
-    students: int
-    text: str  # the hint's French sentence, as students read it
+    students: int  # students who got at least one hint on it
+    mistakes: tuple[Mistake, ...]  # most students first
+
+
+@dataclass(frozen=True)
+class NotAttempted:
+    """The questions students never started, in one row: still the released stub, or left empty."""
+
+    answers: int  # (student, question) pairs
+    questions: tuple[tuple[str, int], ...]  # per question (assignment order), how many students left it
+    students: tuple[StudentLink, ...]  # each with how many questions they left, most first
 
 
 @dataclass(frozen=True)
@@ -78,7 +103,8 @@ class ClassSummary:
     questions: tuple[QuestionStats, ...]
     rows: tuple[Row, ...]
     not_graded: tuple[Row, ...]
-    mistakes: tuple[CommonMistake, ...]
+    not_attempted: NotAttempted | None  # the questions never started, folded into one row
+    mistakes: tuple[QuestionMistakes, ...]  # the hints of the questions students did attempt
     settings: tuple[tuple[str, str], ...]
     unprotected: tuple[ProtectionOff, ...]  # the protections off for any submission, by name
     histogram_svg: str  # data: URI of the plot
@@ -90,8 +116,10 @@ def class_summary(
     assignment: Assignment,
     settings: Mapping[str, str] | None = None,
     links: Mapping[str, str] | None = None,
+    lang: str = "fr",
 ) -> ClassSummary:
-    """``links`` maps a student to their feedback page's address relative to the summary."""
+    """``links`` maps a student to their feedback page's address relative to the summary; ``lang`` is
+    the language the students read their hints in."""
     graded = [r for r in results if r.status is Status.GRADED]
     totals = [r.score for r in graded]
     questions = tuple(_question_stats(graded, q.id, q.points) for q in assignment.questions)
@@ -110,7 +138,8 @@ def class_summary(
         questions=questions,
         rows=rows,
         not_graded=tuple(row for row in rows if row.status != Status.GRADED.value),
-        mistakes=_mistakes(graded),
+        not_attempted=_not_attempted_row(graded, assignment, links or {}),
+        mistakes=_mistakes(graded, assignment, links or {}, lang),
         settings=tuple(settings.items()),
         unprotected=unprotected,
         histogram_svg=_svg_uri(histogram_svg(totals, assignment.max_score)),
@@ -170,21 +199,99 @@ def _sandbox_setting(results: Sequence[StudentResult], unprotected: Sequence[Pro
     return "every protection on" if _ran(results) else "no submission ran"
 
 
-def _mistakes(graded: Sequence[StudentResult]) -> tuple[CommonMistake, ...]:
-    """The hints most students received (each student counted once per hint)."""
-    counts: Counter[tuple[str, str]] = Counter()
+def _stub(test: TestOutcome) -> bool:
+    """A test that met the released stub: the function still raises a bare ``NotImplementedError``."""
+    error = test.error
+    return (
+        test.hint == "raised"
+        and error is not None
+        and "NotImplementedError" in (error.type_names or (error.type_name,))
+        and not error.message
+    )
+
+
+def _value_stub_raised(result: StudentResult) -> bool:
+    """A cell stopped by a bare ``NotImplementedError`` at its top level: a value's stub (``TASK_TYPES = {}``
+    then ``raise NotImplementedError()``) left as released. A function's stub raises only when called."""
+    return any(
+        run.error is not None
+        and run.error.type_name == "NotImplementedError"
+        and not run.error.message
+        and run.error.frames
+        and run.error.frames[-1].function == "<module>"
+        for run in result.cells
+    )
+
+
+def not_attempted(question: QuestionResult, value_stub_raised: bool = False) -> bool:
+    """Whether a graded question was never started: no test passed, and every test met the function's stub,
+    or (for a value, whose id is a constant's, in capitals: ``TASK_TYPES``) its cell still raises the stub's
+    ``NotImplementedError``."""
+    if question.score > 0 or not question.tests or any(t.outcome is Outcome.PASSED for t in question.tests):
+        return False
+    return all(_stub(t) for t in question.tests) or (question.question.isupper() and value_stub_raised)
+
+
+def _unstarted(result: StudentResult) -> set[str]:
+    raised = _value_stub_raised(result)
+    return {q.question for q in result.questions if not_attempted(q, raised)}
+
+
+def _not_attempted_row(
+    graded: Sequence[StudentResult], assignment: Assignment, links: Mapping[str, str]
+) -> NotAttempted | None:
+    per_question: Counter[str] = Counter()
+    students = []
+    for result in graded:
+        left = _unstarted(result)
+        per_question.update(left)
+        if left:
+            students.append(StudentLink(result.student, links.get(result.student, ""), len(left)))
+    if not students:
+        return None
+    students.sort(key=lambda s: (-s.count, s.student.casefold(), s.student))
+    questions = tuple((q.id, per_question[q.id]) for q in assignment.questions if per_question[q.id])
+    return NotAttempted(sum(per_question.values()), questions, tuple(students))
+
+
+def _mistakes(
+    graded: Sequence[StudentResult], assignment: Assignment, links: Mapping[str, str], lang: str
+) -> tuple[QuestionMistakes, ...]:
+    """Per question, each hint with the students who got it (each student once per hint), the questions
+    they never started left out: those are the not-attempted row's."""
+    who: dict[str, dict[str, list[StudentLink]]] = {q.id: {} for q in assignment.questions}
     texts: dict[tuple[str, str], str] = {}
     for result in graded:
-        seen = set()
+        unstarted = _unstarted(result)
+        link = StudentLink(result.student, links.get(result.student, ""))
         for question in result.questions:
+            if question.question in unstarted or question.question not in who:
+                continue
             for test in question.tests:
-                if test.outcome is not Outcome.PASSED and test.hint:
-                    key = (test.hint, question.question)
-                    seen.add(key)
-                    texts.setdefault(key, _short(test.message.partition("\n")[0]))
-        counts.update(seen)
-    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:TOP_MISTAKES]
-    return tuple(CommonMistake(hint, question, n, texts[hint, question]) for (hint, question), n in ranked)
+                if test.outcome is Outcome.PASSED or not test.hint:
+                    continue
+                hint = test.hint
+                if hint == "raised" and test.error is not None:
+                    hint = f"raised · {test.error.type_name}"
+                students = who[question.question].setdefault(hint, [])
+                if not students or students[-1].student != result.student:
+                    students.append(link)
+                if (question.question, hint) not in texts:
+                    message = (test.message_en or english(test.message)) if lang == "en" else test.message
+                    line = _short(message.partition("\n")[0])
+                    texts[question.question, hint] = line if lang == "en" else french_spacing(line)
+    rows = []
+    for order, question in enumerate(assignment.questions):
+        hints = who[question.id]
+        if not hints:
+            continue
+        mistakes = tuple(
+            Mistake(hint, texts[question.id, hint], tuple(students))
+            for hint, students in sorted(hints.items(), key=lambda item: (-len(item[1]), item[0]))
+        )
+        affected = len({s.student for m in mistakes for s in m.students})
+        rows.append((-affected, order, QuestionMistakes(question.id, affected, mistakes)))
+    return tuple(row for *_key, row in sorted(rows, key=lambda r: r[:2]))
 
 
 # -- the plots: SVG written directly ------------------------------------------------------------------

@@ -138,6 +138,14 @@ def test_french_pages_have_no_breakable_space_before_colons_semicolons_question_
         assert breakable_spaces_at_marks(page.read_text(encoding="utf-8")) == [], page.name
 
 
+def test_the_summary_names_who_got_each_hint_with_a_link_to_their_page(pages, browser):
+    browser.open(pages / "summary.html")
+    links = browser.evaluate("[...document.querySelectorAll('#mistakes-table a')].map(a => a.getAttribute('href'))")
+    assert links
+    assert all((pages / unquote(link)).is_file() for link in links)
+    assert browser.evaluate("document.querySelector('#mistakes-table tbody tr td').textContent") != ""
+
+
 @pytest.mark.parametrize("page", ["feedback/david_petit.html", "feedback/emma_leroy.html", "summary.html"])
 def test_pages_fit_a_phone_screen(pages, browser, page):
     browser.viewport(390, 844, mobile=True)

@@ -11,10 +11,12 @@ from xml.etree import ElementTree
 
 import pytest
 from markupsafe import escape  # as Jinja escapes
-from synthetic import graded, ungraded
+from synthetic import graded, passed, raised, ungraded
 
 from autograder.pages import feedback_link, render_summary
+from autograder.results import CellRun, ErrorInfo, Frame, Outcome, StudentResult, TestOutcome
 from autograder.sandbox import FALLBACKS, PROTECTIONS
+from autograder.scoring import score_student
 from autograder.suites import load_assignment
 from autograder.summary import QuestionStats, class_summary, histogram_svg, questions_svg
 
@@ -45,9 +47,118 @@ def test_statistics_count_graded_submissions_only(summary):
 
 def test_commonest_mistakes_count_each_student_once_per_hint(summary):
     top = summary.mistakes[0]
-    assert top.hint == "softmax_over_batch"
-    assert top.students == 2  # ben and cyd, never ana
-    assert top.text.startswith("Vous normalisez")
+    assert [m.hint for m in top.mistakes] == ["softmax_over_batch"]
+    assert [s.student for s in top.mistakes[0].students] == ["ben", "cyd"]  # never ana; ben once for two tests
+    assert top.mistakes[0].text.startswith("Vous normalisez")
+    assert summary.not_attempted is None  # every question was started
+
+
+def _stub(question: str, name: str = "test_values") -> TestOutcome:
+    """A test that met the released stub, as the hidden suites report it (suites.student_error_text)."""
+    return TestOutcome(
+        question,
+        name,
+        "Les valeurs sont justes.",
+        Outcome.ERROR,
+        message=f"`{question}` n'est pas encore écrite : elle lève toujours NotImplementedError.",
+        message_en=f"`{question}` is not written yet: it always raises NotImplementedError.",
+        hint="raised",
+        error=ErrorInfo("NotImplementedError", "", (), ("NotImplementedError", "RuntimeError", "Exception")),
+    )
+
+
+# The value stub's cell: `TASK_TYPES = {}` then `raise NotImplementedError()`, which stops it at its top level.
+VALUE_STUB = CellRun(
+    44, False, ErrorInfo("NotImplementedError", "", (Frame(44, 3, "<module>", "raise NotImplementedError()"),))
+)
+TASK_TYPES_EMPTY = TestOutcome(
+    "TASK_TYPES", "test_keys", "Les cinq tâches.", Outcome.FAILED, message="Il manque des tâches.", hint="missing_key"
+)
+
+
+def _unstarted(student: str, started: int) -> StudentResult:
+    """A notebook whose first ``started`` questions are right, the others left as released (the stubs)."""
+    outcomes = []
+    for index, question in enumerate(ASSIGNMENT.questions):
+        if question.id == "TASK_TYPES":
+            outcomes += [TASK_TYPES_EMPTY] if index >= started else [passed(question.id)]
+        else:
+            outcomes += (
+                [_stub(question.id, f"test_{n}") for n in range(3)] if index >= started else [passed(question.id)]
+            )
+    return score_student(student, ASSIGNMENT, outcomes, cells=(VALUE_STUB,) if started < 11 else ())
+
+
+@pytest.fixture(scope="module")
+def unstarted_class():
+    results = [
+        _unstarted("nina", 0),
+        _unstarted("omar", 0),
+        _unstarted("paul", 9),  # the last two left: hidden_gradient_norms and TASK_TYPES
+        graded(ASSIGNMENT, "ana", right=0.5),  # the last five questions wrong: softmax_over_batch
+        graded(ASSIGNMENT, "dan", right=0.5),
+        graded(ASSIGNMENT, "ben", extra=(raised("gather_last_relevant_hidden"),)),
+        graded(ASSIGNMENT, "cyd", extra=(_stub("classify_hidden", "test_9"),)),  # one stub test among passed ones
+    ]
+    links = {r.student: feedback_link(r.student) for r in results}
+    return results, class_summary(results, ASSIGNMENT, links=links)
+
+
+def test_questions_never_started_are_folded_into_one_row_with_who_left_them(unstarted_class):
+    _, summary = unstarted_class
+    folded = summary.not_attempted
+    assert [(s.student, s.count, s.link) for s in folded.students] == [
+        ("nina", 11, "feedback/nina.html"),
+        ("omar", 11, "feedback/omar.html"),
+        ("paul", 2, "feedback/paul.html"),
+    ]
+    counts = dict(folded.questions)
+    assert counts["rnn_cell_forward"] == 2
+    assert counts["hidden_gradient_norms"] == 3
+    assert counts["TASK_TYPES"] == 3  # the value's stub, told by its cell's NotImplementedError
+    assert folded.answers == 11 + 11 + 2
+
+
+def test_then_per_question_each_hint_with_its_count_and_the_students_who_got_it(unstarted_class):
+    _, summary = unstarted_class
+    rows = {q.question: q for q in summary.mistakes}
+    hints = {(q.question, m.hint): [s.student for s in m.students] for q in summary.mistakes for m in q.mistakes}
+    # No hint of a never-started question: the stubs' "not written yet" is in the folded row only.
+    assert all("nina" not in who and "omar" not in who and "paul" not in who for who in hints.values())
+    assert hints["gather_last_relevant_hidden", "raised · IndexError"] == ["ben"]
+    assert hints["TASK_TYPES", "softmax_over_batch"] == ["ana", "dan"]
+    assert hints["classify_hidden", "raised · NotImplementedError"] == ["cyd"]  # started: a test passed
+    assert rows["classify_hidden"].students == 1
+    assert len(summary.mistakes) == 1 + 5 + 1  # gather (ben), the last five questions (ana, dan), classify (cyd)
+    # The questions most students got a hint on come first, then the lab's order.
+    assert [q.question for q in summary.mistakes] == [
+        "gru_output_shapes",
+        "bigru_final_states",
+        "count_recurrent_parameters",
+        "hidden_gradient_norms",
+        "TASK_TYPES",
+        "gather_last_relevant_hidden",
+        "classify_hidden",
+    ]
+    assert [s.link for s in summary.mistakes[0].mistakes[0].students] == ["feedback/ana.html", "feedback/dan.html"]
+    assert [len(m.students) for m in summary.mistakes[0].mistakes] == [2]
+
+
+def test_the_summary_page_shows_the_folded_row_first_then_each_questions_hints_with_linked_students(unstarted_class):
+    results, _ = unstarted_class
+    page = render_summary(results, ASSIGNMENT)
+    table = re.search(r'<table id="mistakes-table">.*?</table>', page, re.S).group(0)
+    bodies = re.findall(r"<tbody[^>]*>.*?</tbody>", table, re.S)
+    assert 'id="not-attempted"' in bodies[0]
+    assert "not attempted" in bodies[0]
+    assert '<a href="feedback/nina.html">nina</a> (11)' in bodies[0]
+    assert '<a href="feedback/paul.html">paul</a> (2)' in bodies[0]
+    assert table.count("pas encore écrite") == 1  # cyd's one stub test: the stubs of nina, omar, paul are folded
+    ben = next(body for body in bodies if "raised · IndexError" in body)
+    assert 'id="mistakes-gather_last_relevant_hidden"' in ben
+    assert '<a href="feedback/ben.html">ben</a>' in ben
+    assert re.search(r'<td class="num">1</td><td class="mono">raised · IndexError</td>', ben)
+    assert len(bodies) == 1 + 7
 
 
 def test_plots_are_embedded_svg(summary):
