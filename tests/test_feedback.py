@@ -285,3 +285,17 @@ def test_french_pages_put_a_non_breaking_space_before_colons_semicolons_and_ques
         assert any(":" in text for text in page_texts(page))
         assert breakable_spaces_at_marks(page) == [], result.student
         assert "Retour sur votre notebook\u00a0: " in page  # the title never wraps before its colon
+
+
+@pytest.mark.parametrize("status", [s for s in Status if s is not Status.GRADED], ids=lambda s: s.value)
+def test_every_status_not_graded_has_its_own_advice_in_both_languages(status):
+    from autograder.feedback import not_graded_texts
+    from autograder.scoring import not_graded
+
+    result = not_graded("bob", ASSIGNMENT, status, "an instructor's reason", "/subs/bob.ipynb")
+    french, english = not_graded_texts(result, "fr"), not_graded_texts(result, "en")
+    assert all(french)
+    assert all(english)
+    fallback = not_graded_texts(not_graded("bob", ASSIGNMENT, Status.GRADER_ERROR, "bug"), "fr")
+    assert (french == fallback) == (status is Status.GRADER_ERROR)  # no status falls back to "our error"
+    assert breakable_spaces_at_marks(render_feedback(result, ASSIGNMENT)) == []
