@@ -34,6 +34,16 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see `{self.prog} --help`)")
 
 
+def _parse(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace:
+    """The arguments; an option no command knows is reported against the command it was given to, whose
+    ``--help`` lists the right ones (argparse itself would send the user to the top-level help)."""
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        command = " ".join(part for part in (args.verb, getattr(args, "nbgrader_verb", None)) if part)
+        raise UsageError(f"unrecognized arguments: {' '.join(unknown)} (see `autograder {command} --help`)")
+    return args
+
+
 @dataclass(frozen=True)
 class ReleaseOptions:
     course_dir: Path
@@ -52,17 +62,18 @@ class GradeOptions:
     scheduler: str | None = None  # a Dask scheduler's address, or "local": grade on that cluster (cluster.py)
     require_sandbox: bool = False  # a missing sandbox protection stops the run
     sandbox_check: bool = True  # the reference solution is graded first, and must get every point
+    student: str | None = None  # the student id of a single notebook (default: from its name or folder)
 
 
 # The limits an instructor may override for one run: option, SubmissionLimits field, type, help.
 LIMIT_OPTIONS = (
-    ("--cell-seconds", "cell_seconds", float, "wall time of one notebook cell"),
-    ("--call-seconds", "call_seconds", float, "wall time of one call of a student function"),
-    ("--submission-seconds", "submission_seconds", float, "wall time of one whole submission"),
+    ("--cell-seconds", "cell_seconds", float, "wall time of one notebook cell, in seconds"),
+    ("--call-seconds", "call_seconds", float, "wall time of one call of a student function, in seconds"),
+    ("--submission-seconds", "submission_seconds", float, "wall time of one whole submission, in seconds"),
     ("--memory-mb", "memory_mb", int, "memory a submission may allocate, in MB"),
     ("--processes", "processes", int, "processes a submission may run at once"),
     ("--file-size-mb", "file_size_mb", int, "largest file a submission may write, in MB"),
-    ("--output-kb", "output_kb", int, "output kept per submission, in kB (the rest is dropped with a note)"),
+    ("--output-kb", "output_kb", int, "output kept per submission, in kB; the rest is dropped with a note"),
 )
 
 
@@ -161,9 +172,21 @@ def _parser() -> argparse.ArgumentParser:
         help="do not grade the reference solution first (by default it is graded in the same sandbox and limits "
         "before the class, and the run stops if it does not get every point)",
     )
-    limits = grade.add_argument_group("limits", "override assignment.yaml's limits for this run")
+    grade.add_argument(
+        "--student",
+        metavar="NAME",
+        help="the student id of a single notebook given as PATH (default: the file's name, or for a file named "
+        "after the assignment, rnn_intro.ipynb, its folder's name)",
+    )
+    defaults = _bundled_limits()
+    limits = grade.add_argument_group(
+        "limits",
+        "override assignment.yaml's limits for this run (the defaults shown are the bundled suite's; "
+        "with --suite, that suite's assignment.yaml sets them)",
+    )
     for option, name, kind, text in LIMIT_OPTIONS:
-        limits.add_argument(option, dest=f"limit_{name}", type=kind, metavar="N", help=text)
+        default = f" (default: {defaults[name]:g})" if name in defaults else ""
+        limits.add_argument(option, dest=f"limit_{name}", type=kind, metavar="N", help=text + default)
     _add_nbgrader_verbs(verbs)
     return parser
 
@@ -268,6 +291,11 @@ def _grade_options(args: argparse.Namespace) -> GradeOptions:
             if value <= 0:
                 raise UsageError(f"{option} must be positive, not {value:g}")
             limits[name] = value
+    if args.student is not None:
+        if path.is_dir():
+            raise UsageError("--student names the student of a single notebook; PATH is a folder")
+        if not args.student.strip() or "/" in args.student or args.student.startswith("."):
+            raise UsageError(f"--student wants a plain name, not {args.student!r}")
     course = args.nbgrader_course.resolve() if args.nbgrader_course else None
     if course is not None and not (course / "nbgrader_config.py").is_file():
         raise UsageError(f"not an nbgrader course (no nbgrader_config.py): {args.nbgrader_course}")
@@ -282,6 +310,7 @@ def _grade_options(args: argparse.Namespace) -> GradeOptions:
         scheduler=scheduler,
         require_sandbox=args.require_sandbox,
         sandbox_check=args.sandbox_check,
+        student=args.student,
     )
 
 
@@ -291,12 +320,23 @@ def run_grade(options: GradeOptions) -> int:
     from autograder.discover import discover  # light: an empty folder is reported at once
 
     suite = options.suite or BUNDLED_SUITE
-    submissions = discover(options.submissions, exclude=options.out, nbgrader_path=_nbgrader_path(suite))
+    nbgrader_path = _nbgrader_path(suite)
+    submissions = discover(
+        options.submissions, exclude=options.out, nbgrader_path=nbgrader_path, student=options.student
+    )
     if not submissions:
         raise UsageError(f"no submissions in {options.submissions}")
     jobs = min(options.jobs, len(submissions))
     where = _where(options, jobs)
     print(f"grading {len(submissions)} submission(s) from {options.submissions} {where}", file=sys.stderr)
+    single = options.submissions
+    if options.student is None and not single.is_dir() and single.name == nbgrader_path.rpartition("/")[2]:
+        # A notebook named after the assignment, as every student's is: its name says nothing of whose it is.
+        print(
+            f"{single.name} is graded as student {submissions[0].student!r}, its folder's name "
+            "(--student NAME gives another)",
+            file=sys.stderr,
+        )
     for submission in submissions:
         if submission.problem is None and submission.message:  # other notebooks beside nbgrader's
             print(f"{submission.student}: {submission.message}", file=sys.stderr)
@@ -383,6 +423,18 @@ def run_grade(options: GradeOptions) -> int:
     print(f"\nwrote {gradebook} and {len(results)} result file(s) in {gradebook.parent / 'results'}")
     print(f"wrote {summary} and {len(results)} feedback page(s) in {summary.parent / 'feedback'}")
     return EXIT_OK
+
+
+def _bundled_limits() -> dict[str, float]:
+    """The bundled suite's limits as its assignment.yaml sets them, for ``grade --help``: read without
+    importing the suites (and torch), which `--help` should not pay; {} if it cannot be read."""
+    import yaml
+
+    try:
+        raw = yaml.safe_load((BUNDLED_SUITE / "assignment.yaml").read_text(encoding="utf-8"))
+        return {k: v for k, v in (raw.get("limits") or {}).items() if isinstance(v, (int, float))}
+    except (OSError, yaml.YAMLError, AttributeError):
+        return {}
 
 
 def _nbgrader_path(suite: Path) -> str:
@@ -490,7 +542,10 @@ def _release_options(args: argparse.Namespace) -> ReleaseOptions:
 def run_release(options: ReleaseOptions) -> int:
     layout = CourseLayout(options.course_dir)
     if not layout.solution_notebook.is_file():
-        raise UsageError(f"no solution notebook at {layout.relative(layout.solution_notebook)}")
+        raise UsageError(
+            f"no solution notebook at {layout.relative(layout.solution_notebook)} in {layout.root} "
+            "(run it in the kit's folder, or name that folder with --course-dir DIR)"
+        )
     # Imported here: nbgrader and nbformat take about 2 s to import, which `--help` should not pay.
     from autograder.release import check_release, write_release
 
@@ -589,7 +644,7 @@ def console_main() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     try:
-        args = _parser().parse_args(argv)
+        args = _parse(_parser(), argv)
         if args.verb == "grade":
             options = _grade_options(args)
             return run_grade_into_nbgrader(options) if options.nbgrader_course else run_grade(options)

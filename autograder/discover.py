@@ -46,20 +46,23 @@ class Submission:
     message: str = ""  # why not graded; for a graded one, the notebooks left beside it (nbgrader's layout)
 
 
-def discover(root: Path, exclude: Path | None = None, nbgrader_path: str = "") -> list[Submission]:
+def discover(
+    root: Path, exclude: Path | None = None, nbgrader_path: str = "", student: str | None = None
+) -> list[Submission]:
     """Every student under ``root`` (a folder, or a single notebook), sorted by student id.
 
     ``exclude`` is a folder never looked into (the output folder, when it lies inside ``root``).
     ``root`` itself may be reached through links (the instructor chose it); nothing under it is.
     ``nbgrader_path`` is ``<assignment>/<notebook>``: inside a student's folder, the notebook at that
-    path is theirs even beside others, as for nbgrader.
+    path is theirs even beside others, as for nbgrader. ``student`` names the student of a single
+    notebook; without it, see :func:`single_student`.
     """
     root = Path(os.path.abspath(root))
     if root.is_dir():
         root = Path(os.path.realpath(root))
-    else:  # a single notebook: the folders above it resolved, the file itself taken as it is
+    else:  # a single file: the folders above it resolved, the file itself taken as it is
         root = Path(os.path.realpath(root.parent)) / root.name
-        return [_file(root.stem if root.suffix == NOTEBOOK_SUFFIX else root.name, root, graded_anyway=True)]
+        return [_file(student or single_student(root, nbgrader_path), root)]
     exclude = Path(os.path.realpath(exclude)) if exclude is not None else None
     try:
         with os.scandir(root) as listing:
@@ -89,7 +92,21 @@ def discover(root: Path, exclude: Path | None = None, nbgrader_path: str = "") -
     return sorted(result, key=lambda s: (s.student.casefold(), s.student))
 
 
-def _file(student: str, path: Path, graded_anyway: bool = False) -> Submission:
+def single_student(path: Path, nbgrader_path: str = "") -> str:
+    """The student id of a file graded alone: its name without ``.ipynb``, as in a folder of submissions,
+    except for a notebook named after the assignment (``rnn_intro.ipynb``, every student's name for it),
+    which takes its folder's name, the folder above when that one is named after the assignment too
+    (nbgrader's ``<student>/rnn_intro/rnn_intro.ipynb``)."""
+    assignment, _, notebook = nbgrader_path.rpartition("/")
+    if not notebook or path.name != notebook:
+        return path.stem if path.suffix == NOTEBOOK_SUFFIX else path.name
+    folder = path.parent
+    if folder.name == assignment and folder.parent.name:
+        folder = folder.parent
+    return folder.name or path.stem
+
+
+def _file(student: str, path: Path) -> Submission:
     """A file that is not a folder: a notebook to grade, or a row saying why it is not one."""
     try:
         mode = os.lstat(path).st_mode
@@ -98,7 +115,7 @@ def _file(student: str, path: Path, graded_anyway: bool = False) -> Submission:
     problem = _not_a_file(mode)
     if problem:
         return Submission(student, path, Status.NOT_A_NOTEBOOK, problem)
-    if path.suffix != NOTEBOOK_SUFFIX and not graded_anyway:
+    if path.suffix != NOTEBOOK_SUFFIX:
         return Submission(student, path, Status.NOT_A_NOTEBOOK, "not a .ipynb file")
     return Submission(student, path)
 

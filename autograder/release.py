@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -95,11 +96,22 @@ def check_release(layout: CourseLayout) -> ReleaseCheck:
     """Compare the student notebook on disk with a fresh release, without writing anything."""
     expected = expected_release(layout)
     target = layout.exercise_notebook
-    shown = layout.relative(target)
+    shown = f"{layout.relative(target)} in {layout.root}"  # the course folder used, wherever it was named
+    # The command that mends it, run from where this one was.
+    here = _same_folder(layout.root, Path.cwd())
+    mend = "autograder release" + ("" if here else f" --course-dir {shlex.quote(str(layout.root))}")
     try:
         actual = target.read_text(encoding="utf-8")
     except FileNotFoundError:
-        return ReleaseCheck(False, f"{shown} is missing: run `autograder release`")
+        return ReleaseCheck(False, f"{shown} is missing: run `{mend}`")
     if actual != expected:
-        return ReleaseCheck(False, f"{shown} is stale (it does not match the solution): run `autograder release`")
+        solution = layout.relative(layout.solution_notebook)
+        return ReleaseCheck(False, f"{shown} is stale (it does not match {solution}): run `{mend}`")
     return ReleaseCheck(True, f"{shown} is up to date")
+
+
+def _same_folder(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve()
+    except OSError:
+        return False

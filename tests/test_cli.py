@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import csv
+import re
+
+import pytest
 from conftest import EXAMPLE_NOTEBOOKS, run_cli, run_tool
+
+from autograder.cli import LIMIT_OPTIONS, main
+from autograder.suites import load_assignment
 
 
 def test_unknown_option_is_one_line_and_exit_2():
@@ -10,6 +17,62 @@ def test_unknown_option_is_one_line_and_exit_2():
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1
     assert result.stderr.startswith("autograder: error: unrecognized arguments: --frobnicate")
+
+
+def test_an_unknown_option_points_to_its_commands_help(capsys):
+    """The help that lists the options of the command given, not the top-level one."""
+    for argv, command in [
+        (["release", "--frobnicate"], "release"),
+        (["grade", "subs", "--frobnicate"], "grade"),
+        (["nbgrader", "init", "course", "--frobnicate"], "nbgrader init"),
+    ]:
+        assert main(argv) == 2
+        assert capsys.readouterr().err == (
+            f"autograder: error: unrecognized arguments: --frobnicate (see `autograder {command} --help`)\n"
+        )
+
+
+def test_grade_help_shows_each_limits_default(capsys):
+    """The defaults are the bundled assignment.yaml's, the ones a run without the option uses."""
+    with pytest.raises(SystemExit) as done:
+        main(["grade", "--help"])
+    assert done.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    limits = load_assignment().limits
+    for option, name, _, _ in LIMIT_OPTIONS:
+        shown = re.search(re.escape(option) + r" N [^-]*?\(default: ([0-9.]+)\)", text)
+        assert shown, f"{option} shows no default"
+        assert float(shown.group(1)) == getattr(limits, name), option
+
+
+def test_release_check_outside_a_course_folder_suggests_course_dir(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["release", "--check"]) == 2
+    assert capsys.readouterr().err == (
+        f"autograder: error: no solution notebook at solutions/rnn_intro/rnn_intro.ipynb in {tmp_path} "
+        "(run it in the kit's folder, or name that folder with --course-dir DIR)\n"
+    )
+
+
+def test_a_single_rnn_intro_notebook_is_its_folders_student_or_the_one_named(tmp_path):
+    """rnn_intro.ipynb is every student's notebook: graded alone, its row is its folder's name (and the terminal
+    says so), or the --student given. An empty file: the row is written without running a sandbox."""
+    notebook = tmp_path / "alice" / "rnn_intro" / "rnn_intro.ipynb"
+    notebook.parent.mkdir(parents=True)
+    notebook.write_text("")
+    by_folder = run_cli("grade", str(notebook), "--out", str(tmp_path / "a"))
+    named = run_cli("grade", str(notebook), "--out", str(tmp_path / "b"), "--student", "alice_martin")
+    assert by_folder.returncode == named.returncode == 0, by_folder.stderr + named.stderr
+    assert "rnn_intro.ipynb is graded as student 'alice', its folder's name (--student NAME" in by_folder.stderr
+    assert "graded as student" not in named.stderr
+    for out, student in (("a", "alice"), ("b", "alice_martin")):
+        with (tmp_path / out / "grades.csv").open(newline="") as handle:
+            assert [(row["student"], row["status"]) for row in csv.DictReader(handle)] == [(student, "empty")]
+    folder = run_cli("grade", str(tmp_path), "--student", "alice")
+    assert (folder.returncode, folder.stderr) == (
+        2,
+        "autograder: error: --student names the student of a single notebook; PATH is a folder\n",
+    )
 
 
 def test_unknown_command_is_one_line_and_exit_2():

@@ -198,3 +198,34 @@ def test_read_submission_reads_only_regular_files_and_at_most_the_cap(tmp_path):
             read_submission(path)
         assert time.monotonic() - started < 2
         assert (caught.value.status, str(caught.value)) == (Status.NOT_A_NOTEBOOK, message)
+
+
+NBGRADER_PATH = "rnn_intro/rnn_intro.ipynb"
+
+
+def test_a_notebook_named_after_the_assignment_alone_is_its_folders_student(tmp_path):
+    """Every student's notebook is rnn_intro.ipynb: graded alone, its folder says whose it is (above nbgrader's
+    rnn_intro/ folder), unless the instructor names the student."""
+    flat = _touch(tmp_path / "alice" / "rnn_intro.ipynb")
+    nested = _touch(tmp_path / "submitted" / "bruno" / "rnn_intro" / "rnn_intro.ipynb")
+    other = _touch(tmp_path / "chloe" / "mon_tp.ipynb")
+    assert [s.student for s in discover(flat, nbgrader_path=NBGRADER_PATH)] == ["alice"]
+    assert [s.student for s in discover(nested, nbgrader_path=NBGRADER_PATH)] == ["bruno"]
+    assert [s.student for s in discover(other, nbgrader_path=NBGRADER_PATH)] == ["mon_tp"]
+    named = discover(flat, nbgrader_path=NBGRADER_PATH, student="alice_martin")
+    assert [(s.student, s.path, s.problem) for s in named] == [("alice_martin", flat, None)]
+
+
+def test_a_file_that_is_not_a_notebook_is_not_a_notebook_alone_as_in_a_folder(tmp_path):
+    """A valid notebook's JSON under another name is still not a .ipynb file, given alone or in a folder."""
+    text = '{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}'
+    alone = _touch(tmp_path / "alone" / "alice.json", text)
+    _touch(tmp_path / "folder" / "alice.json", text)
+    in_folder = discover(tmp_path / "folder")
+    by_itself = discover(alone)
+    assert [(s.student, s.problem, s.message) for s in by_itself] == [
+        ("alice.json", Status.NOT_A_NOTEBOOK, "not a .ipynb file")
+    ]
+    assert [(s.student, s.problem, s.message) for s in in_folder] == [
+        (s.student, s.problem, s.message) for s in by_itself
+    ]

@@ -55,7 +55,9 @@ def test_check_fails_after_the_solution_changes_and_release_mends_it(course_copy
     assert stale.returncode == 1
     assert stale.stderr.count("\n") == 1
     assert "stale" in stale.stderr
-    assert "autograder release" in stale.stderr
+    # The folder used, and the command that mends it from where this one ran.
+    assert f"exercises/rnn_intro/rnn_intro.ipynb in {course_copy.root} is stale" in stale.stderr
+    assert stale.stderr.rstrip().endswith(f"run `autograder release --course-dir {course_copy.root}`")
     assert course_copy.exercise_notebook.read_bytes() == before, "--check must write nothing"
 
     assert run_cli("release", "--course-dir", str(course_copy.root)).returncode == 0
@@ -74,7 +76,10 @@ def test_check_reports_a_missing_student_notebook(course_copy):
 def test_missing_solution_is_wrong_use(tmp_path):
     result = run_cli("release", "--course-dir", str(tmp_path))
     assert result.returncode == 2
-    assert result.stderr == "autograder: error: no solution notebook at solutions/rnn_intro/rnn_intro.ipynb\n"
+    assert result.stderr == (
+        f"autograder: error: no solution notebook at solutions/rnn_intro/rnn_intro.ipynb in {tmp_path} "
+        "(run it in the kit's folder, or name that folder with --course-dir DIR)\n"
+    )
 
 
 def test_a_solution_marker_outside_a_solution_cell_is_refused_in_one_line(course_copy):
