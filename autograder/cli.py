@@ -8,6 +8,7 @@ import dataclasses
 import gc
 import os
 import re
+import shlex
 import sys
 import time
 from dataclasses import dataclass, field
@@ -245,8 +246,9 @@ def _add_nbgrader_verbs(verbs) -> None:
         "--exchange",
         type=Path,
         metavar="DIR",
-        help="nbgrader's exchange folder (default: the one nbgrader already uses here, from Jupyter's config "
-        "folders or nbgrader's own default)",
+        help="nbgrader's exchange folder, created (writable by everyone) if missing (default: the one nbgrader "
+        "already uses here, from Jupyter's config folders or nbgrader's own default, which init never creates: "
+        "it says how when it is missing)",
     )
     init.add_argument("--course-id", metavar="ID", help="nbgrader course id (default: the course folder's name)")
     init.add_argument(
@@ -620,6 +622,13 @@ def run_nbgrader_init(options: NbgraderInitOptions) -> int:
         print("  nbgrader autograde grades through the kit's sandbox (autograder.nbgrader_executor)")
     print(f"  course id {settings.course_id}, gradebook {settings.db_url}")
     print(f"  exchange {settings.exchange}{' (created)' if report.exchange_created else ''}")
+    if report.exchange_missing:
+        # Never made unasked: it lies outside the course, and nbgrader wants it writable by everyone.
+        where = shlex.quote(str(settings.exchange))
+        print(
+            f"  the exchange does not exist yet: create it with `mkdir -p {where} && chmod ugo+rw {where}` "
+            "(as root on a shared server), or run init again with --exchange DIR to have it created"
+        )
     print(f"wrote {report.source}")
     if report.kernel_problem:
         # Not fatal (the course is written), but nbgrader autograde would score every question 0.

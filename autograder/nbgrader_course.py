@@ -77,6 +77,7 @@ class InitReport:
     exchange_created: bool
     kernel_problem: str  # why nbgrader's python3 kernel cannot run the hidden tests here ("" when it can)
     executor_added: bool = False  # the sandboxed executor appended to a config edited by hand
+    exchange_missing: bool = False  # not named with --exchange and not there: left for the instructor to create
 
 
 @dataclass(frozen=True)
@@ -151,6 +152,10 @@ def init_course(
 ) -> InitReport:
     """Make or refresh the nbgrader course in ``course_dir``; grades already in its gradebook stay.
 
+    Nothing is written outside ``course_dir`` unless asked: the exchange folder is created only when it is
+    named (``exchange``); otherwise a missing one is reported (``exchange_missing``) for the instructor to
+    create, as nbgrader's docs say, writable by everyone.
+
     By default ``nbgrader autograde`` grades through the kit's sandbox (:mod:`autograder.nbgrader_executor`);
     ``in_kernel`` keeps nbgrader's own executor, the hidden suites running in the student's kernel. A
     config edited by hand is kept, with the sandboxed executor's lines appended when it lacks them.
@@ -168,7 +173,8 @@ def init_course(
         exchange=(exchange or (previous.exchange if previous else default_exchange())).resolve(),
         db_url=previous.db_url if previous else f"sqlite:///{course_dir / GRADEBOOK_FILE}",
     )
-    exchange_created = _ensure_exchange(settings.exchange)
+    exchange_created = _ensure_exchange(settings.exchange) if exchange is not None else False
+    exchange_missing = not settings.exchange.is_dir()
     course_dir.mkdir(parents=True, exist_ok=True)
     config_written = _write_config(course_dir / CONFIG_FILE, config_text(settings, in_kernel))
     executor_added = False
@@ -185,7 +191,7 @@ def init_course(
     with gradebook(settings) as book:
         book.update_or_create_assignment(assignment.id)
     problem = kernel_problem() if in_kernel else ""  # sandboxed, autograde starts no kernel
-    return InitReport(settings, config_written, source, exchange_created, problem, executor_added)
+    return InitReport(settings, config_written, source, exchange_created, problem, executor_added, exchange_missing)
 
 
 def kernel_problem(kernel: str = "python3") -> str:

@@ -129,12 +129,6 @@ def test_init_grades_through_the_sandbox_unless_in_kernel_and_moves_older_course
         assert config.read_text().count(EXECUTOR_MARK) == 1
 
 
-def test_a_course_without_generated_assignment_cannot_take_scores(tmp_path):
-    init_course(tmp_path / "course", LAYOUT, ASSIGNMENT, exchange=tmp_path / "exchange")
-    with pytest.raises(CourseError, match="nbgrader generate_assignment rnn_intro"):
-        check_gradebook(tmp_path / "course", ASSIGNMENT)
-
-
 def test_wrong_use_of_the_nbgrader_commands_is_one_line_and_exit_2(tmp_path):
     cases = [
         (("nbgrader",), "the following arguments are required: COMMAND"),
@@ -154,3 +148,34 @@ def test_a_grading_kernel_that_cannot_import_autograder_is_reported(monkeypatch)
     assert kernel_problem() == ""  # the venv's python3 kernel, with its bin folder first on PATH
     monkeypatch.setenv("PATH", "/nonexistent")  # the venv's kernelspec runs `python` from PATH
     assert "cannot import autograder" in kernel_problem()
+
+
+def test_init_without_exchange_creates_nothing_outside_the_course_and_says_how(tmp_path, monkeypatch, capsys):
+    """The exchange nbgrader would use (here the one a Jupyter config folder names) is not created unasked:
+    init says in one line how to create it (named with --exchange, it is created: test_init_twice_...)."""
+    from autograder.cli import main
+    from autograder.nbgrader_course import default_exchange
+
+    for name in ("HOME", "JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR"):
+        monkeypatch.setenv(name, str(tmp_path / "home" / name.lower()))
+    config = tmp_path / "home" / "jupyter_config_dir"
+    config.mkdir(parents=True)
+    exchange = tmp_path / "srv" / "nbgrader" / "exchange"
+    (config / CONFIG_FILE).write_text(f"c = get_config()\nc.Exchange.root = {str(exchange)!r}\n")
+    assert default_exchange() == exchange  # the one nbgrader would use
+    before = sorted(tmp_path.rglob("*"))
+
+    assert main(["nbgrader", "init", str(tmp_path / "course"), "--from", str(LAYOUT.root)]) == 0
+    out = capsys.readouterr().out
+    assert not exchange.exists()
+    assert not exchange.parent.parent.exists()
+    assert [p for p in sorted(tmp_path.rglob("*")) if not p.is_relative_to(tmp_path / "course")] == before
+    assert read_settings(tmp_path / "course").exchange == exchange
+    hint = [line for line in out.splitlines() if "exchange does not exist" in line]
+    assert hint == [
+        f"  the exchange does not exist yet: create it with `mkdir -p {exchange} && chmod ugo+rw {exchange}` "
+        "(as root on a shared server), or run init again with --exchange DIR to have it created"
+    ]
+    # The course is made all the same; before `nbgrader generate_assignment` it cannot take scores.
+    with pytest.raises(CourseError, match="nbgrader generate_assignment rnn_intro"):
+        check_gradebook(tmp_path / "course", ASSIGNMENT)
