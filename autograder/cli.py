@@ -359,9 +359,9 @@ def run_grade(options: GradeOptions) -> int:
             # on one core while this process imports torch, pytest and the suites on another.
             zygote = Zygote()
             stack.callback(zygote.close)  # grade_batch closes it; this is for a failure before
-        # Imported here: torch, pytest and the suites take seconds to import, which `--help` should not pay.
+        # Imported here: torch, pytest and the suites are slow to import, which `--help` should not pay.
         # Without garbage collection until they are imported and collected: a full collection ran again
-        # and again over the hundreds of thousands of objects they make and keep (0.19 s of 1.55).
+        # and again over the hundreds of thousands of objects they make and keep (docs/performance.md).
         gc.disable()
         try:
             assignment = _import_and_load(suite, options, collect=zygote is not None)
@@ -398,7 +398,7 @@ def run_grade(options: GradeOptions) -> int:
                 canary.append(result)
                 return
             # The reports' work that needs one result only is done as it arrives: the main process is
-            # idle while the lanes grade (40 feedback pages: 0.35 s less at the end).
+            # idle while the lanes grade, and the end of the run is shorter.
             with contextlib.suppress(Exception):  # done again at the end, which reports what fails there
                 pages[result.student] = render_feedback(result, assignment, options.lang)
                 texts[result.student] = result_text(result)
@@ -463,7 +463,7 @@ def _import_and_load(suite: Path, options: GradeOptions, collect: bool):
     from autograder.suites import load_assignment, suite_session
 
     # One thread: the lab's tensors are tiny, and torch's thread pool competing with other work
-    # on the machine made some calls 10-100x slower when measured on 2 cores.
+    # on the machine made some calls far slower (docs/performance.md).
     torch.set_num_threads(1)
     assignment = load_assignment(folder=suite)
     if options.limits:
@@ -548,7 +548,7 @@ def run_release(options: ReleaseOptions) -> int:
             f"no solution notebook at {layout.relative(layout.solution_notebook)} in {layout.root} "
             "(run it in the kit's folder, or name that folder with --course-dir DIR)"
         )
-    # Imported here: nbgrader and nbformat take about 2 s to import, which `--help` should not pay.
+    # Imported here: nbgrader and nbformat are slow to import, which `--help` should not pay.
     from autograder.release import check_release, write_release
 
     if options.check:
@@ -641,7 +641,7 @@ def run_nbgrader_init(options: NbgraderInitOptions) -> int:
 def console_main() -> None:
     """The `autograder` command: :func:`main`, then out without Python's own teardown once every file
     is written and closed and the output flushed. With torch and pytest loaded, that
-    teardown took 0.6 to 1 s of every `autograder grade` run here, for nothing."""
+    teardown costs every `autograder grade` run time for nothing (docs/performance.md)."""
     code = main()
     try:
         sys.stdout.flush()

@@ -6,9 +6,11 @@ import csv
 import re
 
 import pytest
-from conftest import EXAMPLE_NOTEBOOKS, run_cli, run_tool
+from conftest import EXAMPLE_NOTEBOOKS, REPO, run_cli, run_tool
 
 from autograder.cli import LIMIT_OPTIONS, main
+from autograder.load import MAX_NOTEBOOK_BYTES
+from autograder.results import Status
 from autograder.suites import load_assignment
 
 
@@ -137,3 +139,32 @@ def test_torch_pytest_and_the_suites_are_imported_without_garbage_collection(tmp
     assert (code, torch_before, pytest_before) == ("0", "False", "False"), done.stderr
     assert (collections, enabled) == ("0", "True")
     assert int(frozen) > 100_000
+
+
+README = REPO / "README.md"
+
+
+def _table(text: str, heading: str) -> dict[str, list[str]]:
+    """The first Markdown table after ``heading``: first column (unquoted) -> the other cells."""
+    lines = text[text.index(heading) :].splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("|"))
+    rows = {}
+    for line in lines[start + 2 :]:
+        if not line.startswith("|"):
+            break
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        rows[cells[0].strip("`")] = cells[1:]
+    return rows
+
+
+def test_the_readmes_limits_and_statuses_are_the_codes():
+    """The figures the README gives instructors come from the code, so they cannot drift."""
+    text = README.read_text()
+    limits = load_assignment().limits
+    table = _table(text, "### Limits")
+    assert {name: (float(cells[0]), cells[1]) for name, cells in table.items()} == {
+        name: (float(getattr(limits, name)), f"`{option}`") for option, name, _, _ in LIMIT_OPTIONS
+    }
+    statuses = _table(text, "| status | the file |")
+    assert set(statuses) == {status.value for status in Status} - {"graded"}
+    assert statuses["too_large"] == [f"is over {MAX_NOTEBOOK_BYTES / 2**20:g} MB"]
