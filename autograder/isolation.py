@@ -95,7 +95,7 @@ class _ModuleGlobals:
             grown = len(sys.modules) - self._count
             if tag is not None and self._count and grown > 0:
                 # Only the modules added, read from the end: iterating all of sys.modules in a fresh fork
-                # writes every module's reference count (1.6 ms of copy-on-write faults).
+                # writes every module's reference count (copy-on-write faults; docs/performance.md).
                 self._add(list(itertools.islice(reversed(sys.modules.values()), grown))[::-1])
             else:
                 self.__init__()

@@ -94,7 +94,7 @@ def load_notebook(data: bytes, max_bytes: int = MAX_NOTEBOOK_BYTES) -> LoadedNot
         raise NotebookLoadError(Status.UNREADABLE, f"nbformat {version} is newer than this grader reads")
     try:
         # v4 is read as it is (only the code cells matter, and the grade path then never imports
-        # nbformat, whose schema validator costs 1.7 s to import); v3 goes through nbformat's upgrade.
+        # nbformat, whose schema validator is slow to import); v3 goes through nbformat's upgrade.
         cells = raw.get("cells") if version == 4 else _cells_read_by_nbformat(text)
         if not isinstance(cells, list):
             raise TypeError("'cells' is not a list")

@@ -4,10 +4,9 @@ glibc's malloc gives a block above its threshold (128 KiB at first, raised as su
 a mapping of its own, unmapped when freed, and hands the top of its heap back to the kernel once
 twice that threshold is free. A lane grades student after student with tensors of the same sizes
 (the large batch's 100 000 sequences, the comparisons' float64 copies), so many of them were fresh
-memory each time: a page fault and a zeroed page for every 4 KiB written, then an unmap. Measured on
-40 notebooks, ``-j 2``: 515 000 page faults in a run, 145 000 of them in the two trusted lanes (mostly
-inside libtorch); with these settings in the grader, 400 000 in all and 22 000 in the lanes; in the
-workers too (set as the zygote's warm-up starts), 322 000, the call processes' 4 000 each -> 2 200.
+memory each time: a page fault and a zeroed page for every 4 KiB written, then an unmap. These
+settings, in the grader and in the workers (set as the zygote's warm-up starts), keep it; the page
+faults they save are counted in docs/performance.md.
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ def hidden_tests(question: str, namespace: dict) -> float:
     transport = InProcessTransport(namespace, call_seconds=assignment.limits.call_seconds)
     threads = torch.get_num_threads()
     # One thread while the suite runs, as `autograder grade` does (torch's thread pool made some
-    # calls 10-100x slower on 2 busy cores); the student's own setting comes back afterwards.
+    # calls far slower on busy cores); the student's own setting comes back afterwards.
     torch.set_num_threads(1)
     try:
         outcomes = run_suite(assignment, lambda: Student(transport), questions=(question,))

@@ -28,8 +28,8 @@ def remembered(function: Callable) -> Callable:
     """A reference computation, remembered by the value of its arguments for the students after this one.
 
     A lane runs the same hidden tests student after student in one pytest session, and what PyTorch
-    answers for the same inputs does not change: measured on the solution, the suites' own reference
-    computations were about a third of the grader's CPU per submission. The key is the arguments'
+    answers for the same inputs does not change, and the suites' own reference computations were a
+    large share of the grader's CPU per submission (docs/performance.md). The key is the arguments'
     values (tensors by dtype, shape and bytes; modules by their description and state); arguments
     it cannot read by value are not remembered. Each call gets its own copy of the answer (tensors
     detached and cloned, lists, tuples and dicts rebuilt), so a test that changes what it got changes

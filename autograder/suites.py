@@ -127,10 +127,10 @@ class SuiteSession:
         args = [str(assignment.folder / q.tests) for q in assignment.questions]
         args += ["-c", str(assignment.folder / "pytest.ini"), "--rootdir", str(assignment.folder)]
         # --tb=no: the outcomes carry their own messages, and formatting pytest's tracebacks for every
-        # failed test cost 0.7 s on a notebook of stubs (0.2 s with it).
+        # failed test cost more than the tests on a notebook of stubs.
         args += ["-q", "--tb=no", "-p", "no:cacheprovider", "--import-mode=importlib", "--capture=no"]
-        # Plugins a grading run has no use for. unraisableexception and threadexception alone cost
-        # 0.24 s per run (five full garbage collections at the end): half the run on the solution.
+        # Plugins a grading run has no use for. unraisableexception and threadexception alone ran
+        # five full garbage collections at the end of each run: half the run on the solution.
         for plugin in ("unraisableexception", "threadexception", "logging", "faulthandler"):
             args += ["-p", f"no:{plugin}"]
         _forget_other_suites(assignment.folder)
@@ -293,8 +293,8 @@ class _Collector:
         self._student = None
         # A test's parametrized arguments are its own before pytest fills its fixtures, which then skips
         # them: pytest would make each of them a fixture of its own, set up and torn down for every test
-        # (a FixtureDef for its `request` each time). With the 205 arguments of the bundled suites,
-        # pytest's own CPU per student went from 57-66 to 35-41 ms. The values are the ones pytest would
+        # (a FixtureDef for its `request` each time), a large part of pytest's own CPU per student with
+        # the bundled suites (docs/performance.md). The values are the ones pytest would
         # give: `callspec.params`, the same objects. Only plain `parametrize` arguments, function-scoped;
         # not `indirect` ones, which are real fixtures.
         direct = self._direct.get(id(item))

@@ -41,7 +41,7 @@ import traceback
 
 if __name__ == "__main__":  # a worker's own interpreter: its imports (torch) without collections
     # A full collection runs again and again while torch is imported (hundreds of thousands of new
-    # objects, all kept): 0.19 s of 1.55 for the grader's imports. Enabled again once the warm-up's
+    # objects, all kept; docs/performance.md). Enabled again once the warm-up's
     # objects are frozen (_zygote, _lane).
     gc.disable()
 
@@ -69,7 +69,7 @@ def _zygote(control: int) -> int:
         gc.freeze()
         gc.enable()
         # The heap in 2 MiB pages here, once, while the grader is still importing: the lanes' workers
-        # are forks that share them (collapsing in each lane parent instead cost 0.4 s of copying per lane).
+        # are forks that share them (collapsing in each lane parent instead copied the heap once per lane).
         sandbox.huge_pages()
         wire.send(control, {"op": "hello", "pid": os.getpid()})
     except BaseException:
@@ -166,7 +166,7 @@ def _warm_up() -> None:
     cell(torch.zeros(2, 4)).sum().backward()
     torch.nn.utils.rnn.pack_padded_sequence(torch.zeros(3, 2, 4), [3, 2])
     torch.nn.GRU(4, 3, bidirectional=True)(torch.zeros(3, 2, 4))
-    import pyseccomp  # noqa: F401  (loading libseccomp here is 1 ms; in each submission, 13)
+    import pyseccomp  # noqa: F401  (loaded here once, cheaper than in each submission)
 
     isolation.prepare()  # every module's globals summarised once, for all submissions and their tests
 

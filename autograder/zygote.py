@@ -4,8 +4,7 @@ A grading run starts it first thing, before its own imports: the zygote (``pytho
 autograder.worker --zygote``, a fresh interpreter with a minimal environment, like any worker)
 imports torch and warms it up on one core while the grader imports torch, pytest and the suites
 on the other, and each lane's worker is then a fork of it, ready in milliseconds, instead of an
-interpreter of its own importing torch again. Measured on 2 cores, `-j 2`: ... (see the README's
-benchmark).
+interpreter of its own importing torch again (what that saves: docs/performance.md).
 
 This module is the trusted side, and imports nothing heavy (the CLI imports it before torch). The
 zygote runs no student code and holds nothing of the grader's; each forked worker closes the
