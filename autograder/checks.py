@@ -12,23 +12,26 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 import torch
 
-from autograder.language import Text, english, fr_en
-from autograder.transport import StudentError
+from autograder.language import Text, english, fr_en, french_spacing
+from autograder.transport import CallResult, StudentError
 
 __all__ = [
     "Hint",
     "Mistake",
+    "Title",
+    "expect_answered",
     "expect_close",
     "expect_equal",
     "expect_raises",
     "hints_for_errors",
     "raised",
     "shown",
+    "title",
 ]
 
 
@@ -44,6 +47,40 @@ class Hint:
     @property
     def sentence(self) -> Text:
         return Text(self.text, self.en or self.text)
+
+
+@dataclass(frozen=True)
+class Title:
+    """A hidden test's title as students read it: a sentence in French and in English. Its ``{fields}`` take
+    the test's parameters of those names, so that each case of a parametrized test reads as a sentence of its
+    own; ``words`` turns a parameter's value into words (``{"as_tensor": {True: ("en tenseur", "as a
+    tensor"), ...}}``), other values are written as Python writes them."""
+
+    fr: str
+    en: str
+    words: Mapping[str, Mapping[object, tuple[str, str]]]
+
+    def render(self, params: Mapping[str, object]) -> Text:
+        fr = {name: self._word(name, value, 0) for name, value in params.items()}
+        en = {name: self._word(name, value, 1) for name, value in params.items()}
+        return Text(french_spacing(self.fr.format(**fr)), self.en.format(**en))
+
+    def _word(self, name: str, value: object, language: int) -> object:
+        words = self.words.get(name)
+        try:
+            return words[value][language] if words is not None and value in words else value
+        except TypeError:  # a value that cannot be a key (a list): written as Python writes it
+            return value
+
+
+def title(fr: str, en: str, **words: Mapping[object, tuple[str, str]]) -> Callable:
+    """Give a hidden test its title (see :class:`Title`); the runner shows it instead of the docstring."""
+
+    def give(test: Callable) -> Callable:
+        test.title = Title(fr, en, words)
+        return test
+
+    return give
 
 
 class Mistake(AssertionError):
@@ -115,10 +152,135 @@ def expect_close(
         _expect_same_structure(got, expected, what)
         raise Mistake(hint, _difference(tuple(got), expected, what))
     if not isinstance(got, torch.Tensor):
-        raise Mistake(NOT_A_TENSOR, _expected_got(what, _describe(expected), _kind(got)))
+        raise Mistake(_not_a_tensor(got), _expected_got(what, _describe(expected), _describe(got)))
     if got.shape != expected.shape:
-        raise Mistake(WRONG_SHAPE, _shapes(what, _shape(expected), _shape(got)))
+        raise Mistake(_wrong_shape(got, expected), _shapes(what, _shape(expected), _shape(got)))
     raise Mistake(hint, _difference(got, expected, what))
+
+
+def expect_answered(
+    call: CallResult,
+    expected: object,
+    hint: Hint,
+    mistakes: Mapping[Hint, object] | None = None,
+    *,
+    what: str = THE_RESULT,
+) -> None:
+    """For a test of a property of the call (its arguments left alone, no .grad filled): the function
+    answered, so the property can be judged. An answer is a result of the kind asked (a tensor, or a tuple of
+    tensors, of the expected shapes: its values are the other tests' business), or a result that could not be
+    read (the arguments came back all the same), unless it is a generator's, whose body never ran. Anything
+    else fails as the value tests fail (``expect_close``'s hint for its type or shape)."""
+    if call.refused is not None:
+        if call.refused.generator:
+            raise call.refused
+        return
+    if not _same_form(call.value, expected):
+        expect_close(call.value, expected, hint, mistakes, what=what)
+
+
+def _same_form(got: object, expected: object) -> bool:
+    if isinstance(expected, tuple):
+        return (
+            isinstance(got, tuple)
+            and len(got) == len(expected)
+            and all(_same_form(g, e) for g, e in zip(got, expected, strict=True))
+        )
+    return isinstance(got, torch.Tensor) and isinstance(expected, torch.Tensor) and got.shape == expected.shape
+
+
+TUPLE_NOT_TENSOR = Hint(
+    "tuple_instead_of_tensor",
+    "Vous renvoyez un tuple au lieu d'un seul tenseur\xa0: gardez seulement le tenseur demandé. "
+    "(Un module récurrent renvoie un tuple (out, h_n), et un nn.LSTM son état final comme un tuple (h_n, c_n).)",
+    "You return a tuple instead of a single tensor: keep only the tensor asked for. (A recurrent module "
+    "returns a tuple (out, h_n), and an nn.LSTM its final state as a tuple (h_n, c_n).)",
+)
+LIST_NOT_TENSOR = Hint(
+    "list_instead_of_tensor",
+    "Vous renvoyez une liste au lieu d'un tenseur\xa0: assemblez ses éléments en un seul tenseur, "
+    "par exemple avec torch.stack(...) (un nouvel axe) ou torch.cat(...) (le long d'un axe existant).",
+    "You return a list instead of a tensor: put its items together into one tensor, for example with "
+    "torch.stack(...) (a new axis) or torch.cat(...) (along an existing axis).",
+)
+NUMBER_NOT_TENSOR = Hint(
+    "number_instead_of_tensor",
+    "Vous renvoyez un nombre au lieu d'un tenseur\xa0: sans .item(), float(...) ni .sum() sur tout le résultat, "
+    "gardez le tenseur avec tous ses éléments.",
+    "You return a number instead of a tensor: without .item(), float(...) or a .sum() over the whole result, "
+    "keep the tensor with all its items.",
+)
+NOTHING_RETURNED = Hint(
+    "nothing_returned",
+    "Votre fonction ne renvoie rien (None)\xa0: il manque un return à la fin, ou il est dans une branche qui n'est "
+    "jamais prise.",
+    "Your function returns nothing (None): a return is missing at its end, or it sits in a branch that is never taken.",
+)
+EXTRA_AXIS = Hint(
+    "extra_axis_of_size_1",
+    "Le résultat a un axe de taille 1 en trop\xa0: retirez-le (squeeze(dim) ou [0] sur cet axe).",
+    "The result has an extra axis of size 1: remove it (squeeze(dim), or [0] on that axis).",
+)
+MISSING_AXIS = Hint(
+    "missing_axis_of_size_1",
+    "Il manque au résultat un axe de taille 1\xa0: un squeeze() de trop, ou un indice [0] qui l'a retiré\xa0? "
+    "Ajoutez-le avec unsqueeze(dim).",
+    "The result lacks an axis of size 1: one squeeze() too many, or an index [0] that removed it? Add it "
+    "back with unsqueeze(dim).",
+)
+AXES_ORDER = Hint(
+    "axes_in_wrong_order",
+    "Le résultat a les bonnes tailles d'axes, mais dans un autre ordre\xa0: une transposition (.T, transpose, "
+    "permute) en trop ou en moins\xa0? (Avec batch_first=True, l'axe du batch vient en premier.)",
+    "The result has the right axis sizes, but in another order: one transposition (.T, transpose, permute) "
+    "too many or too few? (With batch_first=True, the batch axis comes first.)",
+)
+LEADING_AXIS = Hint(
+    "extra_leading_axis",
+    "Le résultat a un axe en trop devant\xa0: vous renvoyez toute une pile (toutes les couches, ou tous les pas) "
+    "au lieu d'un seul de ses éléments\xa0; le dernier est [-1].",
+    "The result has an extra axis in front: you return a whole stack (every layer, or every step) instead of "
+    "one of its items; the last one is [-1].",
+)
+SAME_SIZE_WRONG_SHAPE = Hint(
+    "reshaped_wrongly",
+    "Le résultat a le bon nombre d'éléments mais pas la bonne forme\xa0: un view ou un reshape vers la "
+    "mauvaise forme\xa0?",
+    "The result has the right number of items but not the right shape: a view or reshape to the wrong shape?",
+)
+
+
+def _not_a_tensor(got: object) -> Hint:
+    """The likely cause when a tensor was asked for and something else came back."""
+    if got is None:
+        return NOTHING_RETURNED
+    if isinstance(got, tuple) and got:
+        return TUPLE_NOT_TENSOR
+    if isinstance(got, list) and got:
+        return LIST_NOT_TENSOR
+    if isinstance(got, (int, float)) and not isinstance(got, bool):
+        return NUMBER_NOT_TENSOR
+    return NOT_A_TENSOR
+
+
+def _wrong_shape(got: torch.Tensor, expected: torch.Tensor) -> Hint:
+    """The likely cause of a tensor of the wrong shape, read from the two shapes."""
+    have, want = tuple(got.shape), tuple(expected.shape)
+    if len(have) == len(want) + 1:
+        for axis in range(len(have)):
+            if have[axis] == 1 and have[:axis] + have[axis + 1 :] == want:
+                return EXTRA_AXIS
+        if have[1:] == want:
+            return LEADING_AXIS
+    if len(have) + 1 == len(want):
+        for axis in range(len(want)):
+            if want[axis] == 1 and want[:axis] + want[axis + 1 :] == have:
+                return MISSING_AXIS
+    if len(have) == len(want) and sorted(have) == sorted(want):
+        return AXES_ORDER
+    if got.numel() == expected.numel():
+        return SAME_SIZE_WRONG_SHAPE
+    return WRONG_SHAPE
 
 
 def _expect_same_structure(got: object, expected: tuple, what: str) -> None:
@@ -127,9 +289,11 @@ def _expect_same_structure(got: object, expected: tuple, what: str) -> None:
     for index, (got_part, expected_part) in enumerate(zip(got, expected, strict=True)):
         where = _element(what, index)
         if not isinstance(got_part, torch.Tensor):
-            raise Mistake(NOT_A_TENSOR, _expected_got(where, _describe(expected_part), _kind(got_part)))
+            raise Mistake(_not_a_tensor(got_part), _expected_got(where, _describe(expected_part), _describe(got_part)))
         if got_part.shape != expected_part.shape:
-            raise Mistake(WRONG_SHAPE, _shapes(where, _shape(expected_part), _shape(got_part)))
+            raise Mistake(
+                _wrong_shape(got_part, expected_part), _shapes(where, _shape(expected_part), _shape(got_part))
+            )
 
 
 def expect_equal(

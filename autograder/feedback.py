@@ -551,10 +551,8 @@ def _test(test: TestOutcome, score: float, question: QuestionResult, limits: Sub
     error = _error(test.error, lang)
     if error is not None and test.hint == "raised":
         detail = ""  # the lines after the headline were the traceback, shown from the frames instead
-    # Parametrized tests share a description: their parameters tell them apart.
-    params = test.name[test.name.index("[") :] if test.name.endswith("]") and "[" in test.name else ""
     return TestView(
-        description=f"{test.description} {params}".rstrip(),
+        description=(test.description_en or test.description) if lang == "en" else test.description,
         passed=test.outcome is Outcome.PASSED,
         points=f"{format_points(score)} / {format_points(share)}",
         headline=headline.strip(),

@@ -49,7 +49,7 @@ def summary(result: QuestionResult) -> str:
         return "\n".join([*lines, result.reason])
     for test in result.tests:
         if test.outcome is not Outcome.PASSED:
-            lines.append(f"- {test.description} ({test.name})")
+            lines.append(f"- {test.description}")
             if test.message:
                 lines.append(textwrap.indent(test.message, "    "))
     return "\n".join(lines)

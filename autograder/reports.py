@@ -55,10 +55,8 @@ def result_json(result: StudentResult) -> dict:
         entries = []
         for index, (test, score) in enumerate(zip(question.tests, question.scores, strict=True), start=1):
             share = question.max_score * test.weight / sum(t.weight for t in question.tests)
-            # Parametrized tests share a description: their parameters tell them apart.
-            params = test.name[test.name.index("[") :] if test.name.endswith("]") and "[" in test.name else ""
-            entry = {
-                "name": f"{question.question} : {test.description} {params}".rstrip(),
+            entry = {  # each case of a parametrized test has a title of its own (suites._title)
+                "name": f"{question.question} : {test.description}",
                 "number": f"{number}.{index}",
                 "score": score,
                 "max_score": round(share, 4),

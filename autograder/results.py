@@ -78,7 +78,7 @@ class TestOutcome:
 
     question: str
     name: str  # pytest's name for it, parameters included
-    description: str  # what the test checks, in French, for the student
+    description: str  # what the test checks, in French, for the student: a sentence (its title)
     outcome: Outcome
     message: str = ""  # why it failed: the hint, then what was expected against what came back (French)
     hint: str = ""  # id of the likely mistake the hint names, when one was recognised
@@ -86,6 +86,7 @@ class TestOutcome:
     limit: str = ""  # the SubmissionLimits field that stopped the student's code in this test, if one did
     message_en: str = ""  # ``message`` in English, for feedback with --lang en ("" when it has none)
     error: ErrorInfo | None = None  # the student's exception that ended the test, with its traceback, if one did
+    description_en: str = ""  # ``description`` in English ("" when the suite gives none)
 
 
 @dataclass(frozen=True)

@@ -21,11 +21,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from autograder.checks import Mistake
+from autograder.checks import Mistake, Title
 from autograder.errors import AutograderError
 from autograder.language import Text, english
 from autograder.results import Outcome, TestOutcome
-from autograder.transport import MissingDefinition, StudentError, UnusableResult, captured_output
+from autograder.transport import MissingDefinition, Returns, StudentError, UnusableResult, captured_output
 
 ASSIGNMENTS_DIR = Path(__file__).resolve().parent / "assignments"
 
@@ -265,6 +265,7 @@ class _Collector:
         self._of_item: dict[int, Question] = {}  # id(item) -> its question, resolved once per item
         self._direct: dict[int, dict[str, object]] = {}  # id(item) -> its parametrized arguments, as given
         self._keywords: dict[int, dict[str, int]] = {}  # id(item) -> its keywords, as its reports list them
+        self._titles: dict[int, Text] = {}  # id(item) -> its title, in both languages
         self.outcomes: list[TestOutcome] = []
         self.collection_errors: list[str] = []
         self._student: object = None
@@ -349,11 +350,13 @@ class _Collector:
     def _outcome(self, item: pytest.Item, call: pytest.CallInfo) -> TestOutcome:
         question = self.question(item)
         function = getattr(item, "originalname", item.name)
-        doc = (getattr(item, "function", None).__doc__ or "").strip().splitlines()
+        description = self._titles.get(id(item))
+        if description is None:
+            description = self._titles[id(item)] = _title(item)
         common = {
             "question": question.id,
             "name": item.name,
-            "description": doc[0] if doc else item.name,
+            **_texts(description, "description"),
             "weight": question.weights.get(function, 1.0),
             "limit": getattr(self._student, "limit_struck", ""),
         }
@@ -369,7 +372,10 @@ class _Collector:
         if isinstance(error, MissingDefinition):
             return TestOutcome(outcome=Outcome.FAILED, hint="missing_definition", **common, **_texts(error.args[0]))
         if isinstance(error, UnusableResult):
-            return TestOutcome(outcome=Outcome.FAILED, hint="unusable_result", **common, **_texts(error.args[0]))
+            # Said again with what the question wants, which its suite knows (RETURNS) and the fixture does not.
+            returns = getattr(getattr(item, "module", None), "RETURNS", None)
+            message = error.explained(returns if isinstance(returns, Returns) else None)
+            return TestOutcome(outcome=Outcome.FAILED, hint="unusable_result", **common, **_texts(message))
         if isinstance(error, StudentError):
             message = student_error_text(error)
             return TestOutcome(outcome=Outcome.ERROR, hint="raised", error=error.info, **common, **_texts(message))
@@ -414,10 +420,26 @@ def _direct_arguments(item: pytest.Item) -> dict[str, object]:
     }
 
 
-def _texts(message: object) -> dict[str, str]:
+def _texts(message: object, field: str = "message") -> dict[str, str]:
     """A message's French and English, as a TestOutcome stores them."""
     text = message if isinstance(message, str) else str(message)
-    return {"message": str(text), "message_en": english(text)}
+    return {field: str(text), f"{field}_en": english(text)}
+
+
+def _title(item: pytest.Item) -> Text:
+    """A test's title as students read it: its ``checks.title`` with this case's parameters, in both
+    languages. A test without one (an instructor's own suite) has its docstring's first line, followed by
+    pytest's id of the case when it is parametrized, so that no two cases read alike."""
+    function = getattr(item, "function", None)
+    given = getattr(function, "title", None)
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    if isinstance(given, Title):
+        return given.render(params)
+    doc = (getattr(function, "__doc__", None) or "").strip().splitlines()
+    if not doc:
+        return Text(item.name)
+    case = item.name[item.name.index("[") :] if item.name.endswith("]") and "[" in item.name else ""
+    return Text(f"{doc[0]} {case}".rstrip())
 
 
 def student_error_text(error: StudentError) -> Text:

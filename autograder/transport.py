@@ -17,12 +17,12 @@ import threading
 import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import ClassVar, Protocol
+from typing import Protocol
 
 import torch
 
 from autograder.codec import Codec, CodecError, read_refusal
-from autograder.language import Text
+from autograder.language import Text, fr_en, french_spacing
 from autograder.results import ErrorInfo, Frame
 
 CELL_FILENAME = "<cell {}>"  # how a notebook cell's code is named in tracebacks
@@ -98,7 +98,34 @@ class MissingDefinition(AssertionError):
 
 
 class UnusableResult(AssertionError):
-    """The student's function returned something outside the codec (a generator, a custom object)."""
+    """The student's function returned something outside the codec (a generator, a custom object), or a name
+    holds such a value. ``args[0]`` is the message without the question's expected answer; the hidden test's
+    runner says it again with it (:meth:`explained`)."""
+
+    def __init__(self, name: str, reason: str, *, returned: bool, limit: str = "") -> None:
+        self.name, self.reason, self.returned, self.limit = name, reason, returned, limit
+        super().__init__(self.explained())
+
+    @property
+    def generator(self) -> bool:
+        """The function is a generator (it uses ``yield``): calling it ran none of its body."""
+        refusal = read_refusal(self.reason)
+        return refusal.kind == "type" and refusal.detail == "generator"
+
+    def explained(self, returns: Returns | None = None) -> Text:
+        """What the student gave and what the question wants (``returns``; the instructions in general
+        without it), in both languages."""
+        return refused_message(self.name, self.reason, returned=self.returned, limit=self.limit, returns=returns)
+
+
+@dataclass(frozen=True)
+class Returns:
+    """What a question's function returns (or its name holds), as a student reads it: ``what`` in both
+    languages ("un tenseur PyTorch de forme (N, H)"), and its ``kind`` (``"tensor"``, ``"tensors"`` for a
+    tuple of them, ``"int"``, ``"tuple"``, ``"dict"``), which picks the conversion a message suggests."""
+
+    what: Text
+    kind: str = "tensor"
 
 
 @dataclass(frozen=True)
@@ -133,6 +160,7 @@ class CallResult:
     args: tuple
     kwargs: dict
     output: str
+    refused: UnusableResult | None = None  # the result could not be read (``value`` is None); the arguments could
 
 
 class Student:
@@ -172,116 +200,177 @@ class Student:
     def _unusable(self, name: str, reason: str, *, returned: bool) -> UnusableResult:
         """The failure a test reports when ``name``'s value (or what the function ``name`` returned) could
         not cross: what the student gave, and what to give instead."""
-        if self.limit_struck:  # the student's process stopped at a limit: the outcome names it
-            what = (f"le résultat de `{name}`", f"what `{name}` returned") if returned else (f"`{name}`", f"`{name}`")
-            return UnusableResult(
-                Text(
-                    f"Le correcteur n'a pas pu lire {what[0]} : une limite a été atteinte.",
-                    f"The grader could not read {what[1]}: a limit was reached.",
-                )
-            )
-        found, instead = self._refused(reason, returned)
-        verb = ("a renvoyé", "returned") if returned else ("est", "is")
-        advice = ("renvoyez", "return") if returned else ("utilisez", "use")
-        return UnusableResult(
-            Text(
-                f"`{name}` {verb[0]} {found}, que le correcteur ne peut pas lire : {advice[0]} {instead}.",
-                f"`{name}` {verb[1]} {found.en}, which the grader cannot read: {advice[1]} {instead.en}.",
-            )
+        return UnusableResult(name, reason, returned=returned, limit=self.limit_struck)
+
+
+def refused_message(name: str, reason: str, *, returned: bool, limit: str = "", returns: Returns | None = None) -> Text:
+    """Why ``name``'s value (or what the function ``name`` returned) was refused, in the student's words: what
+    they gave, read from the codec's reason, and what the question wants (``returns``)."""
+    message = _refused(name, reason, returned=returned, limit=limit, returns=returns)
+    return Text(french_spacing(message), message.en)
+
+
+def _refused(name: str, reason: str, *, returned: bool, limit: str, returns: Returns | None) -> Text:
+    if limit:  # the student's process stopped at a limit: the outcome names it
+        what = (f"le résultat de `{name}`", f"what `{name}` returned") if returned else (f"`{name}`", f"`{name}`")
+        return Text(
+            f"Le correcteur n'a pas pu lire {what[0]} : une limite a été atteinte.",
+            f"The grader could not read {what[1]}: a limit was reached.",
         )
-
-    @staticmethod
-    def _refused(reason: str, returned: bool) -> tuple[Text, Text]:
-        """What the codec refused, read from its reason, and what to give instead, in both languages. A name's
-        value is told the plain type it derives from; a function's result, what the instructions ask for (the
-        question knows its type, this fixture does not)."""
-        refusal = read_refusal(reason)
-        detail = refusal.detail
-        if refusal.kind == "type":
-            if refusal.base:
-                found = Text(
-                    f"un objet de type {detail} (une sous-classe de {refusal.base})",
-                    f"an object of type {detail} (a subclass of {refusal.base})",
+    wanted = returns.what if returns is not None else _ASKED
+    refusal = read_refusal(reason)
+    detail = refusal.detail
+    gave = (f"`{name}` a renvoyé", f"`{name}` returned") if returned else (f"`{name}` est", f"`{name}` is")
+    if refusal.kind == "type" and detail == "generator" and returned:
+        return fr_en(
+            "`{n}` renvoie un générateur : votre fonction contient yield, donc son corps ne s'exécute même pas "
+            "quand on l'appelle. Remplacez yield par return et renvoyez {w}.",
+            "`{n}` returns a generator: your function contains yield, so its body does not even run when it "
+            "is called. Replace yield with return and return {w}.",
+            n=name,
+            w=wanted,
+        )
+    if refusal.kind == "type" and detail.startswith("numpy."):
+        found = (
+            Text(f"un tableau NumPy ({detail})", f"a NumPy array ({detail})")
+            if detail == "numpy.ndarray"
+            else Text(f"un nombre NumPy ({detail})", f"a NumPy number ({detail})")
+        )
+        kind = returns.kind if returns is not None else ""
+        if kind in ("int", "tuple", "dict"):
+            convert = Text(
+                "convertissez chaque nombre NumPy avec int(...) ou float(...)",
+                "convert each NumPy number with int(...) or float(...)",
+            )
+        else:
+            convert = Text(
+                "restez en PyTorch du début à la fin (sans .numpy()), ou convertissez avec torch.as_tensor(...)",
+                "stay in PyTorch from start to end (no .numpy()), or convert with torch.as_tensor(...)",
+            )
+        return fr_en(
+            "{g} {f} : renvoyez {w} ; {c}.", "{g} {f}: return {w}; {c}.", g=_gave(gave), f=found, w=wanted, c=convert
+        )
+    if refusal.kind == "type":
+        if refusal.base:
+            found = Text(
+                f"un objet de type {detail} (une sous-classe de {refusal.base})",
+                f"an object of type {detail} (a subclass of {refusal.base})",
+            )
+            plain = _PLAIN.get(refusal.base)
+            if plain is not None:
+                return fr_en(
+                    "{g} {f} : la question attend {w}, avec {p}.",
+                    "{g} {f}: the question wants {w}, with {p}.",
+                    g=_gave(gave),
+                    f=found,
+                    w=wanted,
+                    p=plain,
                 )
-            else:
-                found = Text(f"un objet de type {detail}", f"an object of type {detail}")
-            if detail.startswith("numpy."):
-                return found, Text(
-                    "un tenseur PyTorch (torch.tensor(...)) ou un nombre Python (float(...))",
-                    "a PyTorch tensor (torch.tensor(...)) or a Python number (float(...))",
-                )
-            return found, Student._ASKED if returned else Student._PLAIN.get(refusal.base, Student._DATA)
-        if refusal.kind in Student._TOO_LARGE:
-            fr, en = Student._TOO_LARGE[refusal.kind]
-            return Text(fr.format(detail), en.format(detail)), Student._SMALLER
-        if refusal.kind in Student._UNCARRIED:
-            fr, en, instead = Student._UNCARRIED[refusal.kind]
-            return Text(fr.format(detail), en.format(detail)), instead or Student._ASKED
-        reason = reason[:300]  # a forged or malformed tree, or a message of the transport's own
-        return Text(f"une valeur illisible ({reason})", f"an unreadable value ({reason})"), Student._DATA
+        else:
+            found = Text(f"un objet de type {detail}", f"an object of type {detail}")
+        return fr_en(
+            "{g} {f}, qui ne peut pas être noté : la question attend {w}.",
+            "{g} {f}, which cannot be graded: the question wants {w}.",
+            g=_gave(gave),
+            f=found,
+            w=wanted,
+        )
+    if refusal.kind in _TOO_LARGE:
+        fr, en = _TOO_LARGE[refusal.kind]
+        return fr_en(
+            "{g} {f} : la question attend {w}, une valeur bien plus petite.",
+            "{g} {f}: the question wants {w}, a much smaller value.",
+            g=_gave(gave),
+            f=Text(fr.format(detail), en.format(detail)),
+            w=wanted,
+        )
+    if refusal.kind in _UNCARRIED:
+        fr, en, instead = _UNCARRIED[refusal.kind]
+        found = Text(fr.format(detail), en.format(detail))
+        if instead is None:
+            return fr_en(
+                "{g} {f} : la question attend {w}.",
+                "{g} {f}: the question wants {w}.",
+                g=_gave(gave),
+                f=found,
+                w=wanted,
+            )
+        return fr_en(
+            "{g} {f} : la question attend {w}, {i}.",
+            "{g} {f}: the question wants {w}, {i}.",
+            g=_gave(gave),
+            f=found,
+            w=wanted,
+            i=instead,
+        )
+    reason = reason[:300]  # a forged or malformed tree, or a message of the transport's own
+    return fr_en(
+        "{g} une valeur qui n'a pas pu être lue ({r}) : la question attend {w}.",
+        "{g} a value that could not be read ({r}): the question wants {w}.",
+        g=_gave(gave),
+        r=reason,
+        w=wanted,
+    )
 
-    _ASKED = Text(
-        "ce que demande l'énoncé, avec des types ordinaires (tenseur, nombre, chaîne, tuple, liste ou dict)",
-        "what the instructions ask for, with plain types (tensor, number, string, tuple, list or dict)",
-    )
-    _DATA = Text(
-        "des données (un tenseur, un nombre, une chaîne, un tuple, une liste ou un dict ordinaire)",
-        "data (a tensor, a number, a string, a tuple, a list or a plain dict)",
-    )
-    _PLAIN: ClassVar[dict[str, Text]] = {  # what to give instead of a subclass of a plain type
-        "dict": Text("un dict ordinaire, écrit entre accolades {…}", "a plain dict, written with braces {…}"),
-        "list": Text("une liste ordinaire, écrite entre crochets […]", "a plain list, written with brackets […]"),
-        "tuple": Text("un tuple ordinaire, par exemple (a, b)", "a plain tuple, for example (a, b)"),
-        "str": Text("une chaîne (str) ordinaire", "a plain string (str)"),
-        "int": Text("un entier (int) ordinaire", "a plain int"),
-        "float": Text("un nombre (float) ordinaire", "a plain float"),
-        "set": Text("une liste ou un tuple", "a list or a tuple"),
-        "frozenset": Text("une liste ou un tuple", "a list or a tuple"),
-        "Tensor": Text("un tenseur ordinaire (torch.Tensor)", "a plain tensor (torch.Tensor)"),
-    }
-    # The codec's bounds on one value, by the kind of its refusal.
-    _TOO_LARGE: ClassVar[dict[str, tuple[str, str]]] = {
-        "bytes": ("une valeur de plus de {} Mio de données", "a value of more than {} MiB of data"),
-        "items": ("une valeur de plus de {} éléments", "a value of more than {} items"),
-        "tensors": ("une valeur de plus de {} tenseurs", "a value of more than {} tensors"),
-        "containers": (
-            "une valeur de plus de {} listes, tuples ou dicts",
-            "a value of more than {} lists, tuples or dicts",
+
+def _gave(gave: tuple[str, str]) -> Text:
+    return Text(*gave)
+
+
+_ASKED = Text(
+    "ce que demande l'énoncé, avec des types ordinaires (tenseur, nombre, chaîne, tuple, liste ou dict)",
+    "what the instructions ask for, with plain types (tensor, number, string, tuple, list or dict)",
+)
+_PLAIN: dict[str, Text] = {  # what to give instead of a subclass of a plain type
+    "dict": Text("un dict ordinaire, écrit entre accolades {…}", "a plain dict, written with braces {…}"),
+    "list": Text("une liste ordinaire, écrite entre crochets […]", "a plain list, written with brackets […]"),
+    "tuple": Text("un tuple ordinaire, par exemple (a, b)", "a plain tuple, for example (a, b)"),
+    "str": Text("une chaîne (str) ordinaire", "a plain string (str)"),
+    "int": Text("un entier (int) ordinaire", "a plain int"),
+    "float": Text("un nombre (float) ordinaire", "a plain float"),
+    "set": Text("une liste ou un tuple", "a list or a tuple"),
+    "frozenset": Text("une liste ou un tuple", "a list or a tuple"),
+    "Tensor": Text("un tenseur ordinaire (torch.Tensor)", "a plain tensor (torch.Tensor)"),
+}
+# The codec's bounds on one value, by the kind of its refusal.
+_TOO_LARGE: dict[str, tuple[str, str]] = {
+    "bytes": ("une valeur de plus de {} Mio de données", "a value of more than {} MiB of data"),
+    "items": ("une valeur de plus de {} éléments", "a value of more than {} items"),
+    "tensors": ("une valeur de plus de {} tenseurs", "a value of more than {} tensors"),
+    "containers": (
+        "une valeur de plus de {} listes, tuples ou dicts",
+        "a value of more than {} lists, tuples or dicts",
+    ),
+    "depth": ("une valeur imbriquée sur plus de {} niveaux", "a value nested deeper than {} levels"),
+    "str": ("une chaîne de plus de {} caractères", "a string of more than {} characters"),
+    "digits": ("un entier de plus de {} chiffres", "an integer of more than {} digits"),
+}
+# A dict, tensor or module of a kind the codec does not carry, and what to give instead.
+_UNCARRIED: dict[str, tuple[str, str, Text | None]] = {
+    "key": (
+        "un dict dont une clé est de type {}, et non une chaîne (str)",
+        "a dict with a key of type {}, not a string (str)",
+        Text("un dict dont les clés sont des chaînes (str)", "a dict whose keys are strings (str)"),
+    ),
+    "dtype": (
+        "un tenseur de dtype {}",
+        "a tensor of dtype {}",
+        Text(
+            "un tenseur de nombres réels ou entiers (float32, int64…)",
+            "a tensor of real or integer numbers (float32, int64…)",
         ),
-        "depth": ("une valeur imbriquée sur plus de {} niveaux", "a value nested deeper than {} levels"),
-        "str": ("une chaîne de plus de {} caractères", "a string of more than {} characters"),
-        "digits": ("un entier de plus de {} chiffres", "an integer of more than {} digits"),
-    }
-    _SMALLER = Text(
-        "seulement ce que demande l'énoncé, une valeur bien plus petite",
-        "only what the instructions ask for, a much smaller value",
-    )
-    # A dict, tensor or module of a kind the codec does not carry, and what to give instead.
-    _UNCARRIED: ClassVar[dict[str, tuple[str, str, Text | None]]] = {
-        "key": (
-            "un dict dont une clé est de type {}, et non une chaîne (str)",
-            "a dict with a key of type {}, not a string (str)",
-            Text("un dict dont les clés sont des chaînes (str)", "a dict whose keys are strings (str)"),
-        ),
-        "dtype": (
-            "un tenseur de dtype {}",
-            "a tensor of dtype {}",
-            Text(
-                "un tenseur de nombres réels ou entiers (float32, int64…)",
-                "a tensor of real or integer numbers (float32, int64…)",
-            ),
-        ),
-        "layout": (
-            "un tenseur qui n'est pas un tenseur dense sur CPU ({})",
-            "a tensor that is not a dense CPU tensor ({})",
-            Text("un tenseur dense sur CPU (.to_dense(), .cpu())", "a dense CPU tensor (.to_dense(), .cpu())"),
-        ),
-        "module": (
-            "un module {} qui contient des sous-modules ou des buffers",
-            "a module {} that holds submodules or buffers",
-            None,  # what the instructions ask for
-        ),
-    }
+    ),
+    "layout": (
+        "un tenseur qui n'est pas un tenseur dense sur CPU ({})",
+        "a tensor that is not a dense CPU tensor ({})",
+        Text("un tenseur dense sur CPU (.to_dense(), .cpu())", "a dense CPU tensor (.to_dense(), .cpu())"),
+    ),
+    "module": (
+        "un module {} qui contient des sous-modules ou des buffers",
+        "a module {} that holds submodules or buffers",
+        None,  # what the question wants
+    ),
+}
 
 
 class StudentFunction:
@@ -295,7 +384,8 @@ class StudentFunction:
         return self._call(args, kwargs, keep_arguments=False).value
 
     def keeping_arguments(self, *args: object, **kwargs: object) -> CallResult:
-        """Call it, and also get back the arguments as the student's function left them."""
+        """Call it, and also get back the arguments as the student's function left them. A result that
+        cannot be read comes back as ``refused`` (and ``value`` None) with the arguments all the same."""
         return self._call(args, kwargs, keep_arguments=True)
 
     def _call(self, args: tuple, kwargs: dict, keep_arguments: bool) -> CallResult:
@@ -303,16 +393,21 @@ class StudentFunction:
         reply = self._student._transport.call(self.name, codec.encode([list(args), kwargs]), keep_arguments)
         if reply.error is not None:
             raise StudentError(self.name, reply.error)
-        if reply.unusable:
-            raise self._student._unusable(self.name, reply.unusable, returned=True)
+        refused, value = None, None
         try:  # from a worker, the trees are untrusted: anything the codec refuses is the student's result
-            value = codec.decode(reply.result)
-            after_args, after_kwargs = ((), {})
-            if keep_arguments:
-                after_args, after_kwargs = codec.decode(reply.arguments)
+            if reply.unusable:
+                refused = self._student._unusable(self.name, reply.unusable, returned=True)
+            else:
+                value = codec.decode(reply.result)
         except (CodecError, RecursionError, TypeError, ValueError) as error:
-            raise self._student._unusable(self.name, str(error), returned=True) from None
-        return CallResult(value, tuple(after_args), after_kwargs, reply.output)
+            refused = self._student._unusable(self.name, str(error), returned=True)
+        if refused is not None and not (keep_arguments and reply.arguments is not None):
+            raise refused from None
+        try:  # a refused result still hands the arguments back: a test of them can judge them
+            after_args, after_kwargs = codec.decode(reply.arguments) if keep_arguments else ((), {})
+        except (CodecError, RecursionError, TypeError, ValueError) as error:
+            raise refused or self._student._unusable(self.name, str(error), returned=True) from None
+        return CallResult(value, tuple(after_args), after_kwargs, reply.output, refused)
 
 
 def _not_defined(name: str) -> str:
@@ -348,11 +443,16 @@ class InProcessTransport:
             # KeyboardInterrupt is the instructor's Ctrl-C: it stops the grader.
             except (Exception, SystemExit, TimeLimitExceeded) as error:
                 return Reply(error=error_info(error), output=output.text())
+        encoded_arguments = None
+        try:
+            if keep_arguments:
+                encoded_arguments = self._codec.encode([args, kwargs])
+        except (CodecError, RecursionError) as error:  # the student put a value of their own in an argument
+            return Reply(unusable=str(error), output=output.text())
         try:
             result = self._codec.encode(value)
         except (CodecError, RecursionError) as error:
-            return Reply(unusable=str(error), output=output.text())
-        encoded_arguments = self._codec.encode([args, kwargs]) if keep_arguments else None
+            return Reply(unusable=str(error), arguments=encoded_arguments, output=output.text())
         return Reply(result=result, arguments=encoded_arguments, output=output.text())
 
 

@@ -57,9 +57,11 @@ def test_equal_values_pass_and_nan_is_never_close():
 @pytest.mark.parametrize(
     ("got", "hint_id", "words"),
     [
-        (None, "not_a_tensor", "None"),
-        ([1.0, 2.0], "not_a_tensor", "list"),
-        (torch.zeros(3, 2), "wrong_shape", "(2, 3)"),
+        (None, "nothing_returned", "None"),
+        ([1.0, 2.0], "list_instead_of_tensor", "list"),
+        ({"a": 1}, "not_a_tensor", "dict"),
+        (torch.zeros(3, 2), "axes_in_wrong_order", "(2, 3)"),
+        (torch.zeros(4), "wrong_shape", "(2, 3)"),
         (torch.zeros(2, 3, dtype=torch.float64), "wrong_dtype", "float64"),
     ],
 )

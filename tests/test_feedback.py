@@ -45,13 +45,13 @@ def test_a_check_failure_carries_its_message_in_both_languages():
     import torch
 
     with pytest.raises(checks.Mistake) as failure:
-        checks.expect_close(torch.zeros(3, 4), torch.zeros(4, 3), Hint("x", "Faux.", "Wrong."))
+        checks.expect_close(torch.zeros(3, 5), torch.zeros(4, 3), Hint("x", "Faux.", "Wrong."))
     assert (
         str(failure.value)
-        == "Le résultat n'a pas la forme attendue.\nle résultat : forme attendue (4, 3), obtenue (3, 4)"
+        == "Le résultat n'a pas la forme attendue.\nle résultat : forme attendue (4, 3), obtenue (3, 5)"
     )
     assert failure.value.message.en == (
-        "The result does not have the expected shape.\nthe result: expected shape (4, 3), got (3, 4)"
+        "The result does not have the expected shape.\nthe result: expected shape (4, 3), got (3, 5)"
     )
 
 

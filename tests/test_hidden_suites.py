@@ -4,12 +4,14 @@ answer to one question costs points on that question only, with a hint that name
 from __future__ import annotations
 
 import importlib.util
+import re
 from pathlib import Path
 
 import pytest
 from conftest import CONTRACT, LAYOUT, TOTAL_POINTS, run_tool
 
 from autograder.execute import new_namespace, run_cells
+from autograder.feedback import student_feedback
 from autograder.grade import read_notebook_file
 from autograder.load import CodeCell
 from autograder.results import Outcome
@@ -124,3 +126,126 @@ def test_a_function_that_does_nothing_useful_earns_nothing(body):
     run_cells([CodeCell(1, source + "TASK_TYPES = {}\n")], namespace)
     passed = [f"{o.question}::{o.name}" for o in _outcomes(namespace) if o.outcome is Outcome.PASSED]
     assert not passed
+
+
+# -- what a student reads for mistakes the generic checks used to miss (issue 20) ----------------------------
+
+MISTAKES = {
+    # A NumPy array where a tensor of shape (T,) is wanted.
+    "numpy": (
+        "hidden_gradient_norms",
+        "_right = hidden_gradient_norms\ndef hidden_gradient_norms(rnn_cell, x_in):\n"
+        "    return _right(rnn_cell, x_in).numpy()\n",
+        "unusable_result",
+        ("un tableau NumPy (numpy.ndarray)\xa0: renvoyez un tenseur PyTorch de forme (T,)", "torch.as_tensor"),
+        ("a NumPy array (numpy.ndarray): return a PyTorch tensor of shape (T,)", "torch.as_tensor"),
+    ),
+    "generator": (
+        "rnn_cell_forward",
+        "def rnn_cell_forward(x_t, h_prev, W_xh, W_hh, b_h):\n    yield torch.tanh(x_t @ W_xh + h_prev @ W_hh + b_h)\n",
+        "unusable_result",
+        ("votre fonction contient yield", "Remplacez yield par return et renvoyez un tenseur PyTorch h_t de forme"),
+        ("your function contains yield", "Replace yield with return and return a PyTorch tensor h_t of shape"),
+    ),
+    "lstm_tuple": (
+        "packed_last_hidden",
+        "from torch.nn.utils.rnn import pack_padded_sequence\n"
+        "def packed_last_hidden(rnn, x_in, x_lengths):\n"
+        "    packed = pack_padded_sequence(x_in, torch.as_tensor(x_lengths), batch_first=True, enforce_sorted=False)\n"
+        "    _, h_n = rnn(packed)\n"
+        "    return h_n if isinstance(h_n, tuple) else h_n[-1]\n",
+        "returned_lstm_state_tuple",
+        ("Vous renvoyez le tuple (h_n, c_n) qu'un nn.LSTM", "return h_n[-1]"),
+        ("You return the tuple (h_n, c_n) that an nn.LSTM", "return h_n[-1]"),
+    ),
+    # The lab's own cell on an h_n of shape (1, N, H): the softmax over dim=1 of (1, N, C) is over the batch.
+    "softmax_wrong_axis": (
+        "classify_hidden",
+        "def classify_hidden(z, fc):\n    return torch.softmax(fc(z), dim=1)\n",
+        "kept_layer_axis_softmax_over_batch",
+        ("forme (1, N, C), et le softmax porte sur l'axe du batch", "squeeze(0)"),
+        ("shape (1, N, C), and the softmax runs over the batch axis", "squeeze(0)"),
+    ),
+    "off_by_one": (
+        "gather_last_relevant_hidden",
+        "def gather_last_relevant_hidden(hiddens, x_lengths):\n"
+        "    lengths = torch.as_tensor(x_lengths).long()\n"
+        "    if lengths.numel() != hiddens.shape[0] or lengths.min() < 1 or lengths.max() > hiddens.shape[1]:\n"
+        "        raise ValueError('longueurs invalides')\n"
+        "    return torch.stack([hiddens[b, int(lengths[b])] for b in range(hiddens.shape[0])])\n",
+        "gather_off_by_one",
+        ("Décalage d'indice", "pas hiddens[b, L]"),
+        ("Off by one", "not hiddens[b, L]"),
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(MISTAKES))
+def test_a_mistake_the_generic_checks_missed_gets_its_own_hint_in_both_languages(solution_namespace, case):
+    question, code, hint, french, english = MISTAKES[case]
+    namespace = dict(solution_namespace)
+    exec(compile(code, f"<{case}>", "exec"), namespace)
+    outcomes = run_suite(ASSIGNMENT, lambda: Student(InProcessTransport(namespace)), questions=(question,))
+    failed = [o for o in outcomes if o.outcome is not Outcome.PASSED]
+    assert failed
+    mine = [o for o in failed if o.hint == hint]
+    assert mine, [(o.name, o.hint, o.message) for o in failed]
+    for outcome in mine:
+        assert all(words in outcome.message for words in french), outcome.message
+        assert all(words in outcome.message_en for words in english), outcome.message_en
+    # Never blamed for what they did not do: no "only invalid lengths raise a ValueError", no "must be a tensor"
+    # for a tuple, no "not the expected shape" alone.
+    assert not {"valid_lengths_refused", "not_a_tensor", "wrong_shape"} & {o.hint for o in failed}
+
+
+# Right types and shapes, wrong values, the arguments left alone: every property of the call holds.
+WRONG_VALUES_ARGUMENTS_ALONE = {
+    "rnn_cell_forward": "def rnn_cell_forward(x_t, h_prev, W_xh, W_hh, b_h):\n"
+    "    return x_t @ W_xh + h_prev @ W_hh + b_h\n",
+    "rnn_cell_loop": "_right_loop = rnn_cell_loop\ndef rnn_cell_loop(rnn_cell, x_in, hidden=None):\n"
+    "    return _right_loop(rnn_cell, x_in, hidden) * 2\n",
+    "hidden_gradient_norms": "_right = hidden_gradient_norms\ndef hidden_gradient_norms(rnn_cell, x_in):\n"
+    "    return _right(rnn_cell, x_in).flip(0)\n",
+}
+PROPERTY_TESTS = {
+    "rnn_cell_forward": {"test_inputs_unchanged"},
+    "rnn_cell_loop": {"test_arguments_unchanged"},
+    "hidden_gradient_norms": {"test_input_left_unchanged", "test_cell_gradients_left_empty"},
+}
+
+
+def test_property_tests_pass_for_wrong_values_that_leave_the_arguments_alone(solution_namespace):
+    namespace = dict(solution_namespace)
+    for code in WRONG_VALUES_ARGUMENTS_ALONE.values():
+        exec(compile(code, "<wrong values>", "exec"), namespace)
+    questions = tuple(WRONG_VALUES_ARGUMENTS_ALONE)
+    outcomes = run_suite(ASSIGNMENT, lambda: Student(InProcessTransport(namespace)), questions=questions)
+    for question in questions:
+        mine = {o.name: o for o in outcomes if o.question == question}
+        assert PROPERTY_TESTS[question] <= set(mine)
+        assert all(mine[name].outcome is Outcome.PASSED for name in PROPERTY_TESTS[question]), question
+        assert any(o.outcome is not Outcome.PASSED for o in mine.values()), question  # the values are still wrong
+
+
+def test_every_test_title_is_a_sentence_in_french_and_in_english(solution_outcomes):
+    for question in ASSIGNMENT.questions:
+        mine = [o for o in solution_outcomes if o.question == question.id]
+        for titles in ([o.description for o in mine], [o.description_en for o in mine]):
+            assert len(set(titles)) == len(titles), titles  # each case of a parametrized test reads as its own
+            for title in titles:
+                assert title[0].isupper() or title.startswith(("nn.", "x_in ", "kind ")), title
+                assert title.endswith("."), title
+                assert "test_" not in title, title
+        for outcome in mine:
+            case = outcome.name[outcome.name.find("[") :] if outcome.name.endswith("]") else "no pytest id"
+            assert case not in outcome.description, outcome.name
+            assert case not in outcome.description_en, outcome.name
+            assert outcome.description_en != outcome.description, outcome.description
+            # French typography: a non-breaking space before « : ; ? ! », and none of them in the English.
+            assert not re.search(r" [:;?!](\s|$)", outcome.description), outcome.description
+            assert "\u00a0" not in outcome.description_en, outcome.description_en
+    result = score_student("solution", ASSIGNMENT, solution_outcomes)
+    for lang, field in (("fr", "description"), ("en", "description_en")):
+        page = student_feedback(result, ASSIGNMENT, lang)
+        shown = [test.description for question in page.questions for test in question.tests]
+        assert shown == [getattr(o, field) for o in solution_outcomes]

@@ -197,6 +197,16 @@ HOSTILE_VALUES = {
     "complex_tensor": lambda: torch.zeros(2, dtype=torch.complex64),
 }
 
+# Results the codec refuses, from a function that ran (a generator's body never runs), and the tests of what
+# a call leaves behind (its arguments, the cell's .grad), which judge only that.
+REFUSED_RESULTS = {"complex_tensor"}
+JUDGE_THE_ARGUMENTS = {
+    "test_inputs_unchanged",
+    "test_arguments_unchanged",
+    "test_input_left_unchanged",
+    "test_cell_gradients_left_empty",
+}
+
 
 def _nested(depth: int) -> list:
     value: list = [1.5]
@@ -225,6 +235,10 @@ def test_any_value_fails_in_the_students_words_at_a_bounded_cost(kind, as_values
     assert time.monotonic() - start < 60
     assert outcomes
     for outcome in outcomes:
+        if not as_values and kind in REFUSED_RESULTS and outcome.name in JUDGE_THE_ARGUMENTS:
+            # The arguments come back even when the result is refused: the property is judged, and holds.
+            assert outcome.outcome is Outcome.PASSED, (outcome.name, outcome.message)
+            continue
         assert outcome.outcome is not Outcome.PASSED, (outcome.name, outcome.message)
         assert outcome.hint not in ("", "grader_error"), (outcome.name, outcome.message)
         assert 0 < len(outcome.message) < 2 * MESSAGE_CHARS, (outcome.name, outcome.message)

@@ -4,8 +4,19 @@ import pytest
 import torch
 from torch import nn
 
-from autograder.checks import Hint, expect_close
+from autograder.checks import Hint, expect_close, title
+from autograder.language import Text
 from autograder.suite_inputs import remembered, seed_weights
+from autograder.transport import Returns
+
+# What the function returns, as students read it.
+RETURNS = Returns(
+    Text(
+        "un tuple de deux tenseurs PyTorch (forward_last, backward_last), chacun de forme (N, H)",
+        "a tuple of two PyTorch tensors (forward_last, backward_last), each of shape (N, H)",
+    ),
+    "tensors",
+)
 
 WRONG_STATES = Hint(
     "bigru_wrong_states",
@@ -109,16 +120,26 @@ def _check(student, seed, n, t, e, h, layers):
     ("seed", "n", "t", "e", "h", "layers"),
     [(0, 4, 7, 6, 8, 1), (1, 3, 5, 4, 6, 1), (2, 5, 6, 3, 5, 2), (3, 2, 9, 7, 4, 2), (4, 6, 4, 5, 7, 1)],
 )
+@title(
+    "Les deux états égalent h_n[-2] et h_n[-1] d'un vrai GRU bidirectionnel à {layers} (N = {n}, T = {t}, H = {h}).",
+    "The two states equal h_n[-2] and h_n[-1] of a real bidirectional GRU with {layers} (N = {n}, T = {t}, H = {h}).",
+    layers={1: ("une couche", "one layer"), 2: ("deux couches", "two layers"), 3: ("trois couches", "three layers")},
+)
 def test_final_states_match_h_n(student, seed, n, t, e, h, layers):
-    """Les deux états égalent h_n[-2] et h_n[-1] d'un vrai GRU bidirectionnel (une ou deux couches)."""
     _check(student, seed, n, t, e, h, layers)
 
 
+@title(
+    "Une seule séquence dans le batch (N = 1), GRU à deux couches.",
+    "A single sequence in the batch (N = 1), GRU with two layers.",
+)
 def test_single_sequence(student):
-    """Une seule séquence dans le batch (N = 1), GRU à deux couches."""
     _check(student, 5, 1, 6, 4, 5, 2)
 
 
+@title(
+    "Des séquences d'un seul pas (T = 1) : les deux directions finissent au même pas.",
+    "Sequences of a single step (T = 1): both directions end at the same step.",
+)
 def test_single_step(student):
-    """Des séquences d'un seul pas (T = 1) : les deux directions finissent au même pas."""
     _check(student, 6, 3, 1, 4, 6, 1)

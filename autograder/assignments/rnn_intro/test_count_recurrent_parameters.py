@@ -4,10 +4,13 @@ import pytest
 import torch
 from torch import nn
 
-from autograder.checks import Hint, Mistake, expect_equal, expect_raises, raised, shown
-from autograder.language import fr_en
+from autograder.checks import Hint, Mistake, expect_equal, expect_raises, raised, shown, title
+from autograder.language import Text, fr_en
 from autograder.suite_inputs import remembered
-from autograder.transport import StudentError
+from autograder.transport import Returns, StudentError
+
+# What the function returns, as students read it.
+RETURNS = Returns(Text("un entier Python (int)", "a Python integer (int)"), "int")
 
 WRONG_COUNT = Hint(
     "parameter_count_wrong",
@@ -192,22 +195,35 @@ def _expect_count(student, kind, e, h, layers=1, bidirectional=False):
         (5, "lstm", 3, True),
     ],
 )
+@title(
+    "Le nombre de paramètres d'un nn.{kind} à {layers}, {bidirectional}, égale celui du module PyTorch.",
+    "The parameter count of an nn.{kind} with {layers}, {bidirectional}, equals the PyTorch module's.",
+    kind={"rnn": ("RNN", "RNN"), "gru": ("GRU", "GRU"), "lstm": ("LSTM", "LSTM")},
+    layers={1: ("une couche", "one layer"), 2: ("deux couches", "two layers"), 3: ("trois couches", "three layers")},
+    bidirectional={True: ("bidirectionnel", "bidirectional"), False: ("dans une seule direction", "in one direction")},
+)
 def test_count_matches_pytorch(student, seed, kind, layers, bidirectional):
-    """Le nombre de paramètres égale celui du module PyTorch (type, nombre de couches, directions)."""
     e, h = _sizes(seed)
     _expect_count(student, kind, e, h, layers, bidirectional)
 
 
 @pytest.mark.parametrize("kind", ["transformer", ""])
+@title(
+    "Un kind inconnu ({kind}) lève une ValueError (et «\xa0gru\xa0» n'en lève pas).",
+    'An unknown kind ({kind}) raises a ValueError (and "gru" raises none).',
+    kind={"transformer": ("«\xa0transformer\xa0»", '"transformer"'), "": ("une chaîne vide", "an empty string")},
+)
 def test_unknown_kind_raises_value_error(student, kind):
-    """Un kind inconnu (« transformer », chaîne vide) lève une ValueError (et « gru » n'en lève pas)."""
     _expect_accepted(student, "gru")  # a function that always raises earns nothing here
     with expect_raises("ValueError", UNKNOWN_KIND):
         student.count_recurrent_parameters(kind, 10, 20)
 
 
+@title(
+    'kind doit valoir exactement "rnn", "gru" ou "lstm" : «\xa0RNN\xa0» lève une ValueError, «\xa0rnn\xa0» non.',
+    'kind must be exactly "rnn", "gru" or "lstm": "RNN" raises a ValueError, "rnn" does not.',
+)
 def test_kind_is_case_sensitive(student):
-    """kind doit valoir exactement "rnn", "gru" ou "lstm" : « RNN » lève une ValueError, « rnn » non."""
     _expect_accepted(student, "rnn")  # a function that always raises earns nothing here
     with expect_raises("ValueError", KIND_NOT_EXACT):
         student.count_recurrent_parameters("RNN", 10, 20)

@@ -4,9 +4,19 @@ import pytest
 import torch
 from torch import nn
 
-from autograder.checks import Hint, Mistake, expect_equal, shown
-from autograder.language import fr_en
+from autograder.checks import Hint, Mistake, expect_equal, shown, title
+from autograder.language import Text, fr_en
 from autograder.suite_inputs import remembered
+from autograder.transport import Returns
+
+# What the function returns, as students read it.
+RETURNS = Returns(
+    Text(
+        "un tuple de deux tuples d'entiers, (out_shape, h_n_shape)",
+        "a tuple of two tuples of ints, (out_shape, h_n_shape)",
+    ),
+    "tuple",
+)
 
 WRONG_SHAPES = Hint(
     "gru_shapes_wrong",
@@ -161,21 +171,32 @@ def _check(got, n, t, e, h, layers, bidirectional):
     ("seed", "layers", "bidirectional"),
     [(0, 1, False), (1, 1, True), (2, 2, False), (3, 2, True), (4, 3, True), (5, 3, False)],
 )
+@title(
+    "Les formes de (out, h_n) sont celles d'un vrai nn.GRU à {layers}, {bidirectional}.",
+    "The shapes of (out, h_n) are those of a real nn.GRU with {layers}, {bidirectional}.",
+    layers={1: ("une couche", "one layer"), 2: ("deux couches", "two layers"), 3: ("trois couches", "three layers")},
+    bidirectional={True: ("bidirectionnel", "bidirectional"), False: ("dans une seule direction", "in one direction")},
+)
 def test_shapes_match_a_real_gru(student, seed, layers, bidirectional):
-    """Les formes de (out, h_n) sont celles d'un vrai nn.GRU, selon le nombre de couches et de directions."""
     n, t, e, h = _sizes(seed)
     got = student.gru_output_shapes(n, t, e, h, num_layers=layers, bidirectional=bidirectional)
     _check(got, n, t, e, h, layers, bidirectional)
 
 
+@title(
+    "Sans num_layers ni bidirectional : un GRU à une couche, dans une seule direction.",
+    "Without num_layers or bidirectional: a one-layer GRU, in one direction.",
+)
 def test_default_arguments(student):
-    """Sans num_layers ni bidirectional : un GRU à une couche, une seule direction."""
     n, t, e, h = _sizes(6)
     got = student.gru_output_shapes(n, t, e, h)
     _check(got, n, t, e, h, 1, False)
 
 
+@title(
+    "Une seule séquence d'un seul pas (N = 1, T = 1), GRU bidirectionnel à deux couches.",
+    "A single sequence of a single step (N = 1, T = 1), bidirectional GRU with two layers.",
+)
 def test_single_sequence_single_step(student):
-    """Une seule séquence d'un seul pas (N = 1, T = 1), GRU bidirectionnel à deux couches."""
     got = student.gru_output_shapes(1, 1, 5, 12, num_layers=2, bidirectional=True)
     _check(got, 1, 1, 5, 12, 2, True)

@@ -4,9 +4,13 @@ import pytest
 import torch
 from torch import nn
 
-from autograder.checks import Hint, Mistake, expect_close, hints_for_errors
-from autograder.language import fr_en
+from autograder.checks import Hint, Mistake, expect_answered, expect_close, hints_for_errors, title
+from autograder.language import Text, fr_en
 from autograder.suite_inputs import seed_weights
+from autograder.transport import Returns
+
+# What the function returns, as students read it.
+RETURNS = Returns(Text("un tenseur PyTorch de forme (T,)", "a PyTorch tensor of shape (T,)"), "tensor")
 
 WRONG_NORMS = Hint(
     "gradient_norms_wrong",
@@ -126,6 +130,8 @@ def _call(student, cell, x):
 
 def _check(student, cell, x):
     call = _call(student, cell, x)
+    if call.refused is not None:
+        raise call.refused
     expected, variants = _reference(cell, x)
     expect_close(
         call.value, expected, WRONG_NORMS, _mistakes(call.value, variants), what=fr_en("normes", "norms"), rtol=1e-4
@@ -133,38 +139,58 @@ def _check(student, cell, x):
     return call
 
 
+def _answered(student, cell, x):
+    """For the tests of what the call leaves behind: the call, once its result is an answer (right or wrong)."""
+    call = _call(student, cell, x)
+    expected, variants = _reference(cell, x)
+    expect_answered(call, expected, WRONG_NORMS, _mistakes(call.value, variants), what=fr_en("normes", "norms"))
+    return call
+
+
 @pytest.mark.parametrize(
     ("seed", "n", "t", "e", "h"),
     [(0, 3, 5, 4, 6), (1, 2, 8, 3, 5), (2, 4, 6, 2, 7)],
 )
+@title(
+    "La norme de d loss / d h_t pour chaque pas t, de h_1 à h_T, avec N = {n} et T = {t} (forme (T,)).",
+    "The norm of d loss / d h_t for each step t, from h_1 to h_T, with N = {n} and T = {t} (shape (T,)).",
+)
 def test_gradient_norms(student, seed, n, t, e, h):
-    """Norme de d loss / d h_t pour chaque pas t, de h_1 à h_T (forme (T,))."""
     cell, x = _case(seed, n, t, e, h)
     _check(student, cell, x)
 
 
+@title(
+    "Une séquence d'un seul pas (T = 1) : une seule norme, celle de d loss / d h_1, qui vaut sqrt(N × H).",
+    "A sequence of a single step (T = 1): a single norm, that of d loss / d h_1, which is sqrt(N × H).",
+)
 def test_single_step(student):
-    """Une séquence d'un seul pas (T = 1) : une seule norme, celle de d loss / d h_1 = sqrt(N × H)."""
     cell, x = _case(3, 3, 1, 4, 5)
     _check(student, cell, x)
 
 
+@title(
+    "Un batch d'une seule séquence (N = 1) : une norme par pas.",
+    "A batch of a single sequence (N = 1): one norm per step.",
+)
 def test_single_sequence(student):
-    """Un batch d'une seule séquence (N = 1)."""
     cell, x = _case(4, 1, 6, 3, 4)
     _check(student, cell, x)
 
 
+@title(
+    "Une longue séquence avec de petits poids : le gradient s'évanouit vers les premiers pas.",
+    "A long sequence with small weights: the gradient vanishes towards the first steps.",
+)
 def test_long_sequence_with_small_weights(student):
-    """Une longue séquence avec de petits poids : le gradient s'évanouit vers les premiers pas."""
     cell, x = _case(5, 3, 20, 4, 6, scale=0.2)
     _check(student, cell, x)
 
 
+@title("La fonction ne modifie pas x_in.", "The function does not modify x_in.")
 def test_input_left_unchanged(student):
-    """x_in n'est pas modifié par la fonction (et les normes sont justes)."""
     cell, x = _case(6, 2, 7, 5, 3)
-    after = _check(student, cell, x).args[1]
+    after = _answered(student, cell, x).args[1]
     if not (isinstance(after, torch.Tensor) and after.shape == x.shape and torch.equal(after, x)):
         raise Mistake(
             MODIFIED_INPUT,
@@ -175,10 +201,13 @@ def test_input_left_unchanged(student):
         )
 
 
+@title(
+    "Les .grad des poids de la cellule restent vides : la fonction mesure, elle n'entraîne pas.",
+    "The .grad of the cell's weights stay empty: the function measures, it does not train.",
+)
 def test_cell_gradients_left_empty(student):
-    """Les .grad des poids de la cellule restent vides : la fonction mesure, elle n'entraîne pas."""
     cell, x = _case(7, 2, 5, 3, 4)
-    after = _check(student, cell, x).args[0]
+    after = _answered(student, cell, x).args[0]
     filled = [name for name, param in after.named_parameters() if param.grad is not None]
     if filled:
         raise Mistake(

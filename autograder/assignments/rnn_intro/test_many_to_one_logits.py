@@ -4,9 +4,15 @@ import pytest
 import torch
 from torch import nn
 
-from autograder.checks import Hint, expect_close, hints_for_errors
-from autograder.language import fr_en
+from autograder.checks import Hint, expect_close, hints_for_errors, title
+from autograder.language import Text, fr_en
 from autograder.suite_inputs import remembered, seed_weights
+from autograder.transport import Returns
+
+# What the function returns, as students read it.
+RETURNS = Returns(
+    Text("un tenseur PyTorch de logits de forme (N, C)", "a PyTorch tensor of logits of shape (N, C)"), "tensor"
+)
 
 WRONG_VALUES = Hint(
     "many_to_one_wrong_values",
@@ -108,8 +114,13 @@ def _check(student, rnn, fc, x_in, lengths, as_tensor):
     ("seed", "t", "lengths", "as_tensor"),
     [(0, 6, [3, 6, 1, 4], False), (1, 7, [2, 5, 7, 4, 6], True), (2, 6, [4, 2, 5], False)],
 )
+@title(
+    "nn.RNN à une couche, longueurs {lengths} dans le désordre, {as_tensor}, T = {t} : fc de la sortie "
+    "au dernier pas réel.",
+    "One-layer nn.RNN, unsorted lengths {lengths}, {as_tensor}, T = {t}: fc of the output at the last real step.",
+    as_tensor={True: ("en tenseur", "as a tensor"), False: ("en liste", "as a list")},
+)
 def test_rnn_unsorted_lengths(student, seed, t, lengths, as_tensor):
-    """nn.RNN à une couche, longueurs dans le désordre (liste ou tenseur) : fc de la sortie au dernier pas réel."""
     rnn, fc, x_in = _case(seed, "RNN", lengths, t=t)
     _check(student, rnn, fc, x_in, lengths, as_tensor)
 
@@ -117,21 +128,33 @@ def test_rnn_unsorted_lengths(student, seed, t, lengths, as_tensor):
 @pytest.mark.parametrize(
     ("seed", "layers", "lengths", "as_tensor"), [(3, 2, [5, 2, 6, 3], False), (4, 3, [1, 4, 2], True)]
 )
+@title(
+    "nn.GRU à {layers}, longueurs {lengths} {as_tensor} : la sortie out est celle de la dernière couche, "
+    "au dernier pas réel.",
+    "nn.GRU with {layers}, lengths {lengths} {as_tensor}: the output out is the last layer's, at the last real step.",
+    layers={1: ("une couche", "one layer"), 2: ("deux couches", "two layers"), 3: ("trois couches", "three layers")},
+    as_tensor={True: ("en tenseur", "as a tensor"), False: ("en liste", "as a list")},
+)
 def test_multilayer_gru(student, seed, layers, lengths, as_tensor):
-    """nn.GRU à plusieurs couches : la sortie out est celle de la dernière couche, au dernier pas réel."""
     rnn, fc, x_in = _case(seed, "GRU", lengths, t=6, layers=layers)
     _check(student, rnn, fc, x_in, lengths, as_tensor)
 
 
+@title(
+    "Toutes les séquences de longueur T (aucun remplissage) : fc de la sortie au dernier pas.",
+    "Every sequence of length T (no padding): fc of the output at the last step.",
+)
 def test_full_length_batch(student):
-    """Toutes les séquences de longueur T (aucun remplissage) : fc de la sortie au dernier pas."""
     lengths = [5, 5, 5, 5]
     rnn, fc, x_in = _case(5, "GRU", lengths, t=5, layers=2)
     _check(student, rnn, fc, x_in, lengths, True)
 
 
+@title(
+    "Une seule séquence, plus courte que T : les pas de remplissage ne doivent pas compter.",
+    "A single sequence, shorter than T: the padding steps must not count.",
+)
 def test_single_short_sequence(student):
-    """Une seule séquence, plus courte que T : les pas de remplissage ne doivent pas compter."""
     lengths = [3]
     rnn, fc, x_in = _case(6, "RNN", lengths, t=7)
     _check(student, rnn, fc, x_in, lengths, False)

@@ -5,9 +5,13 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from autograder.checks import Hint, expect_close, hints_for_errors
-from autograder.language import fr_en
+from autograder.checks import Hint, expect_close, hints_for_errors, title
+from autograder.language import Text, fr_en
 from autograder.suite_inputs import remembered, seed_weights
+from autograder.transport import Returns
+
+# What the function returns, as students read it.
+RETURNS = Returns(Text("un seul tenseur PyTorch de forme (N, H)", "a single PyTorch tensor of shape (N, H)"), "tensor")
 
 WRONG_VALUES = Hint(
     "packed_wrong_values",
@@ -60,6 +64,14 @@ LENGTHS_AS_LIST = Hint(
     "x_lengths may be a list of ints: convert it to a tensor first (torch.as_tensor(x_lengths)).",
 )
 
+LSTM_STATE_TUPLE = Hint(
+    "returned_lstm_state_tuple",
+    "Vous renvoyez le tuple (h_n, c_n) qu'un nn.LSTM donne comme état final\xa0: renvoyez un seul tenseur, la "
+    "dernière couche de h_n. Par exemple\xa0: out, (h_n, c_n) = rnn(packed), puis return h_n[-1].",
+    "You return the tuple (h_n, c_n) that an nn.LSTM gives as its final state: return a single tensor, the "
+    "last layer of h_n. For example: out, (h_n, c_n) = rnn(packed), then return h_n[-1].",
+)
+
 
 def _case(seed, kind, lengths, t, layers=1, e=4, h=5):
     gen = torch.Generator().manual_seed(seed)
@@ -84,6 +96,7 @@ def _expected_and_mistakes(rnn, x_in, lengths):
     mistakes = {
         SORTED_ORDER: expected[order] if order != sorted(order) else None,
         RETURNED_C_N: [c_n[-1], c_n] if lstm else None,
+        LSTM_STATE_TUPLE: [(h_n, c_n), (h_n[-1], c_n[-1])] if lstm else None,
         WHOLE_H_N: h_n,
         FIRST_LAYER: h_n[0] if rnn.num_layers > 1 else None,
         PADDED_LAST_STEP: [out_padded[:, -1], rnn(x_in)[0][:, -1]],
@@ -108,15 +121,23 @@ def _check(student, rnn, x_in, lengths, as_tensor):
 
 
 @pytest.mark.parametrize(("seed", "lengths", "as_tensor"), [(0, [3, 6, 1, 4], False), (1, [2, 5, 6, 4, 3], True)])
+@title(
+    "nn.RNN, longueurs {lengths} dans le désordre, {as_tensor} : état final de chaque séquence, dans l'ordre du batch.",
+    "nn.RNN, unsorted lengths {lengths}, {as_tensor}: each sequence's final state, in the batch's order.",
+    as_tensor={True: ("en tenseur", "as a tensor"), False: ("en liste", "as a list")},
+)
 def test_rnn(student, seed, lengths, as_tensor):
-    """nn.RNN, longueurs dans le désordre (liste ou tenseur) : état final de chaque séquence, dans l'ordre du batch."""
     rnn, x_in = _case(seed, "RNN", lengths, t=6)
     _check(student, rnn, x_in, lengths, as_tensor)
 
 
 @pytest.mark.parametrize(("seed", "lengths", "as_tensor"), [(2, [5, 2, 7, 3], False), (3, [1, 4, 2, 6], True)])
+@title(
+    "nn.GRU à deux couches, longueurs {lengths} {as_tensor} : l'état final de la dernière couche, forme (N, H).",
+    "nn.GRU with two layers, lengths {lengths} {as_tensor}: the last layer's final state, shape (N, H).",
+    as_tensor={True: ("en tenseur", "as a tensor"), False: ("en liste", "as a list")},
+)
 def test_two_layer_gru(student, seed, lengths, as_tensor):
-    """nn.GRU à deux couches : l'état final de la dernière couche, forme (N, H)."""
     rnn, x_in = _case(seed, "GRU", lengths, t=7, layers=2)
     _check(student, rnn, x_in, lengths, as_tensor)
 
@@ -124,14 +145,24 @@ def test_two_layer_gru(student, seed, lengths, as_tensor):
 @pytest.mark.parametrize(
     ("seed", "layers", "lengths", "as_tensor"), [(4, 1, [2, 5, 3], True), (5, 2, [4, 1, 6, 2], False)]
 )
+@title(
+    "nn.LSTM à {layers}, longueurs {lengths} {as_tensor} : l'état caché h (et non la cellule mémoire c) "
+    "de la dernière couche.",
+    "nn.LSTM with {layers}, lengths {lengths} {as_tensor}: the hidden state h (not the memory cell c) of "
+    "the last layer.",
+    layers={1: ("une couche", "one layer"), 2: ("deux couches", "two layers"), 3: ("trois couches", "three layers")},
+    as_tensor={True: ("en tenseur", "as a tensor"), False: ("en liste", "as a list")},
+)
 def test_lstm(student, seed, layers, lengths, as_tensor):
-    """nn.LSTM : l'état caché h (et non la cellule mémoire c) de la dernière couche."""
     rnn, x_in = _case(seed, "LSTM", lengths, t=6, layers=layers)
     _check(student, rnn, x_in, lengths, as_tensor)
 
 
+@title(
+    "Longueurs déjà triées par ordre décroissant, dont une de longueur 1 : même résultat.",
+    "Lengths already sorted in decreasing order, one of them 1: the same result.",
+)
 def test_sorted_lengths(student):
-    """Longueurs déjà triées par ordre décroissant, dont une de longueur 1 : même résultat."""
     lengths = [6, 4, 4, 1]
     rnn, x_in = _case(6, "GRU", lengths, t=6)
     _check(student, rnn, x_in, lengths, True)

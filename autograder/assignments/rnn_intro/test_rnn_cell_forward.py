@@ -4,9 +4,13 @@ import pytest
 import torch
 from torch import nn
 
-from autograder.checks import Hint, Mistake, expect_close, hints_for_errors
-from autograder.language import fr_en
+from autograder.checks import Hint, Mistake, expect_answered, expect_close, hints_for_errors, title
+from autograder.language import Text, fr_en
 from autograder.suite_inputs import remembered
+from autograder.transport import Returns
+
+# What the function returns, as students read it.
+RETURNS = Returns(Text("un tenseur PyTorch h_t de forme (N, H)", "a PyTorch tensor h_t of shape (N, H)"), "tensor")
 
 WRONG_VALUES = Hint(
     "cell_wrong_values",
@@ -109,34 +113,48 @@ def _check(student, args):
 
 
 @pytest.mark.parametrize(("seed", "n", "e", "h"), [(0, 3, 4, 5), (1, 6, 7, 3), (2, 2, 10, 6)])
+@title(
+    "Un pas de temps sur un batch de {n} séquences (E = {e}, H = {h}) : même résultat que nn.RNNCell "
+    "avec les mêmes poids.",
+    "One time step on a batch of {n} sequences (E = {e}, H = {h}): the same result as nn.RNNCell with "
+    "the same weights.",
+)
 def test_matches_rnn_cell(student, seed, n, e, h):
-    """Un pas de temps sur un batch (E différent de H) : même résultat que nn.RNNCell avec les mêmes poids."""
     _check(student, _case(seed, n, e, h))
 
 
+@title(
+    "Avec E = H, les deux matrices sont carrées : x_t @ W_xh et h_prev @ W_hh, sans transposition.",
+    "With E = H, both matrices are square: x_t @ W_xh and h_prev @ W_hh, without transposing.",
+)
 def test_square_weights(student):
-    """Avec E = H, les deux matrices sont carrées : x_t @ W_xh et h_prev @ W_hh, sans transposition."""
     _check(student, _case(3, 4, 5, 5))
 
 
+@title(
+    "Un batch d'une seule séquence (N = 1) : le résultat a la forme (1, H).",
+    "A batch of a single sequence (N = 1): the result has shape (1, H).",
+)
 def test_single_sequence(student):
-    """Un batch d'une seule séquence (N = 1) : le résultat a la forme (1, H)."""
     _check(student, _case(4, 1, 3, 4))
 
 
+@title(
+    "Des entrées de grande amplitude : tanh sature vers ±1 sans dépasser.",
+    "Inputs of large magnitude: tanh saturates towards ±1 without going past it.",
+)
 def test_large_inputs(student):
-    """Des entrées de grande amplitude : tanh sature vers ±1 sans dépasser."""
     x_t, h_prev, w_xh, w_hh, b_h = _case(5, 5, 6, 4)
     _check(student, (x_t * 4, h_prev, w_xh, w_hh, b_h))
 
 
+@title("La fonction ne modifie aucun de ses arguments.", "The function modifies none of its arguments.")
 def test_inputs_unchanged(student):
-    """La fonction ne modifie aucun de ses arguments."""
     args = _case(6, 4, 3, 6)
     originals = [a.clone() for a in args]
     with hints_for_errors({"RuntimeError": MATMUL_SHAPES}):
         call = student.rnn_cell_forward.keeping_arguments(*args)
-    expect_close(call.value, _reference(*originals), WRONG_VALUES, _mistakes(*originals), what="h_t")
+    expect_answered(call, _reference(*originals), WRONG_VALUES, _mistakes(*originals), what="h_t")
     for name, after, before in zip(("x_t", "h_prev", "W_xh", "W_hh", "b_h"), call.args, originals, strict=True):
         if not (isinstance(after, torch.Tensor) and after.shape == before.shape and torch.equal(after, before)):
             raise Mistake(MODIFIED_INPUTS, fr_en("{n} a changé pendant l'appel", "{n} changed during the call", n=name))

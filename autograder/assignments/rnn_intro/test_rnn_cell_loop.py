@@ -4,9 +4,19 @@ import pytest
 import torch
 from torch import nn
 
-from autograder.checks import Hint, Mistake, expect_close, hints_for_errors
-from autograder.language import fr_en
+from autograder.checks import Hint, Mistake, expect_answered, expect_close, hints_for_errors, title
+from autograder.language import Text, fr_en
 from autograder.suite_inputs import remembered, seed_weights
+from autograder.transport import Returns
+
+# What the function returns, as students read it.
+RETURNS = Returns(
+    Text(
+        "un tenseur PyTorch de forme (N, T, H), tous les états cachés",
+        "a PyTorch tensor of shape (N, T, H), every hidden state",
+    ),
+    "tensor",
+)
 
 WRONG_VALUES = Hint(
     "loop_wrong_values",
@@ -113,42 +123,57 @@ def _check(got, cell, x_in, hidden):
 
 
 @pytest.mark.parametrize(("seed", "n", "t", "e", "h"), [(0, 3, 5, 4, 6), (1, 5, 2, 3, 4), (2, 2, 7, 6, 3)])
+@title(
+    "Sans `hidden` (état initial nul), N = {n}, T = {t}, E = {e}, H = {h} : mêmes états que nn.RNN avec "
+    "les poids de la cellule, forme (N, T, H).",
+    "Without `hidden` (zero initial state), N = {n}, T = {t}, E = {e}, H = {h}: the same states as "
+    "nn.RNN with the cell's weights, shape (N, T, H).",
+)
 def test_without_hidden(student, seed, n, t, e, h):
-    """Sans `hidden` (état initial nul) : mêmes états que nn.RNN avec les poids de la cellule, forme (N, T, H)."""
     cell, x_in, _ = _case(seed, n, t, e, h)
     got = student.rnn_cell_loop(cell, x_in)
     _check(got, cell, x_in, None)
 
 
 @pytest.mark.parametrize(("seed", "n", "t", "e", "h"), [(3, 4, 6, 5, 3), (4, 2, 3, 4, 5)])
+@title(
+    "Avec un état initial `hidden` donné, N = {n}, T = {t} : la boucle part de cet état.",
+    "With a given initial state `hidden`, N = {n}, T = {t}: the loop starts from that state.",
+)
 def test_with_hidden(student, seed, n, t, e, h):
-    """Avec un état initial `hidden` donné : la boucle part de cet état."""
     cell, x_in, hidden = _case(seed, n, t, e, h, with_hidden=True)
     got = student.rnn_cell_loop(cell, x_in, hidden)
     _check(got, cell, x_in, hidden)
 
 
+@title(
+    "Une séquence d'un seul pas (T = 1) : le résultat a la forme (N, 1, H).",
+    "A sequence of a single step (T = 1): the result has shape (N, 1, H).",
+)
 def test_single_step(student):
-    """Une séquence d'un seul pas (T = 1) : le résultat a la forme (N, 1, H)."""
     cell, x_in, hidden = _case(5, 3, 1, 4, 5, with_hidden=True)
     got = student.rnn_cell_loop(cell, x_in, hidden)
     _check(got, cell, x_in, hidden)
 
 
+@title(
+    "Cellule et entrées en float64, sans `hidden` : l'état initial nul prend le dtype de x_in.",
+    "Cell and inputs in float64, without `hidden`: the zero initial state takes x_in's dtype.",
+)
 def test_float64(student):
-    """Cellule et entrées en float64, sans `hidden` : l'état initial nul prend le dtype de x_in."""
     cell, x_in, _ = _case(6, 3, 4, 5, 4, dtype=torch.float64)
     with hints_for_errors({"RuntimeError": DEFAULT_DTYPE}):
         got = student.rnn_cell_loop(cell, x_in)
     _check(got, cell, x_in, None)
 
 
+@title("x_in et hidden ressortent inchangés de l'appel.", "x_in and hidden come out of the call unchanged.")
 def test_arguments_unchanged(student):
-    """x_in et hidden ressortent inchangés de l'appel."""
     cell, x_in, hidden = _case(7, 3, 5, 4, 6, with_hidden=True)
     x_before, hidden_before = x_in.clone(), hidden.clone()
     call = student.rnn_cell_loop.keeping_arguments(cell, x_in, hidden)
+    expected, mistakes, _ = _expected_and_mistakes(cell, x_before, hidden_before)
+    expect_answered(call, expected, WRONG_VALUES, mistakes, what=fr_en("les états cachés", "the hidden states"))
     for name, after, before in (("x_in", call.args[1], x_before), ("hidden", call.args[2], hidden_before)):
         if not (isinstance(after, torch.Tensor) and after.shape == before.shape and torch.equal(after, before)):
             raise Mistake(MODIFIED_INPUT, fr_en("{n} a changé pendant l'appel", "{n} changed during the call", n=name))
-    _check(call.value, cell, x_before, hidden_before)

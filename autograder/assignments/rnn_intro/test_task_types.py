@@ -4,9 +4,18 @@ import re
 
 import pytest
 
-from autograder.checks import Hint, Mistake, expect_equal, shown
-from autograder.language import fr_en
-from autograder.transport import StudentFunction
+from autograder.checks import Hint, Mistake, expect_equal, shown, title
+from autograder.language import Text, fr_en
+from autograder.transport import Returns, StudentFunction
+
+# What TASK_TYPES holds, as students read it.
+RETURNS = Returns(
+    Text(
+        "un dict ordinaire qui associe à chaque tâche (une chaîne) sa famille (une chaîne)",
+        "a plain dict that maps each task (a string) to its family (a string)",
+    ),
+    "dict",
+)
 
 FAMILIES = ("one-to-one", "one-to-many", "many-to-one", "many-to-many")
 
@@ -176,8 +185,11 @@ def _expect_a_string(task, got):
 
 
 @pytest.mark.parametrize("task", list(EXPECTED))
+@title(
+    "La tâche {task} est rangée dans la bonne famille, écrite comme dans l'énoncé.",
+    "The task {task} is put in the right family, written as in the instructions.",
+)
 def test_task_family(student, task):
-    """La tâche est rangée dans la bonne famille, écrite comme dans l'énoncé."""
     task_types = _task_types(student)
     if task not in task_types:
         raise Mistake(
@@ -197,8 +209,11 @@ def test_task_family(student, task):
     expect_equal(got, EXPECTED[task], SPELLING, what=what)
 
 
+@title(
+    "Les cinq tâches sont présentes, sans clé en trop, chacune avec l'une des quatre familles.",
+    "The five tasks are present, with no extra key, each with one of the four families.",
+)
 def test_every_task_has_an_allowed_family(student):
-    """Les cinq tâches sont présentes, sans clé en trop, chacune avec l'une des quatre familles."""
     task_types = _task_types(student)
     missing = sorted(set(EXPECTED) - set(task_types))
     if missing:
