@@ -177,6 +177,17 @@ MISTAKES = {
         ("Décalage d'indice", "pas hiddens[b, L]"),
         ("Off by one", "not hiddens[b, L]"),
     ),
+    # A slip on a valid kind is the counting tests' to show, not a refusal of the kind.
+    "count_slip": (
+        "count_recurrent_parameters",
+        "def count_recurrent_parameters(kind, input_size, hidden_size, num_layers=1, bidirectional=False):\n"
+        "    if kind not in ('rnn', 'gru', 'lstm'):\n"
+        "        raise ValueError(kind)\n"
+        "    return hidden_size * (input_size + hiden_size)\n",
+        "raised",
+        ("a levé une erreur", "NameError"),
+        ("raised an error", "NameError"),
+    ),
 }
 
 
@@ -193,9 +204,9 @@ def test_a_mistake_the_generic_checks_missed_gets_its_own_hint_in_both_languages
     for outcome in mine:
         assert all(words in outcome.message for words in french), outcome.message
         assert all(words in outcome.message_en for words in english), outcome.message_en
-    # Never blamed for what they did not do: no "only invalid lengths raise a ValueError", no "must be a tensor"
-    # for a tuple, no "not the expected shape" alone.
-    assert not {"valid_lengths_refused", "not_a_tensor", "wrong_shape"} & {o.hint for o in failed}
+    # Never blamed for what they did not do: no "only invalid lengths (kinds) raise a ValueError", no "must be a
+    # tensor" for a tuple, no "not the expected shape" alone.
+    assert not {"valid_lengths_refused", "valid_kind_refused", "not_a_tensor", "wrong_shape"} & {o.hint for o in failed}
 
 
 # Right types and shapes, wrong values, the arguments left alone: every property of the call holds.
