@@ -250,36 +250,44 @@ def _refused(name: str, reason: str, *, returned: bool, limit: str, returns: Ret
         return fr_en(
             "{g} {f} : renvoyez {w} ; {c}.", "{g} {f}: return {w}; {c}.", g=_gave(gave), f=found, w=wanted, c=convert
         )
+    use = ("renvoyez plutôt", "return") if returned else ("utilisez plutôt", "use")
     if refusal.kind == "type":
-        if refusal.base:
-            found = Text(
-                f"un objet de type {detail} (une sous-classe de {refusal.base})",
-                f"an object of type {detail} (a subclass of {refusal.base})",
-            )
-            plain = _PLAIN.get(refusal.base)
-            if plain is not None:
-                return fr_en(
-                    "{g} {f} : la question attend {w}, avec {p}.",
-                    "{g} {f}: the question wants {w}, with {p}.",
-                    g=_gave(gave),
-                    f=found,
-                    w=wanted,
-                    p=plain,
-                )
-        else:
+        if not refusal.base:
             found = Text(f"un objet de type {detail}", f"an object of type {detail}")
+            return fr_en(
+                "{g} {f}, qui ne peut pas être noté : la question attend {w}.",
+                "{g} {f}, which cannot be graded: the question wants {w}.",
+                g=_gave(gave),
+                f=found,
+                w=wanted,
+            )
+        found = Text(
+            f"un objet de type {detail} (une sous-classe de {refusal.base})",
+            f"an object of type {detail} (a subclass of {refusal.base})",
+        )
+        plain = _PLAIN.get(refusal.base)
+        if plain is None or (returns is not None and refusal.base not in _BASES.get(returns.kind, ())):
+            return fr_en(
+                "{g} {f} : la question attend {w}.",
+                "{g} {f}: the question wants {w}.",
+                g=_gave(gave),
+                f=found,
+                w=wanted,
+            )
         return fr_en(
-            "{g} {f}, qui ne peut pas être noté : la question attend {w}.",
-            "{g} {f}, which cannot be graded: the question wants {w}.",
+            "{g} {f} : la question attend {w} ; {u} {p}.",
+            "{g} {f}: the question wants {w}; instead, {u} {p}.",
             g=_gave(gave),
             f=found,
             w=wanted,
+            u=Text(*use),
+            p=plain,
         )
     if refusal.kind in _TOO_LARGE:
         fr, en = _TOO_LARGE[refusal.kind]
         return fr_en(
-            "{g} {f} : la question attend {w}, une valeur bien plus petite.",
-            "{g} {f}: the question wants {w}, a much smaller value.",
+            "{g} {f} : la question attend seulement {w}.",
+            "{g} {f}: the question wants only {w}.",
             g=_gave(gave),
             f=Text(fr.format(detail), en.format(detail)),
             w=wanted,
@@ -296,11 +304,12 @@ def _refused(name: str, reason: str, *, returned: bool, limit: str, returns: Ret
                 w=wanted,
             )
         return fr_en(
-            "{g} {f} : la question attend {w}, {i}.",
-            "{g} {f}: the question wants {w}, {i}.",
+            "{g} {f} : la question attend {w} ; {u} {i}.",
+            "{g} {f}: the question wants {w}; instead, {u} {i}.",
             g=_gave(gave),
             f=found,
             w=wanted,
+            u=Text(*use),
             i=instead,
         )
     reason = reason[:300]  # a forged or malformed tree, or a message of the transport's own
@@ -331,6 +340,14 @@ _PLAIN: dict[str, Text] = {  # what to give instead of a subclass of a plain typ
     "set": Text("une liste ou un tuple", "a list or a tuple"),
     "frozenset": Text("une liste ou un tuple", "a list or a tuple"),
     "Tensor": Text("un tenseur ordinaire (torch.Tensor)", "a plain tensor (torch.Tensor)"),
+}
+# The plain types a question's kind of answer is made of: a subclass of another is not told to use it.
+_BASES: dict[str, tuple[str, ...]] = {
+    "tensor": ("Tensor",),
+    "tensors": ("tuple", "Tensor"),
+    "tuple": ("tuple", "int"),
+    "int": ("int",),
+    "dict": ("dict", "str"),
 }
 # The codec's bounds on one value, by the kind of its refusal.
 _TOO_LARGE: dict[str, tuple[str, str]] = {
