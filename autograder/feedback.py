@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, replace
 from pathlib import PurePath
 
-from autograder.language import french_spacing, in_language
+from autograder.language import french_spacing, in_language, output_in_language
 from autograder.reports import format_points
 from autograder.results import CellRun, ErrorInfo, Frame, Outcome, QuestionResult, Status, StudentResult, TestOutcome
 from autograder.scoring import REPORT_BUDGET_BYTES
@@ -575,7 +575,7 @@ def _error(error: ErrorInfo | None, lang: str) -> ErrorView | None:
 
 
 def _cell(run: CellRun, limits: SubmissionLimits, lang: str) -> CellView:
-    output = in_language(run.output, lang)
+    output = output_in_language(run.output, lang)
     if len(output) > MAX_OUTPUT_CHARS:
         output = "…" + output[-MAX_OUTPUT_CHARS:]
     return CellView(

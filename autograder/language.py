@@ -52,6 +52,23 @@ def fr_en(fr: str, en: str, **values: object) -> Text:
     )
 
 
+# -- the grader's note in a student's output ------------------------------------------------------------
+# Output crosses the sandbox as plain text, so the note the worker appends to output it cut is French there,
+# and put in the page's language when the page is made.
+_DROPPED_OUTPUT = re.compile(r"\[… (\d+) caractères de sortie non conservés\]")
+
+
+def dropped_output_note(count: int) -> str:
+    """The note appended to output cut at its cap (French; :func:`output_in_language` gives its English)."""
+    return f"[… {count} caractères de sortie non conservés]"
+
+
+def output_in_language(text: str, lang: str) -> str:
+    """A student's output with the grader's own notes in it in ``lang``."""
+    text = in_language(text, lang)
+    return _DROPPED_OUTPUT.sub(r"[… \1 characters of output not kept]", text) if lang == "en" else text
+
+
 # -- French typography (the students' pages) --------------------------------------------------------------
 # A non-breaking space before « : ; ? ! » and inside « », so that a line never starts with one of these marks
 # (a title wrapped before its colon on a phone): U+00A0 before « : » and « », a narrow one (U+202F) before

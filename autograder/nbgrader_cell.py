@@ -15,6 +15,7 @@ import textwrap
 
 import torch
 
+from autograder.language import french_spacing, in_language
 from autograder.results import Outcome, QuestionResult
 from autograder.scoring import score_question
 from autograder.suites import load_assignment, run_suite
@@ -38,18 +39,25 @@ def hidden_tests(question: str, namespace: dict) -> float:
     return result.score
 
 
-def summary(result: QuestionResult) -> str:
-    """What the student reads under the cell in nbgrader's feedback: the count, then each failed test."""
+def summary(result: QuestionResult, lang: str = "fr") -> str:
+    """What the student reads under the cell in nbgrader's feedback: the count, then each failed test,
+    in French (French typography) or, with ``lang="en"``, in English."""
     passed = sum(test.outcome is Outcome.PASSED for test in result.tests)
-    lines = [
-        f"Tests cachés de `{result.question}` : {passed} réussi(s) sur {len(result.tests)}, "
-        f"{result.score:g} / {result.max_score:g} point(s)."
-    ]
+    english = lang == "en"
+    if english:
+        head = f"Hidden tests of `{result.question}`: {passed} passed of {len(result.tests)}, "
+    else:
+        head = f"Tests cachés de `{result.question}` : {passed} réussi(s) sur {len(result.tests)}, "
+    lines = [head + f"{result.score:g} / {result.max_score:g} point(s)."]
     if result.reason:  # every test ended on the same missing name: say it once
-        return "\n".join([*lines, result.reason])
-    for test in result.tests:
-        if test.outcome is not Outcome.PASSED:
-            lines.append(f"- {test.description}")
-            if test.message:
-                lines.append(textwrap.indent(test.message, "    "))
-    return "\n".join(lines)
+        lines.append(in_language(result.reason, lang))
+    else:
+        for test in result.tests:
+            if test.outcome is not Outcome.PASSED:
+                description = (test.description_en or test.description) if english else test.description
+                message = (test.message_en or in_language(test.message, lang)) if english else test.message
+                lines.append(f"- {description}")
+                if message:
+                    lines.append(textwrap.indent(message, "    "))
+    text = "\n".join(lines)
+    return text if english else french_spacing(text)

@@ -26,9 +26,10 @@ from pathlib import Path
 import nbformat
 from nbconvert.preprocessors import Preprocessor
 from nbformat.notebooknode import NotebookNode
-from traitlets import Bool, Float, Integer
+from traitlets import Bool, Enum, Float, Integer
 
 from autograder.lane import Lane
+from autograder.language import Text, in_language, output_in_language
 from autograder.load import NotebookLoadError, load_notebook
 from autograder.nbgrader_cell import summary
 from autograder.results import CellRun, StudentResult
@@ -46,6 +47,7 @@ AUTOGRADE_PREPROCESSORS = [
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
 
+_NO_HIDDEN_TEST = Text("Aucun test caché pour cette cellule.", "No hidden test for this cell.")
 _lane: Lane | None = None
 _assignment: Assignment | None = None
 _interrupted = False  # Ctrl-C came: the run stops at the latest when the next notebook starts
@@ -111,6 +113,7 @@ class SandboxedExecute(Preprocessor):
     call_seconds = Float(None, allow_none=True, help="time limit per call of a student's function (s)").tag(config=True)
     submission_seconds = Float(None, allow_none=True, help="time limit per notebook (s)").tag(config=True)
     memory_mb = Integer(None, allow_none=True, help="memory per notebook (MB)").tag(config=True)
+    lang = Enum(["fr", "en"], "fr", help="language of what the cells show students: fr or en").tag(config=True)
 
     def preprocess(self, nb: NotebookNode, resources: dict) -> tuple[NotebookNode, dict]:
         from autograder.grade import grade_notebook
@@ -125,11 +128,11 @@ class SandboxedExecute(Preprocessor):
             notebook = load_notebook(nbformat.writes(nb).encode())
         except NotebookLoadError as error:  # nbgrader read it, so this is rare: every check cell scores 0
             self.log.warning("autograder: %s: %s", student, error)
-            _write_outputs(nb, None, {}, str(error))
+            _write_outputs(nb, None, {}, str(error), self.lang)
             return nb, resources
         result = grade_notebook(student, notebook, assignment, lane=lane)
         _stop_if_interrupted()
-        _write_outputs(nb, result, {q.question: q for q in result.questions}, "")
+        _write_outputs(nb, result, {q.question: q for q in result.questions}, "", self.lang)
         return nb, resources
 
 
@@ -144,7 +147,9 @@ def _course_root(preprocessor: Preprocessor) -> str:
     return str(Path(root).resolve())
 
 
-def _write_outputs(nb: NotebookNode, result: StudentResult | None, questions: dict, problem: str) -> None:
+def _write_outputs(
+    nb: NotebookNode, result: StudentResult | None, questions: dict, problem: str, lang: str = "fr"
+) -> None:
     runs: dict[int, CellRun] = {run.cell: run for run in (result.cells if result else ())}
     count = 0
     for position, cell in enumerate(nb.cells, start=1):
@@ -157,12 +162,12 @@ def _write_outputs(nb: NotebookNode, result: StudentResult | None, questions: di
         if meta.get("grade") and not meta.get("solution"):  # a check cell: the hidden suite's verdict
             question = questions.get(meta.get("grade_id"))
             if question is None:
-                text = problem or "Aucun test caché pour cette cellule."
-                cell.outputs.append(nbformat.v4.new_output("stream", name="stdout", text=text + "\n"))
+                text = problem or in_language(_NO_HIDDEN_TEST, lang)
                 score = 0.0
             else:
-                cell.outputs.append(nbformat.v4.new_output("stream", name="stdout", text=summary(question) + "\n"))
+                text = summary(question, lang)
                 score = question.score
+            cell.outputs.append(nbformat.v4.new_output("stream", name="stdout", text=text + "\n"))
             cell.outputs.append(
                 nbformat.v4.new_output("execute_result", data={"text/plain": f"{score:g}"}, execution_count=count)
             )
@@ -171,14 +176,17 @@ def _write_outputs(nb: NotebookNode, result: StudentResult | None, questions: di
         if run is None:
             continue
         if run.output:
-            cell.outputs.append(nbformat.v4.new_output("stream", name="stdout", text=run.output))
+            output = output_in_language(run.output, lang)
+            cell.outputs.append(nbformat.v4.new_output("stream", name="stdout", text=output))
         if run.error is not None:
-            lines = [f"Cellule {f.cell}, ligne {f.line}, dans {f.function} : {f.text}" for f in run.error.frames]
+            where = "Cell {}, line {}, in {}: {}" if lang == "en" else "Cellule {}, ligne {}, dans {} : {}"
+            lines = [where.format(f.cell, f.line, f.function, f.text) for f in run.error.frames]
+            message = in_language(run.error.message, lang)
             cell.outputs.append(
                 nbformat.v4.new_output(
                     "error",
                     ename=run.error.type_name,
-                    evalue=run.error.message,
-                    traceback=[*lines, run.error.summary()],
+                    evalue=message,
+                    traceback=[*lines, f"{run.error.type_name}: {message}" if message else run.error.type_name],
                 )
             )

@@ -22,7 +22,7 @@ from typing import Protocol
 import torch
 
 from autograder.codec import Codec, CodecError, read_refusal
-from autograder.language import Text, fr_en, french_spacing
+from autograder.language import Text, dropped_output_note, fr_en, french_spacing
 from autograder.results import ErrorInfo, Frame
 
 CELL_FILENAME = "<cell {}>"  # how a notebook cell's code is named in tracebacks
@@ -522,7 +522,7 @@ class CappedText(io.TextIOBase):
     def text(self) -> str:
         kept = "".join(self._parts)
         if self.dropped:
-            kept += f"\n[… {self.dropped} caractères de sortie non conservés]"
+            kept += "\n" + dropped_output_note(self.dropped)
         return kept
 
 

@@ -16,6 +16,7 @@ from autograder.feedback import limit_sentence
 from autograder.pages import render_feedback
 from autograder.results import CellRun, ErrorInfo, Frame, Status
 from autograder.suites import SubmissionLimits, load_assignment
+from autograder.transport import CappedText
 
 ASSIGNMENT = load_assignment()
 
@@ -129,6 +130,18 @@ def test_cells_that_failed_show_their_error_line_limit_and_output():
     assert "début" in text
     assert "cellule 1 " not in text
     assert "Votre code a affiché trop de texte (au plus 64 ko)" in text  # a cell that ran, its output cut
+
+
+def test_the_note_on_output_cut_at_its_cap_is_in_the_pages_language():
+    captured = CappedText(10)
+    captured.write("x" * 50)  # the worker's capture of a cell that printed too much
+    cells = (CellRun(11, True, output=captured.text(), limit="output_kb"),)
+    result = graded(ASSIGNMENT, "ana", cells=cells)
+    french = " ".join(_text(render_feedback(result, ASSIGNMENT)).split())
+    english = " ".join(_text(render_feedback(result, ASSIGNMENT, lang="en")).split())
+    assert "[… 40 caractères de sortie non conservés]" in french
+    assert "[… 40 characters of output not kept]" in english
+    assert "caractères" not in english
 
 
 def test_a_notebook_not_graded_says_why_in_the_students_language():
