@@ -170,13 +170,24 @@ def expect_answered(
     answered, so the property can be judged. An answer is a result of the kind asked (a tensor, or a tuple of
     tensors, of the expected shapes: its values are the other tests' business), or a result that could not be
     read (the arguments came back all the same), unless it is a generator's, whose body never ran. Anything
-    else fails as the value tests fail (``expect_close``'s hint for its type or shape)."""
+    else fails as the value tests fail (``expect_close``'s hint for its type or shape). The test is marked as
+    a property test (:func:`took_property_test`): its points count only beside a right value."""
+    _property_test["seen"] = True
     if call.refused is not None:
         if call.refused.generator:
             raise call.refused
         return
     if not _same_form(call.value, expected):
         expect_close(call.value, expected, hint, mistakes, what=what)
+
+
+_property_test = {"seen": False}
+
+
+def took_property_test() -> bool:
+    """Whether the test that just ran judged a property (it called :func:`expect_answered`); resets."""
+    seen, _property_test["seen"] = _property_test["seen"], False
+    return seen
 
 
 def _same_form(got: object, expected: object) -> bool:

@@ -87,6 +87,9 @@ class TestOutcome:
     message_en: str = ""  # ``message`` in English, for feedback with --lang en ("" when it has none)
     error: ErrorInfo | None = None  # the student's exception that ended the test, with its traceback, if one did
     description_en: str = ""  # ``description`` in English ("" when the suite gives none)
+    # A test of a property of the call (its arguments left alone, no .grad filled: checks.expect_answered):
+    # judged on that property alone, and worth its points only beside a test of the values that passed.
+    property_only: bool = False
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,13 @@ def score_question(question: Question, outcomes: Sequence[TestOutcome]) -> Quest
     if not tests or total_weight <= 0:
         return QuestionResult(question.id, 0.0, question.points, tests, (0.0,) * len(tests), "aucun test n'a tourné")
     shares = tuple(question.points * o.weight / total_weight for o in tests)
-    scores = tuple(round(s, 4) if o.outcome is Outcome.PASSED else 0.0 for s, o in zip(shares, tests, strict=True))
+    # A property (arguments left alone) is worth its points beside a right value, not for a constant of the
+    # right shape: with no test of the values passed, the property tests passed earn nothing.
+    valued = any(o.outcome is Outcome.PASSED and not o.property_only for o in tests)
+    scores = tuple(
+        round(s, 4) if o.outcome is Outcome.PASSED and (valued or not o.property_only) else 0.0
+        for s, o in zip(shares, tests, strict=True)
+    )
     return QuestionResult(question.id, round(sum(scores), 2), question.points, tests, scores, _reason(tests))
 
 

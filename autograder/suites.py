@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from autograder.checks import Mistake, Title
+from autograder.checks import Mistake, Title, took_property_test
 from autograder.errors import AutograderError
 from autograder.language import Text, english
 from autograder.results import Outcome, TestOutcome
@@ -359,6 +359,7 @@ class _Collector:
             **_texts(description, "description"),
             "weight": question.weights.get(function, 1.0),
             "limit": getattr(self._student, "limit_struck", ""),
+            "property_only": took_property_test(),
         }
         if call.excinfo is None:
             return TestOutcome(outcome=Outcome.PASSED, **common)

@@ -238,6 +238,38 @@ def test_property_tests_pass_for_wrong_values_that_leave_the_arguments_alone(sol
         assert any(o.outcome is not Outcome.PASSED for o in mine.values()), question  # the values are still wrong
 
 
+CONSTANTS_OF_THE_RIGHT_SHAPE = {
+    "rnn_cell_forward": "import torch\ndef rnn_cell_forward(x_t, h_prev, W_xh, W_hh, b_h):\n"
+    "    return torch.zeros(x_t.shape[0], W_hh.shape[0])\n",
+    "hidden_gradient_norms": "import torch\n_right = hidden_gradient_norms\n"
+    "def hidden_gradient_norms(rnn_cell, x_in):\n"
+    "    return torch.zeros_like(_right(rnn_cell, x_in))\n",
+}
+
+
+def test_a_constant_of_the_right_shape_earns_nothing_though_it_leaves_the_arguments_alone(solution_namespace):
+    """Its property tests pass (the property holds) but, with no value right, they are worth nothing; beside a
+    right value, they count."""
+    namespace = dict(solution_namespace)
+    for code in CONSTANTS_OF_THE_RIGHT_SHAPE.values():
+        exec(compile(code, "<constants>", "exec"), namespace)
+    questions = tuple(CONSTANTS_OF_THE_RIGHT_SHAPE)
+    outcomes = run_suite(ASSIGNMENT, lambda: Student(InProcessTransport(namespace)), questions=questions)
+    result = score_student("constant", ASSIGNMENT, outcomes)
+    for question in result.questions:
+        if question.question in questions:
+            passed = {t.name for t in question.tests if t.outcome is Outcome.PASSED}
+            assert passed == PROPERTY_TESTS[question.question], question.question
+            assert {t.name for t in question.tests if t.property_only} == PROPERTY_TESTS[question.question]
+            assert question.score == 0, question.question
+    right = score_student(
+        "solution",
+        ASSIGNMENT,
+        run_suite(ASSIGNMENT, lambda: Student(InProcessTransport(dict(solution_namespace))), questions=questions),
+    )
+    assert sum(q.score for q in right.questions) == sum(a.points for a in ASSIGNMENT.questions if a.id in questions)
+
+
 def test_every_test_title_is_a_sentence_in_french_and_in_english(solution_outcomes):
     for question in ASSIGNMENT.questions:
         mine = [o for o in solution_outcomes if o.question == question.id]
