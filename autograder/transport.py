@@ -267,22 +267,8 @@ def _refused(name: str, reason: str, *, returned: bool, limit: str, returns: Ret
         )
         plain = _PLAIN.get(refusal.base)
         if plain is None or (returns is not None and refusal.base not in _BASES.get(returns.kind, ())):
-            return fr_en(
-                "{g} {f} : la question attend {w}.",
-                "{g} {f}: the question wants {w}.",
-                g=_gave(gave),
-                f=found,
-                w=wanted,
-            )
-        return fr_en(
-            "{g} {f} : la question attend {w} ; {u} {p}.",
-            "{g} {f}: the question wants {w}; instead, {u} {p}.",
-            g=_gave(gave),
-            f=found,
-            w=wanted,
-            u=Text(*use),
-            p=plain,
-        )
+            plain = None
+        return _wants(gave, found, wanted, use, plain)
     if refusal.kind in _TOO_LARGE:
         fr, en = _TOO_LARGE[refusal.kind]
         return fr_en(
@@ -294,24 +280,7 @@ def _refused(name: str, reason: str, *, returned: bool, limit: str, returns: Ret
         )
     if refusal.kind in _UNCARRIED:
         fr, en, instead = _UNCARRIED[refusal.kind]
-        found = Text(fr.format(detail), en.format(detail))
-        if instead is None:
-            return fr_en(
-                "{g} {f} : la question attend {w}.",
-                "{g} {f}: the question wants {w}.",
-                g=_gave(gave),
-                f=found,
-                w=wanted,
-            )
-        return fr_en(
-            "{g} {f} : la question attend {w} ; {u} {i}.",
-            "{g} {f}: the question wants {w}; instead, {u} {i}.",
-            g=_gave(gave),
-            f=found,
-            w=wanted,
-            u=Text(*use),
-            i=instead,
-        )
+        return _wants(gave, Text(fr.format(detail), en.format(detail)), wanted, use, instead)
     reason = reason[:300]  # a forged or malformed tree, or a message of the transport's own
     return fr_en(
         "{g} une valeur qui n'a pas pu être lue ({r}) : la question attend {w}.",
@@ -319,6 +288,23 @@ def _refused(name: str, reason: str, *, returned: bool, limit: str, returns: Ret
         g=_gave(gave),
         r=reason,
         w=wanted,
+    )
+
+
+def _wants(gave: tuple[str, str], found: Text, wanted: Text, use: tuple[str, str], instead: object = None) -> Text:
+    """ "<name> returned <found>: the question wants <wanted>", and what to return instead when there is one."""
+    if instead is None:
+        return fr_en(
+            "{g} {f} : la question attend {w}.", "{g} {f}: the question wants {w}.", g=_gave(gave), f=found, w=wanted
+        )
+    return fr_en(
+        "{g} {f} : la question attend {w} ; {u} {i}.",
+        "{g} {f}: the question wants {w}; instead, {u} {i}.",
+        g=_gave(gave),
+        f=found,
+        w=wanted,
+        u=Text(*use),
+        i=instead,
     )
 
 
