@@ -5,16 +5,15 @@ One course made by `autograder nbgrader init` (its default: the kit's sandboxed 
 `submitted/` folder holds what `nbgrader collect` would put there: the bundled example students,
 each with every file of their submission, and a class of 20 notebooks, a quarter right everywhere,
 the others with one to three typical mistakes, some stopped early (`scripts/make_examples.py`'s
-`mixed_class`). nbgrader autogrades and exports; `autograder grade` grades the same folder, and the
-bundled examples where they lie. Per student: nbgrader's export total and its gradebook's score for
-each question equal ours.
+`mixed_class`). nbgrader autogrades and exports; `autograder grade` grades the same folder. Per
+student: nbgrader's export total and its gradebook's score for each question equal ours.
 
 Two bundled students show how each tool treats a broken submission, and both agree there too:
 Emma's truncated notebook is `unreadable` for us (0 for each question) and fails nbgrader's
 autograde of her notebook alone (nbgrader's log names her; her gradebook scores are 0, the others
 graded). Farid saved a copy beside his notebook: in nbgrader's layout both tools grade
 `rnn_intro/rnn_intro.ipynb`, the notebook the release named (we say which copy we left), while
-where the examples lie, outside that layout, he stays a `duplicate` row.
+where the examples lie, outside that layout, he stays a `duplicate` row (test_grade, test_discover).
 """
 
 from __future__ import annotations
@@ -85,7 +84,6 @@ def graded(tmp_path_factory, isolated_jupyter):
     export = run_tool("nbgrader", "export", "--to", str(root / "export.csv"), cwd=course, timeout=300)
     assert export.returncode == 0, export.stderr
     ours = run_cli("grade", str(course / "submitted"), "--out", str(root / "ours"))
-    bundled = run_cli("grade", str(EXAMPLES), "--out", str(root / "examples"))
     with gradebook(read_settings(course)) as book:
         scores = {}
         for student in [*examples, *mixed]:
@@ -101,7 +99,6 @@ def graded(tmp_path_factory, isolated_jupyter):
         "autograde": autograde,
         "workers_left": workers_left,
         "ours": ours,
-        "bundled": bundled,
         "scores": scores,
         "export": exported,
     }
@@ -129,19 +126,6 @@ def test_the_class_is_mixed(graded):
     assert sum(1 for t in totals if 0 < t < TOTAL_POINTS) >= MIXED // 2
     assert float(rows["alice_martin"]["total"]) == TOTAL_POINTS
     assert 0 < float(rows["chloe_bernard"]["total"]) < TOTAL_POINTS
-
-
-def test_the_bundled_examples_grade_the_same_where_they_lie_and_in_the_course(graded):
-    assert graded["bundled"].returncode == 0, graded["bundled"].stderr
-    in_course, bundled = _rows(graded["root"] / "ours"), _rows(graded["root"] / "examples")
-    assert set(bundled) == {*GRADED_EXAMPLES, UNREADABLE}
-    for student, row in bundled.items():
-        if student != DUPLICATE:
-            assert {k: in_course[student][k] for k in row if k != "seconds"} == {
-                k: v for k, v in row.items() if k != "seconds"
-            }, student
-    # Outside nbgrader's layout nothing names the notebook: Farid's two are a duplicate, none picked.
-    assert bundled[DUPLICATE]["status"] == "duplicate"
 
 
 def test_a_truncated_notebook_fails_only_its_own_autograde(graded):

@@ -105,8 +105,9 @@ def test_init_grades_through_the_sandbox_unless_in_kernel_and_moves_older_course
 
     # Older courses, as the previous init wrote them (its config is this one without the executor).
     for edited in (False, True):
-        course = tmp_path / f"old-{edited}"
-        init_course(course, LAYOUT, ASSIGNMENT, exchange=tmp_path / "exchange", in_kernel=True)
+        course = tmp_path / ("b" if not edited else "old-edited")  # b: as the previous init wrote it
+        if edited:
+            init_course(course, LAYOUT, ASSIGNMENT, exchange=tmp_path / "exchange", in_kernel=True)
         config = course / CONFIG_FILE
         if edited:
             config.write_text(config.read_text() + "c.Execute.timeout = 120\n")
