@@ -512,7 +512,7 @@ def more_cells_sentence(count: int, lang: str) -> str:
 
 def _question(question: QuestionResult, limits: SubmissionLimits, lang: str) -> QuestionView:
     tests = []
-    said = _reason(question, lang)  # a sentence already on the page, not repeated under every test
+    said = question.reason_in(lang)  # a sentence already on the page, not repeated under every test
     for test, score in zip(question.tests, question.scores, strict=True):
         view = _test(test, score, question, limits, lang)
         if view.headline and view.headline == said:
@@ -528,31 +528,20 @@ def _question(question: QuestionResult, limits: SubmissionLimits, lang: str) -> 
         full=question.score >= question.max_score,
         passed=sum(t.passed for t in tests),
         total=len(tests),
-        reason=_reason(question, lang),
+        reason=question.reason_in(lang),
         tests=tests,
     )
 
 
-def _reason(question: QuestionResult, lang: str) -> str:
-    if not question.reason:
-        return ""
-    if lang != "en":
-        return question.reason
-    for test in question.tests:
-        if test.message == question.reason and test.message_en:
-            return test.message_en
-    return {"aucun test n'a tourné": "no test ran"}.get(question.reason, in_language(question.reason, lang))
-
-
 def _test(test: TestOutcome, score: float, question: QuestionResult, limits: SubmissionLimits, lang: str) -> TestView:
     share = question.max_score * test.weight / (sum(t.weight for t in question.tests) or 1)
-    message = (test.message_en or in_language(test.message, lang)) if lang == "en" else test.message
+    message = test.message_in(lang)
     headline, _, detail = message.partition("\n")
     error = _error(test.error, lang)
     if error is not None and test.hint == "raised":
         detail = ""  # the lines after the headline were the traceback, shown from the frames instead
     return TestView(
-        description=(test.description_en or test.description) if lang == "en" else test.description,
+        description=test.description_in(lang),
         passed=test.outcome is Outcome.PASSED,
         points=f"{format_points(score)} / {format_points(share)}",
         headline=headline.strip(),

@@ -15,7 +15,7 @@ import textwrap
 
 import torch
 
-from autograder.language import french_spacing, in_language
+from autograder.language import french_spacing
 from autograder.results import Outcome, QuestionResult
 from autograder.scoring import score_question
 from autograder.suites import load_assignment, run_suite
@@ -50,14 +50,12 @@ def summary(result: QuestionResult, lang: str = "fr") -> str:
         head = f"Tests cachés de `{result.question}` : {passed} réussi(s) sur {len(result.tests)}, "
     lines = [head + f"{result.score:g} / {result.max_score:g} point(s)."]
     if result.reason:  # every test ended on the same missing name: say it once
-        lines.append(in_language(result.reason, lang))
+        lines.append(result.reason_in(lang))
     else:
         for test in result.tests:
             if test.outcome is not Outcome.PASSED:
-                description = (test.description_en or test.description) if english else test.description
-                message = (test.message_en or in_language(test.message, lang)) if english else test.message
-                lines.append(f"- {description}")
-                if message:
+                lines.append(f"- {test.description_in(lang)}")
+                if message := test.message_in(lang):
                     lines.append(textwrap.indent(message, "    "))
     text = "\n".join(lines)
     return text if english else french_spacing(text)

@@ -181,12 +181,9 @@ def _write_outputs(
         if run.error is not None:
             where = "Cell {}, line {}, in {}: {}" if lang == "en" else "Cellule {}, ligne {}, dans {} : {}"
             lines = [where.format(f.cell, f.line, f.function, f.text) for f in run.error.frames]
-            message = in_language(run.error.message, lang)
+            error = dataclasses.replace(run.error, message=in_language(run.error.message, lang))
             cell.outputs.append(
                 nbformat.v4.new_output(
-                    "error",
-                    ename=run.error.type_name,
-                    evalue=message,
-                    traceback=[*lines, f"{run.error.type_name}: {message}" if message else run.error.type_name],
+                    "error", ename=error.type_name, evalue=error.message, traceback=[*lines, error.summary()]
                 )
             )

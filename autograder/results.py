@@ -5,6 +5,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from autograder.language import english
+
 
 class Status(str, enum.Enum):
     """Why a submission got the grade it got; the gradebook's ``status`` column (contract words)."""
@@ -91,6 +93,14 @@ class TestOutcome:
     # judged on that property alone, and worth its points only beside a test of the values that passed.
     property_only: bool = False
 
+    def description_in(self, lang: str) -> str:
+        """The test's title in ``lang`` (French when the suite gives no English)."""
+        return (self.description_en or self.description) if lang == "en" else self.description
+
+    def message_in(self, lang: str) -> str:
+        """Why it failed, in ``lang``."""
+        return (self.message_en or english(self.message)) if lang == "en" else self.message
+
 
 @dataclass(frozen=True)
 class QuestionResult:
@@ -100,6 +110,15 @@ class QuestionResult:
     tests: tuple[TestOutcome, ...]
     scores: tuple[float, ...]  # each test's share of the points, in the order of ``tests``
     reason: str = ""  # why the question could not run at all, when it could not
+
+    def reason_in(self, lang: str) -> str:
+        """``reason`` in ``lang``: the English of the test message it came from, when it has one."""
+        if not self.reason or lang != "en":
+            return self.reason
+        for test in self.tests:
+            if test.message == self.reason and test.message_en:
+                return test.message_en
+        return {"aucun test n'a tourné": "no test ran"}.get(self.reason, english(self.reason))
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from html import escape
 
-from autograder.language import english, french_spacing
+from autograder.language import french_spacing
 from autograder.reports import failed_cells, format_points, protections_off
 from autograder.results import Outcome, QuestionResult, Status, StudentResult, TestOutcome
 from autograder.suites import Assignment
@@ -277,7 +277,7 @@ def _mistakes(
                 if not students or students[-1].student != result.student:
                     students.append(link)
                 if (question.question, hint) not in texts:
-                    message = (test.message_en or english(test.message)) if lang == "en" else test.message
+                    message = test.message_in(lang)
                     line = _short(message.partition("\n")[0])
                     texts[question.question, hint] = line if lang == "en" else french_spacing(line)
     rows = []
