@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograder import __version__
-from autograder.course import CourseLayout
 from autograder.errors import AutograderError
+from autograder.nbgrader.layout import CourseLayout
 
 EXIT_OK = 0
 EXIT_FAILED = 1  # the command ran and found a problem (for example a stale release)
@@ -319,7 +319,7 @@ def _grade_options(args: argparse.Namespace) -> GradeOptions:
 def run_grade(options: GradeOptions) -> int:
     if options.scheduler is not None:
         require_dask()
-    from autograder.discover import discover  # light: an empty folder is reported at once
+    from autograder.grading.discover import discover  # light: an empty folder is reported at once
 
     suite = options.suite or BUNDLED_SUITE
     nbgrader_path = _nbgrader_path(suite)
@@ -348,12 +348,12 @@ def run_grade(options: GradeOptions) -> int:
     with contextlib.ExitStack() as stack:
         cluster = zygote = None
         if options.scheduler is not None:
-            from autograder.cluster import ClusterRun
+            from autograder.grading.cluster import ClusterRun
 
             # Asked first: the workers start their lanes while this process imports torch and the suites.
             cluster = stack.enter_context(ClusterRun(options.scheduler, suite, options.limits, hide, jobs))
         elif any(s.problem is None for s in submissions):
-            from autograder.zygote import Zygote
+            from autograder.grading.zygote import Zygote
 
             # The lanes' workers are forked from one warm interpreter, started now: it imports torch
             # on one core while this process imports torch, pytest and the suites on another.
@@ -368,11 +368,11 @@ def run_grade(options: GradeOptions) -> int:
         finally:
             gc.freeze()  # all of it kept for the run: never scanned again, here or in the lanes forked from here
             gc.enable()
-        from autograder import guard
-        from autograder.grade import grade_batch
-        from autograder.pages import load_templates, render_feedback, write_pages
-        from autograder.reports import result_text, terminal_table, use_color, write_reports
-        from autograder.suites import hold_session
+        from autograder.grading import guard
+        from autograder.grading.grade import grade_batch
+        from autograder.grading.suites import hold_session
+        from autograder.reports.gradebook import result_text, terminal_table, use_color, write_reports
+        from autograder.reports.pages import load_templates, render_feedback, write_pages
 
         load_templates()  # read now, like every module of the trusted side: the snapshot below covers them
         hold_session(assignment)  # collected once, before any submission runs; never again in this run
@@ -454,13 +454,14 @@ def _nbgrader_path(suite: Path) -> str:
 
 def _import_and_load(suite: Path, options: GradeOptions, collect: bool):
     """torch, the grader and the assignment (its suites collected too if ``collect``)."""
-    from autograder.malloc import retain_freed_memory
+    from autograder.sandbox.malloc import retain_freed_memory
 
     retain_freed_memory()  # before torch allocates: the lanes forked from this process inherit it
     import torch
 
-    import autograder.grade  # noqa: F401  (pytest, the lanes: imported here, without collections)
-    from autograder.suites import load_assignment, suite_session
+    import autograder.grading.grade  # noqa: F401  (pytest, the lanes: imported here, without collections)
+    from autograder.assignment import load_assignment
+    from autograder.grading.suites import suite_session
 
     # One thread: the lab's tensors are tiny, and torch's thread pool competing with other work
     # on the machine made some calls far slower (docs/performance.md).
@@ -484,7 +485,7 @@ def _where(options: GradeOptions, jobs: int) -> str:
 
 def protection_warning(names: list[str]) -> str:
     """One line naming the sandbox protections this machine could not give (no user namespaces, no Landlock, macOS)."""
-    from autograder.sandbox import PROTECTIONS
+    from autograder.reports.wording import PROTECTIONS
 
     return (
         "autograder: warning: sandbox protections off on this machine: "
@@ -549,7 +550,7 @@ def run_release(options: ReleaseOptions) -> int:
             "(run it in the kit's folder, or name that folder with --course-dir DIR)"
         )
     # Imported here: nbgrader and nbformat are slow to import, which `--help` should not pay.
-    from autograder.release import check_release, write_release
+    from autograder.nbgrader.release import check_release, write_release
 
     if options.check:
         result = check_release(layout)
@@ -565,9 +566,9 @@ def run_release(options: ReleaseOptions) -> int:
 
 def run_grade_into_nbgrader(options: GradeOptions) -> int:
     """`grade --nbgrader-course`: the course is checked before grading, written after the reports."""
-    from autograder import nbgrader_course
-    from autograder.reports import GRADEBOOK
-    from autograder.suites import load_assignment
+    from autograder.assignment import load_assignment
+    from autograder.nbgrader import course as nbgrader_course
+    from autograder.reports.gradebook import GRADEBOOK
 
     assignment = load_assignment(folder=options.suite)
     settings = nbgrader_course.check_gradebook(options.nbgrader_course, assignment)
@@ -596,8 +597,8 @@ def _nbgrader_init_options(args: argparse.Namespace) -> NbgraderInitOptions:
 
 def run_nbgrader_init(options: NbgraderInitOptions) -> int:
     # Imported here: nbgrader takes seconds to import, which `--help` should not pay.
-    from autograder.nbgrader_course import init_course
-    from autograder.suites import load_assignment
+    from autograder.assignment import load_assignment
+    from autograder.nbgrader.course import init_course
 
     assignment = load_assignment()
     report = init_course(
@@ -612,14 +613,14 @@ def run_nbgrader_init(options: NbgraderInitOptions) -> int:
     config = settings.root / "nbgrader_config.py"
     print(f"{'wrote' if report.config_written else 'kept (edited by hand)'} {config}")
     if report.executor_added:
-        print("  added to it: nbgrader autograde through the kit's sandbox (autograder.nbgrader_executor)")
+        print("  added to it: nbgrader autograde through the kit's sandbox (autograder.nbgrader.executor)")
     if options.in_kernel:
         print(
             "  --in-kernel: nbgrader autograde runs the hidden tests in the student's kernel, with no sandbox: "
             "a notebook can patch them or read the course folder"
         )
     else:
-        print("  nbgrader autograde grades through the kit's sandbox (autograder.nbgrader_executor)")
+        print("  nbgrader autograde grades through the kit's sandbox (autograder.nbgrader.executor)")
     print(f"  course id {settings.course_id}, gradebook {settings.db_url}")
     print(f"  exchange {settings.exchange}{' (created)' if report.exchange_created else ''}")
     if report.exchange_missing:

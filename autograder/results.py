@@ -133,6 +133,6 @@ class StudentResult:
     message: str = ""  # why it was not graded, for statuses other than GRADED
     seconds: float = 0.0
     limit: str = ""  # a SubmissionLimits field that struck the submission as a whole ("submission_seconds")
-    unprotected: tuple[str, ...] = ()  # sandbox protections that were off (see autograder.sandbox.PROTECTIONS)
+    unprotected: tuple[str, ...] = ()  # sandbox protections that were off (see autograder.reports.wording.PROTECTIONS)
     cut_characters: int = 0  # characters of the student's outputs and errors left out by the report budget
     cut_cells: int = 0  # cells to look at left out of the reports past the first ones (scoring.MAX_REPORTED_CELLS)

@@ -147,9 +147,9 @@ def nbgrader(submissions: Path, students: list[str], work: Path, in_kernel: bool
 
     ``in_kernel``: stock nbgrader, its own executor and the hidden suites in the student's kernel (the
     peer we are measured against); else the course's default, the kit's sandboxed executor."""
-    from autograder.course import CourseLayout
-    from autograder.nbgrader_course import gradebook, init_course, read_settings
-    from autograder.suites import load_assignment
+    from autograder.assignment import load_assignment
+    from autograder.nbgrader.course import gradebook, init_course, read_settings
+    from autograder.nbgrader.layout import CourseLayout
 
     assignment = load_assignment()
     course = work / "course"
@@ -182,9 +182,10 @@ import sys, time
 from pathlib import Path
 import torch
 torch.set_num_threads(1)
-from autograder.grade import grade_notebook
-from autograder.load import load_notebook
-from autograder.suites import load_assignment, suite_session
+from autograder.grading.grade import grade_notebook
+from autograder.grading.load import load_notebook
+from autograder.assignment import load_assignment
+from autograder.grading.suites import suite_session
 assignment = load_assignment()
 suite_session(assignment)
 paths = sorted(Path(sys.argv[1]).glob("*.ipynb"))

@@ -13,12 +13,14 @@ import sys
 import time
 from pathlib import Path
 
-from autograder.course import CourseLayout
-from autograder.execute import new_namespace, run_cells
-from autograder.grade import read_notebook_file
+from autograder.assignment import load_assignment
+from autograder.grading.grade import read_notebook_file
+from autograder.grading.student import Student
+from autograder.grading.suites import run_suite
+from autograder.nbgrader.layout import CourseLayout
 from autograder.results import Outcome
-from autograder.suites import load_assignment, run_suite
-from autograder.transport import InProcessTransport, Student
+from autograder.sandbox.execute import new_namespace, run_cells
+from autograder.sandbox.runtime import InProcessTransport
 
 REPO = Path(__file__).resolve().parent.parent
 

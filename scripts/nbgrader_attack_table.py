@@ -30,9 +30,9 @@ sys.path.insert(0, str(REPO / "tests"))
 
 from nbgrader_attacks import MARK, SECRETS, STUDENTS, WHAT, Listener, submit_all  # noqa: E402
 
-from autograder.course import CourseLayout  # noqa: E402
-from autograder.nbgrader_course import gradebook, init_course, read_settings  # noqa: E402
-from autograder.suites import load_assignment  # noqa: E402
+from autograder.assignment import load_assignment  # noqa: E402
+from autograder.nbgrader.course import gradebook, init_course, read_settings  # noqa: E402
+from autograder.nbgrader.layout import CourseLayout  # noqa: E402
 
 
 def run_course(work: Path, in_kernel: bool) -> tuple[dict[str, str], float]:

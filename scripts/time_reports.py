@@ -18,11 +18,11 @@ from pathlib import Path
 
 import torch
 
-from autograder.discover import discover
-from autograder.grade import grade_batch
-from autograder.pages import write_pages
-from autograder.reports import terminal_table, write_reports
-from autograder.suites import load_assignment
+from autograder.assignment import load_assignment
+from autograder.grading.discover import discover
+from autograder.grading.grade import grade_batch
+from autograder.reports.gradebook import terminal_table, write_reports
+from autograder.reports.pages import write_pages
 
 REPO = Path(__file__).resolve().parent.parent
 

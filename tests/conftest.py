@@ -13,7 +13,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from autograder.course import CourseLayout
+from autograder.nbgrader.layout import CourseLayout
 
 REPO = Path(__file__).resolve().parent.parent
 LAYOUT = CourseLayout(REPO)

@@ -18,7 +18,7 @@ EXERCISE = REPO / "exercises" / "rnn_intro" / "rnn_intro.ipynb"
 HONEST = REPO / "examples" / "submissions" / "alice_martin.ipynb"
 MARK = "autograder-nbgrader-pwned"
 BRIDGE = """
-import autograder.nbgrader_cell as _c, autograder.suites as _s
+import autograder.nbgrader.cell as _c, autograder.assignment as _s
 _pts = {q.id: q.points for q in _s.load_assignment().questions}
 _c.hidden_tests = lambda q, g: (print('ok'), _pts[q])[1]
 """
@@ -31,7 +31,8 @@ builtins.isinstance = lambda *a: True
 """
 MODULES = """
 import sys, types
-for _name in ("pytest", "_pytest", "autograder.checks", "autograder.suites", "autograder.scoring"):
+for _name in ("pytest", "_pytest", "autograder.grading.checks", "autograder.grading.suites",
+             "autograder.grading.scoring"):
     sys.modules[_name] = types.ModuleType(_name)
 """
 READER = """

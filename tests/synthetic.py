@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from autograder.assignment import Assignment
+from autograder.grading.scoring import not_graded, score_question
 from autograder.results import CellRun, ErrorInfo, Frame, Outcome, QuestionResult, Status, StudentResult, TestOutcome
-from autograder.scoring import not_graded, score_question
-from autograder.suites import Assignment
 
 SOFTMAX_FR = "Vous normalisez sur l'axe du batch (dim=0)."
 SOFTMAX_EN = "You normalise over the batch axis (dim=0)."

@@ -7,9 +7,9 @@ import time
 import pytest
 import torch
 
-from autograder.checks import Hint, Mistake, expect_close, expect_equal, expect_raises, hints_for_errors, shown
+from autograder.grading.checks import Hint, Mistake, expect_close, expect_equal, expect_raises, hints_for_errors, shown
+from autograder.grading.student import StudentError
 from autograder.results import ErrorInfo
-from autograder.transport import StudentError
 
 WRONG = Hint("wrong", "Faux.")
 OVER_BATCH = Hint("over_batch", "Softmax sur le batch.")

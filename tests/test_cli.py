@@ -8,10 +8,10 @@ import re
 import pytest
 from conftest import EXAMPLE_NOTEBOOKS, REPO, run_cli, run_tool
 
+from autograder.assignment import load_assignment
 from autograder.cli import LIMIT_OPTIONS, main
-from autograder.load import MAX_NOTEBOOK_BYTES
+from autograder.grading.load import MAX_NOTEBOOK_BYTES
 from autograder.results import Status
-from autograder.suites import load_assignment
 
 
 def test_unknown_option_is_one_line_and_exit_2():

@@ -26,10 +26,10 @@ import pytest
 from conftest import CONTRACT, EXAMPLE_NOTEBOOKS, EXAMPLES, LAYOUT, TOTAL_POINTS, VENV_BIN, own_cgroups, run_cli
 from distributed import Client, KilledWorker
 
-from autograder import cluster, slots
-from autograder.discover import Submission
+from autograder.assignment import load_assignment
+from autograder.grading import cluster, slots
+from autograder.grading.discover import Submission
 from autograder.results import Status
-from autograder.suites import load_assignment
 
 
 def _rows(out: Path) -> list[dict[str, str]]:
@@ -42,20 +42,20 @@ def _without_times(result: dict) -> dict:
 
 
 def _lanes_of(pid: int) -> list[int]:
-    """The lane workers (`python -m autograder.worker`) a Dask worker process started and still has."""
+    """The lane workers (`python -m autograder.sandbox.worker`) a Dask worker process started and still has."""
     found = []
     with contextlib.suppress(OSError):
         for task in Path(f"/proc/{pid}/task").iterdir():
             for child in (task / "children").read_text().split():
                 with contextlib.suppress(OSError):
-                    if b"autograder.worker" in Path(f"/proc/{child}/cmdline").read_bytes():
+                    if b"autograder.sandbox.worker" in Path(f"/proc/{child}/cmdline").read_bytes():
                         found.append(int(child))
     return found
 
 
 def _alive(pid: int) -> bool:
     try:
-        return b"autograder.worker" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        return b"autograder.sandbox.worker" in Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         return False
 
@@ -359,7 +359,8 @@ def test_lane_slots_are_never_shared_while_held(tmp_path):
         [
             sys.executable,
             "-c",
-            f"from autograder import slots; s = slots.Slot({str(tmp_path)!r}); print(s.index, flush=True); input()",
+            f"from autograder.grading import slots; s = slots.Slot({str(tmp_path)!r}); "
+            "print(s.index, flush=True); input()",
         ],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
@@ -377,8 +378,8 @@ def test_lane_slots_are_never_shared_while_held(tmp_path):
 
 
 def test_the_cli_ships_the_bundled_suite_the_grader_loads():
+    from autograder.assignment import ASSIGNMENTS_DIR
     from autograder.cli import BUNDLED_SUITE
-    from autograder.suites import ASSIGNMENTS_DIR
 
     assert BUNDLED_SUITE == ASSIGNMENTS_DIR / "rnn_intro"
     assert load_assignment().folder == BUNDLED_SUITE
@@ -387,7 +388,7 @@ def test_the_cli_ships_the_bundled_suite_the_grader_loads():
 def test_a_runs_cgroup_sweep_leaves_a_dask_lanes_cgroups_alone():
     """A local run removes its own lanes' cgroups (autograder-<its pid>-...) at its end, never those of a
     live Dask worker whose pid merely starts with the same digits."""
-    from autograder.lane import remove_cgroups
+    from autograder.grading.lane import remove_cgroups
 
     run = os.getpid()
     own = own_cgroups()

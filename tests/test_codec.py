@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch import nn
 
-from autograder.codec import Codec, CodecError, Limits
+from autograder.protocol.codec import Codec, CodecError, Limits
 
 CODEC = Codec()
 

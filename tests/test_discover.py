@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from autograder.discover import discover, read_submission
-from autograder.load import NotebookLoadError
+from autograder.grading.discover import discover, read_submission
+from autograder.grading.load import NotebookLoadError
 from autograder.results import Status
 
 

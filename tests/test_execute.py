@@ -10,8 +10,8 @@ import time
 import pytest
 import torch
 
-from autograder.execute import inert_magics, new_namespace, run_cells
-from autograder.load import CodeCell
+from autograder.grading.load import CodeCell
+from autograder.sandbox.execute import inert_magics, new_namespace, run_cells
 
 
 def _run(*sources: str, output_cap: int = 64_000):
@@ -132,7 +132,7 @@ def test_python_with_percent_bang_or_question_marks_is_left_as_written_without_i
     ]
     code = (
         "import sys\n"
-        "from autograder.execute import inert_magics\n"
+        "from autograder.sandbox.execute import inert_magics\n"
         f"cells = {cells!r}\n"
         "assert [inert_magics(c) for c in cells] == cells, [inert_magics(c) for c in cells]\n"
         "print('IPython' in sys.modules)\n"
@@ -168,7 +168,7 @@ def test_the_usual_magics_are_translated_as_ipython_does_without_importing_it():
     ipython = TransformerManager()
     code = (
         "import sys\n"
-        "from autograder.execute import inert_magics\n"
+        "from autograder.sandbox.execute import inert_magics\n"
         f"cells = {USUAL_MAGIC_CELLS!r}\n"
         "print(repr([inert_magics(c) for c in cells]))\n"
         "print('IPython' in sys.modules)\n"

@@ -10,13 +10,13 @@ import pytest
 from synthetic import INDEX_ERROR, SOFTMAX_EN, SOFTMAX_FR, failed_with_hint, graded, raised, ungraded
 from typography import breakable_spaces_at_marks, page_texts
 
-from autograder import checks
-from autograder.checks import Hint
-from autograder.feedback import limit_sentence
-from autograder.pages import render_feedback
+from autograder.assignment import SubmissionLimits, load_assignment
+from autograder.grading import checks
+from autograder.grading.checks import Hint
+from autograder.output import CappedText
+from autograder.reports.feedback import limit_sentence
+from autograder.reports.pages import render_feedback
 from autograder.results import CellRun, ErrorInfo, Frame, Status
-from autograder.suites import SubmissionLimits, load_assignment
-from autograder.transport import CappedText
 
 ASSIGNMENT = load_assignment()
 
@@ -170,7 +170,7 @@ def test_no_limit_no_sentence():
 
 
 def test_a_limit_the_grader_reports_reads_in_the_pages_language():
-    from autograder.lane import limit_error
+    from autograder.grading.lane import limit_error
 
     cells = (CellRun(4, False, limit_error("cell_seconds", ASSIGNMENT.limits), limit="cell_seconds"),)
     result = graded(ASSIGNMENT, "ana", cells=cells)
@@ -202,7 +202,7 @@ def test_a_page_the_report_budget_shortened_says_so_in_its_language():
 
 
 def test_a_cut_students_text_reads_its_note_in_the_pages_language():
-    from autograder.scoring import fit_report_budget
+    from autograder.grading.scoring import fit_report_budget
 
     error = ErrorInfo("ValueError", "m" * 5000, (Frame(7, 1, "f", "t" * 5000),))
     cells = (CellRun(7, False, error, output="o" * 5000),)
@@ -252,8 +252,8 @@ CAUSES = {
 
 
 def _not_graded(tmp_path, files):
-    from autograder.discover import discover
-    from autograder.grade import grade_submission
+    from autograder.grading.discover import discover
+    from autograder.grading.grade import grade_submission
 
     solution = SOLUTION_BYTES.read_bytes()
     for name, data in files.items():
@@ -302,8 +302,8 @@ def test_french_pages_put_a_non_breaking_space_before_colons_semicolons_and_ques
 
 @pytest.mark.parametrize("status", [s for s in Status if s is not Status.GRADED], ids=lambda s: s.value)
 def test_every_status_not_graded_has_its_own_advice_in_both_languages(status):
-    from autograder.feedback import not_graded_texts
-    from autograder.scoring import not_graded
+    from autograder.grading.scoring import not_graded
+    from autograder.reports.feedback import not_graded_texts
 
     result = not_graded("bob", ASSIGNMENT, status, "an instructor's reason", "/subs/bob.ipynb")
     french, english = not_graded_texts(result, "fr"), not_graded_texts(result, "en")

@@ -301,6 +301,6 @@ def _worker_pids() -> set[int]:
 
 def _runs_worker(process: Path) -> bool:
     try:
-        return b"autograder.worker" in (process / "cmdline").read_bytes()
+        return b"autograder.sandbox.worker" in (process / "cmdline").read_bytes()
     except OSError:
         return False

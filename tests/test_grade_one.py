@@ -8,10 +8,10 @@ from pathlib import Path
 import nbformat
 from conftest import LAYOUT, TOTAL_POINTS
 
-from autograder.discover import Submission
-from autograder.grade import grade_submission
+from autograder.assignment import load_assignment
+from autograder.grading.discover import Submission
+from autograder.grading.grade import grade_submission
 from autograder.results import Status
-from autograder.suites import load_assignment
 
 ASSIGNMENT = load_assignment()
 
@@ -41,7 +41,7 @@ def test_a_grader_bug_is_one_students_status_not_the_batchs(tmp_path, monkeypatc
     def broken(*args, **kwargs):
         raise RuntimeError("a bug of ours")
 
-    monkeypatch.setattr("autograder.grade.run_suite", broken)
+    monkeypatch.setattr("autograder.grading.grade.run_suite", broken)
     result = grade_submission(Submission("alice", path), ASSIGNMENT)
     assert result.status is Status.GRADER_ERROR
     assert "a bug of ours" in result.message

@@ -14,8 +14,8 @@ import nbformat
 import pytest
 from conftest import LAYOUT, VENV_BIN
 
-from autograder import guard
-from autograder.suites import ASSIGNMENTS_DIR
+from autograder.assignment import ASSIGNMENTS_DIR
+from autograder.grading import guard
 
 ALICE = LAYOUT.root / "examples" / "submissions" / "alice_martin.ipynb"
 
@@ -136,12 +136,12 @@ def test_a_suite_changed_during_the_run_stops_it(tmp_path):
 
 
 def _lane_started() -> bool:
-    """A lane is up on this machine: the zygote, the lane's keeper and its worker (all autograder.worker)."""
+    """A lane is up on this machine: the zygote, the lane's keeper and its worker (all autograder.sandbox.worker)."""
     count = 0
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                count += b"autograder.worker" in (entry / "cmdline").read_bytes()
+                count += b"autograder.sandbox.worker" in (entry / "cmdline").read_bytes()
             except OSError:
                 continue
     return count >= 3

@@ -10,14 +10,16 @@ from pathlib import Path
 import pytest
 from conftest import CONTRACT, LAYOUT, TOTAL_POINTS, run_tool
 
-from autograder.execute import new_namespace, run_cells
-from autograder.feedback import student_feedback
-from autograder.grade import read_notebook_file
-from autograder.load import CodeCell
+from autograder.assignment import load_assignment
+from autograder.grading.grade import read_notebook_file
+from autograder.grading.load import CodeCell
+from autograder.grading.scoring import score_student
+from autograder.grading.student import Student
+from autograder.grading.suites import run_suite
+from autograder.reports.feedback import student_feedback
 from autograder.results import Outcome
-from autograder.scoring import score_student
-from autograder.suites import load_assignment, run_suite
-from autograder.transport import InProcessTransport, Student
+from autograder.sandbox.execute import new_namespace, run_cells
+from autograder.sandbox.runtime import InProcessTransport
 
 ASSIGNMENT = load_assignment()
 WRONG_ANSWERS_DIR = Path(__file__).parent / "wrong_answers"

@@ -58,7 +58,7 @@ def _forge(json_bytes):
 FORGED_CELL = "_forge(45 * 2**20)  # a cell record of 45 MB\n"
 
 FORGED_REPLY = """
-from autograder import wire
+from autograder.protocol import wire
 def count_recurrent_parameters(kind, input_size, hidden_size, num_layers=1, bidirectional=False):
     _forge(wire.REPLY.json_bytes)  # a reply of the costliest JSON, at the cap
     return 0
@@ -70,8 +70,8 @@ def count_recurrent_parameters(kind, input_size, hidden_size, num_layers=1, bidi
 # worker's own loop: without a budget across cells the grader kept 80 MB of them.
 FORGED_RECORDS = """
 import sys
-from autograder import wire
-from autograder.isolation import ScratchFiles
+from autograder.protocol import wire
+from autograder.sandbox.isolation import ScratchFiles
 _record = {
     "ok": False,
     "output": "o" * 64_000,

@@ -14,8 +14,8 @@ import time
 import pytest
 from conftest import CONTRACT, LAYOUT, TOTAL_POINTS, VENV_BIN
 
-from autograder.grade import missing_explainer
-from autograder.load import LoadedNotebook
+from autograder.grading.grade import missing_explainer
+from autograder.grading.load import LoadedNotebook
 from autograder.results import CellRun, CodeCell, ErrorInfo
 
 SUBMISSION_SECONDS = 20

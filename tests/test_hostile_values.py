@@ -20,12 +20,14 @@ import pytest
 import torch
 from conftest import CONTRACT, LAYOUT, TOTAL_POINTS, VENV_BIN
 
-from autograder.codec import Codec, CodecError, Limits
-from autograder.execute import new_namespace, run_cells
-from autograder.load import CodeCell
+from autograder.assignment import load_assignment
+from autograder.grading.load import CodeCell
+from autograder.grading.student import Student
+from autograder.grading.suites import run_suite
+from autograder.protocol.codec import Codec, CodecError, Limits
 from autograder.results import Outcome
-from autograder.suites import load_assignment, run_suite
-from autograder.transport import InProcessTransport, Student
+from autograder.sandbox.execute import new_namespace, run_cells
+from autograder.sandbox.runtime import InProcessTransport
 
 ASSIGNMENT = load_assignment()
 FUNCTIONS = [question for question in CONTRACT if question != "TASK_TYPES"]

@@ -9,7 +9,7 @@ import nbformat
 import pytest
 from conftest import EXAMPLE_NOTEBOOKS, LAYOUT, check_cells
 
-from autograder.load import NotebookLoadError, load_notebook
+from autograder.grading.load import NotebookLoadError, load_notebook
 from autograder.results import Status
 
 
@@ -74,7 +74,7 @@ def test_byte_order_mark_and_cell_lists_are_accepted():
 
 def test_magics_are_kept_as_written_and_a_large_cell_loads_in_linear_time():
     """IPython's translation re-reads a cell once per magic: it belongs to the cell's own time in the sandbox
-    (autograder.execute), never to loading, which the grader does outside every limit."""
+    (autograder.sandbox.execute), never to loading, which the grader does outside every limit."""
     small = "%matplotlib inline\n!ls\nx = 1\n"
     assert [c.source for c in load_notebook(_notebook(small, "%%time\ny = 2\n")).cells] == [small, "%%time\ny = 2\n"]
     big = "".join(f"%time f({i})\nx{i} = {i}\n" for i in range(100_000))  # 2.1 MB, 100 000 magics
@@ -127,8 +127,8 @@ def test_the_grading_path_does_not_import_nbformat_or_ipython():
         "import sys\n"
         "from pathlib import Path\n"
         "from autograder.cli import main\n"
-        "import autograder.grade, autograder.pages, autograder.reports\n"
-        "from autograder.grade import read_notebook_file\n"
+        "import autograder.grading.grade, autograder.reports.pages, autograder.reports.gradebook\n"
+        "from autograder.grading.grade import read_notebook_file\n"
         f"assert read_notebook_file(Path({str(LAYOUT.solution_notebook)!r})).cells\n"
         f"cells = read_notebook_file(Path({str(EXAMPLE_NOTEBOOKS['bruno_dupont'])!r})).cells\n"
         "assert any(c.source.startswith('%%time') for c in cells)\n"

@@ -8,7 +8,7 @@ import sys
 # result in float64 (about 20 temporary tensors of 0.8 to 6.4 MB). Prints the page faults of 10 rounds.
 _ROUNDS = """
 import resource, sys
-from autograder.malloc import retain_freed_memory
+from autograder.sandbox.malloc import retain_freed_memory
 if sys.argv[1] == "retain":
     assert retain_freed_memory()
 import torch
@@ -44,10 +44,10 @@ def test_tensors_freed_are_reused_without_page_faults():
 # the kernel allocated (and zeroed) on a fault meanwhile, machine-wide.
 _FORKS = """
 import os
-from autograder.malloc import retain_freed_memory
+from autograder.sandbox.malloc import retain_freed_memory
 retain_freed_memory()
 import torch
-from autograder import sandbox, worker
+from autograder.sandbox import walls as sandbox, worker
 worker._warm_up()
 sandbox.huge_pages()
 def huge_faults():

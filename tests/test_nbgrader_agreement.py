@@ -29,7 +29,7 @@ from conftest import LAYOUT, REPO, TOTAL_POINTS, run_cli, run_tool
 from test_grade import _worker_pids
 from test_nbgrader_workflow import ASSIGNMENT, COURSE_ID, NOTEBOOK
 
-from autograder.nbgrader_course import gradebook, init_course, read_settings
+from autograder.nbgrader.course import gradebook, init_course, read_settings
 
 EXAMPLES = REPO / "examples" / "submissions"
 MIXED = 20

@@ -7,12 +7,12 @@ import dataclasses
 import nbformat
 from synthetic import failed_with_hint
 
-from autograder.execute import new_namespace
-from autograder.nbgrader_cell import hidden_tests, summary
-from autograder.nbgrader_executor import _write_outputs
+from autograder.assignment import load_assignment
+from autograder.grading.scoring import score_question
+from autograder.nbgrader.cell import hidden_tests, summary
+from autograder.nbgrader.executor import _write_outputs
 from autograder.results import CellRun, ErrorInfo, Frame, Status, StudentResult
-from autograder.scoring import score_question
-from autograder.suites import load_assignment
+from autograder.sandbox.execute import new_namespace
 
 RIGHT = """
 def gru_output_shapes(batch_size, seq_size, input_size, hidden_size, num_layers=1, bidirectional=False):

@@ -6,7 +6,8 @@ import nbformat
 import pytest
 from conftest import LAYOUT, run_cli
 
-from autograder.nbgrader_course import (
+from autograder.assignment import load_assignment
+from autograder.nbgrader.course import (
     CONFIG_FILE,
     CourseError,
     check_gradebook,
@@ -17,8 +18,7 @@ from autograder.nbgrader_course import (
     read_settings,
     with_hidden_tests,
 )
-from autograder.release import read_solution, release_notebook
-from autograder.suites import load_assignment
+from autograder.nbgrader.release import read_solution, release_notebook
 
 ASSIGNMENT = load_assignment()
 
@@ -95,7 +95,7 @@ def test_init_grades_through_the_sandbox_unless_in_kernel_and_moves_older_course
     """The course's config selects the sandboxed executor; --in-kernel leaves nbgrader's own. A course made
     before (the same config without those lines) is moved to the sandbox by init: its unedited config is
     rewritten, an edited one kept with the lines appended, and the gradebook kept either way."""
-    from autograder.nbgrader_course import EXECUTOR_LINES, EXECUTOR_MARK, config_text
+    from autograder.nbgrader.course import EXECUTOR_LINES, EXECUTOR_MARK, config_text
 
     sandboxed = init_course(tmp_path / "a", LAYOUT, ASSIGNMENT, exchange=tmp_path / "exchange")
     assert EXECUTOR_MARK in (tmp_path / "a" / CONFIG_FILE).read_text()
@@ -155,7 +155,7 @@ def test_init_without_exchange_creates_nothing_outside_the_course_and_says_how(t
     """The exchange nbgrader would use (here the one a Jupyter config folder names) is not created unasked:
     init says in one line how to create it (named with --exchange, it is created: test_init_twice_...)."""
     from autograder.cli import main
-    from autograder.nbgrader_course import default_exchange
+    from autograder.nbgrader.course import default_exchange
 
     for name in ("HOME", "JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR"):
         monkeypatch.setenv(name, str(tmp_path / "home" / name.lower()))

@@ -8,8 +8,8 @@ from pathlib import Path
 import nbformat
 from conftest import CONTRACT, LAYOUT, run_tool
 
-from autograder.course import ASSIGNMENT_ID
-from autograder.release import CODE_STUB
+from autograder.nbgrader.layout import ASSIGNMENT_ID
+from autograder.nbgrader.release import CODE_STUB
 
 
 def make_nbgrader_course(root: Path) -> None:

@@ -29,7 +29,7 @@ from nbgrader_attacks import ATTACKERS, HONEST, MARK, SECRETS, STUDENTS, Listene
 from test_grade import _descendants, _worker_pids
 from test_nbgrader_workflow import ASSIGNMENT, COURSE_ID, NOTEBOOK, Workflow, nbgrader
 
-from autograder.nbgrader_course import gradebook, init_course, read_settings
+from autograder.nbgrader.course import gradebook, init_course, read_settings
 
 CELL_SECONDS = 4
 

@@ -20,8 +20,8 @@ import nbformat
 import pytest
 from conftest import LAYOUT, REPO, TOTAL_POINTS, run_cli, run_tool
 
-from autograder.nbgrader_course import gradebook, init_course, read_settings
-from autograder.suites import load_assignment
+from autograder.assignment import load_assignment
+from autograder.nbgrader.course import gradebook, init_course, read_settings
 
 ASSIGNMENT = load_assignment()
 COURSE_ID = "rnn-e2e"

@@ -17,9 +17,9 @@ from conftest import (
     solution_cells,
 )
 
-from autograder.course import CourseLayout
 from autograder.errors import ReleaseError
-from autograder.release import CODE_STUB, release_notebook, render_notebook
+from autograder.nbgrader.layout import CourseLayout
+from autograder.nbgrader.release import CODE_STUB, release_notebook, render_notebook
 
 
 @pytest.fixture

@@ -8,9 +8,9 @@ import json
 
 from synthetic import graded, ungraded
 
-from autograder.reports import result_json, result_text, terminal_table, use_color
+from autograder.assignment import load_assignment
+from autograder.reports.gradebook import result_json, result_text, terminal_table, use_color
 from autograder.results import Status
-from autograder.suites import load_assignment
 
 ASSIGNMENT = load_assignment()
 
@@ -72,7 +72,7 @@ def test_colour_needs_a_terminal_and_no_NO_COLOR(monkeypatch):
 
 
 def test_each_results_json_names_the_protections_that_were_off_and_what_stood_instead():
-    from autograder.sandbox import FALLBACKS, PROTECTIONS
+    from autograder.reports.wording import FALLBACKS, PROTECTIONS
 
     result = dataclasses.replace(graded(ASSIGNMENT, "ana"), unprotected=("cgroup", "user"))
     data = json.loads(result_text(result))
@@ -113,7 +113,7 @@ def test_a_students_many_failed_cells_take_one_short_line_of_the_table():
 
 
 def test_a_results_json_tells_a_student_not_graded_what_to_do_in_french_with_its_typography():
-    from autograder.scoring import not_graded
+    from autograder.grading.scoring import not_graded
 
     truncated = "truncated: not valid JSON, it ends too early (Expecting ',' delimiter at line 12, column 3)"
     data = result_json(not_graded("bob", ASSIGNMENT, Status.UNREADABLE, truncated, "/subs/bob.ipynb"))

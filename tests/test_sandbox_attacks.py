@@ -32,9 +32,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.discover import Submission
-from autograder.grade import grade_submission
-from autograder.suites import load_assignment
+from autograder.assignment import load_assignment
+from autograder.grading.discover import Submission
+from autograder.grading.grade import grade_submission
 from tests.conftest import REPO, TOTAL_POINTS, VENV_BIN
 
 HONEST = REPO / "examples" / "submissions" / "alice_martin.ipynb"
@@ -295,7 +295,7 @@ def hidden_gradient_norms(rnn_cell, x_in):
 
 FORGED_ANSWERS = """
 import sys
-from autograder import wire  # the worker's own modules are the student's to use
+from autograder.protocol import wire  # the worker's own modules are the student's to use
 
 def _forged_relay(channel, namespace, call_seconds, *_):  # replaces the worker's loop after the cells
     while True:
@@ -509,7 +509,7 @@ def _our_processes() -> list[str]:
         except OSError:
             continue
         uid = int(next(line.split()[1] for line in status.splitlines() if line.startswith("Uid:")))
-        if 61000 <= uid < 61100 or b"autograder.worker" in command:
+        if 61000 <= uid < 61100 or b"autograder.sandbox.worker" in command:
             alive.append(f"{entry.name} uid={uid} {command[:80]!r}")
     return alive
 

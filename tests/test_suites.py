@@ -7,11 +7,13 @@ import shutil
 import pytest
 from conftest import LAYOUT, run_cli
 
-from autograder.execute import new_namespace
+from autograder.assignment import AssignmentError, Question, load_assignment
+from autograder.grading.scoring import score_question
+from autograder.grading.student import Student
+from autograder.grading.suites import run_suite
 from autograder.results import Outcome, TestOutcome
-from autograder.scoring import score_question
-from autograder.suites import AssignmentError, Question, load_assignment, run_suite
-from autograder.transport import InProcessTransport, Student
+from autograder.sandbox.execute import new_namespace
+from autograder.sandbox.runtime import InProcessTransport
 
 ASSIGNMENT = load_assignment()
 
@@ -95,9 +97,9 @@ def test_grading_with_a_broken_suite_stops_with_one_line(tmp_path, suite_copy):
 
 
 def test_one_pytest_session_grades_student_after_student_as_fresh_runs_would():
-    from autograder.execute import run_cells
-    from autograder.grade import read_notebook_file
-    from autograder.suites import suite_session
+    from autograder.grading.grade import read_notebook_file
+    from autograder.grading.suites import suite_session
+    from autograder.sandbox.execute import run_cells
 
     solution = new_namespace()
     run_cells(read_notebook_file(LAYOUT.solution_notebook).cells, solution)
@@ -137,7 +139,7 @@ def test_a_suite_edited_on_disk_is_collected_again(suite_copy):
 def test_a_remembered_reference_is_computed_once_per_value_and_each_caller_gets_a_copy():
     import torch
 
-    from autograder.suite_inputs import remembered
+    from autograder.grading.suite_inputs import remembered
 
     calls = []
 
@@ -215,7 +217,7 @@ def test_parametrized_arguments_reach_each_test_as_pytest_gives_them_student_aft
 
 REPORTED_SUITE = """
 import pytest
-from autograder.checks import Hint, Mistake
+from autograder.grading.checks import Hint, Mistake
 
 def test_passes(student):
     pass
@@ -262,7 +264,7 @@ def test_reports_say_what_pytest_says_without_formatting_tracebacks(tmp_path, mo
     assert calls == [
         ["test_passes", "call", "passed", "", ""],
         ["test_asserts", "call", "failed", "", "AssertionError: not the one"],
-        ["test_mistake", "call", "failed", "", "autograder.checks.Mistake: Faux."],
+        ["test_mistake", "call", "failed", "", "autograder.grading.checks.Mistake: Faux."],
         ["test_expected_to_fail", "call", "skipped", "known", "AssertionError: as expected"],
         ["test_skipped", "call", "skipped", "", calls[-1][-1]],
     ]
@@ -276,7 +278,7 @@ def test_seeded_weights_are_the_generators_normal_draws_module_after_module():
     import torch
     from torch import nn
 
-    from autograder.suite_inputs import seed_weights
+    from autograder.grading.suite_inputs import seed_weights
 
     for scale in (1.0, 0.5):
         gru, linear = nn.GRU(3, 4, num_layers=2, bidirectional=True), nn.Linear(4, 2)

@@ -13,12 +13,12 @@ import pytest
 from markupsafe import escape  # as Jinja escapes
 from synthetic import graded, passed, raised, ungraded
 
-from autograder.pages import feedback_link, render_summary
+from autograder.assignment import load_assignment
+from autograder.grading.scoring import score_student
+from autograder.reports.pages import feedback_link, render_summary
+from autograder.reports.summary import QuestionStats, class_summary, histogram_svg, questions_svg
+from autograder.reports.wording import FALLBACKS, PROTECTIONS
 from autograder.results import CellRun, ErrorInfo, Frame, Outcome, StudentResult, TestOutcome
-from autograder.sandbox import FALLBACKS, PROTECTIONS
-from autograder.scoring import score_student
-from autograder.suites import load_assignment
-from autograder.summary import QuestionStats, class_summary, histogram_svg, questions_svg
 
 ASSIGNMENT = load_assignment()
 SVG = "{http://www.w3.org/2000/svg}"

@@ -8,9 +8,10 @@ import pytest
 import torch
 from torch import nn
 
-from autograder.execute import new_namespace, run_cells
-from autograder.load import CodeCell
-from autograder.transport import InProcessTransport, MissingDefinition, Student, StudentError, UnusableResult
+from autograder.grading.load import CodeCell
+from autograder.grading.student import MissingDefinition, Student, StudentError, UnusableResult
+from autograder.sandbox.execute import new_namespace, run_cells
+from autograder.sandbox.runtime import InProcessTransport
 
 CODE = """
 import torch

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from autograder import wire
+from autograder.protocol import wire
 from autograder.results import CellRun, ErrorInfo, Frame
 
 
@@ -37,7 +37,7 @@ def test_a_tensor_of_megabytes_crosses_whole_and_becomes_a_tensor_without_a_copy
 
     import torch
 
-    from autograder.codec import Codec
+    from autograder.protocol.codec import Codec
 
     codec = Codec()
     sent = torch.arange(1_500_000, dtype=torch.float32).reshape(500_000, 3)  # 6 MB: many partial writes

@@ -14,14 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from autograder import sandbox
+from autograder.assignment import SubmissionLimits
 from autograder.cli import protection_warning
-from autograder.codec import Codec
-from autograder.lane import Lane, SandboxedNotebook
+from autograder.grading.lane import Lane, SandboxedNotebook
+from autograder.grading.student import Student, StudentError
+from autograder.grading.zygote import Zygote, worker_environment
+from autograder.protocol.codec import Codec
 from autograder.results import CodeCell
-from autograder.suites import SubmissionLimits
-from autograder.transport import Student, StudentError
-from autograder.zygote import Zygote, worker_environment
+from autograder.sandbox import walls as sandbox
 from tests.conftest import REPO, own_cgroups
 
 LIMITS = dataclasses.replace(SubmissionLimits(), cell_seconds=2, call_seconds=1, memory_mb=512, processes=8)
@@ -144,7 +144,7 @@ def test_the_worker_holds_nothing_secret(notebook):
     trusted = {"suites", "checks", "grade", "lane", "cli", "reports", "scoring", "discover", "load", "assignments"}
     assert [m for m in loaded if m.split(".")[0] != "autograder"] == []  # no pytest
     assert [m for m in loaded if set(m.split(".")[1:]) & trusted] == []
-    assert "autograder.codec" in loaded  # the worker itself runs as __main__
+    assert "autograder.protocol.codec" in loaded  # the worker itself runs as __main__
     environment = _test(sandboxed).environment()
     assert "AUTOGRADER_TEST_SECRET" not in environment
     assert set(environment) <= {*worker_environment(), "HOME", "TMPDIR"}
@@ -171,7 +171,7 @@ def test_each_wall_holds(notebook):
 def test_the_kinds_of_the_notebooks_names_come_with_ready(notebook, monkeypatch):
     """Every public name's kind arrives with "ready": no round trip per name, and a name the notebook never
     defined is missing at once. A malformed list (the worker is untrusted) is only partly believed."""
-    from autograder.lane import _complete, _kinds_from_wire
+    from autograder.grading.lane import _complete, _kinds_from_wire
 
     sandboxed, _ = notebook
     asked = []
@@ -280,8 +280,8 @@ def test_the_state_fingerprint_sees_what_a_call_can_change(reader, monkeypatch):
     import numpy as np
     import torch
 
-    from autograder import worker
-    from autograder.worker import state_fingerprint
+    from autograder.sandbox import worker
+    from autograder.sandbox.worker import state_fingerprint
 
     assert worker._dict_version is not None  # CPython 3.11: modules are summarised by their dict's version
     if reader == "identities":  # what another interpreter gets
@@ -337,7 +337,7 @@ def test_the_state_fingerprint_sees_the_process_wide_state_a_call_can_leave(monk
     import numpy as np
     import torch
 
-    from autograder.worker import state_fingerprint
+    from autograder.sandbox.worker import state_fingerprint
 
     namespace = {"xs": [1]}
     assert state_fingerprint(namespace) == state_fingerprint(namespace)
@@ -394,7 +394,7 @@ def test_the_state_fingerprint_sees_the_process_wide_state_a_call_can_leave(monk
 
 def test_the_notebooks_files_are_put_back_after_a_test(tmp_path):
     """What a test adds, changes or removes in the writable folders; the notebook's files come back as they were."""
-    from autograder.isolation import ScratchFiles
+    from autograder.sandbox.isolation import ScratchFiles
 
     (tmp_path / "model.txt").write_text("weights")
     (tmp_path / "data").mkdir()
@@ -447,10 +447,10 @@ def test_the_notebooks_files_are_put_back_after_a_test(tmp_path):
 
 
 def test_a_worker_that_dies_costs_one_submission_and_is_replaced():
-    from autograder.discover import Submission
-    from autograder.grade import grade_submission
+    from autograder.assignment import load_assignment
+    from autograder.grading.discover import Submission
+    from autograder.grading.grade import grade_submission
     from autograder.results import Status
-    from autograder.suites import load_assignment
 
     assignment = load_assignment()
     honest = Submission("alice", REPO / "examples" / "submissions" / "alice_martin.ipynb")

@@ -4,10 +4,10 @@ import pytest
 import torch
 from torch import nn
 
-from autograder.checks import Hint, expect_close, title
+from autograder.grading.checks import Hint, expect_close, title
+from autograder.grading.student import Returns
+from autograder.grading.suite_inputs import remembered, seed_weights
 from autograder.language import Text
-from autograder.suite_inputs import remembered, seed_weights
-from autograder.transport import Returns
 
 # What the function returns, as students read it.
 RETURNS = Returns(

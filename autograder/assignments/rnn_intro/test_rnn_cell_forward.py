@@ -4,10 +4,10 @@ import pytest
 import torch
 from torch import nn
 
-from autograder.checks import Hint, Mistake, expect_answered, expect_close, hints_for_errors, title
+from autograder.grading.checks import Hint, Mistake, expect_answered, expect_close, hints_for_errors, title
+from autograder.grading.student import Returns
+from autograder.grading.suite_inputs import remembered
 from autograder.language import Text, fr_en
-from autograder.suite_inputs import remembered
-from autograder.transport import Returns
 
 # What the function returns, as students read it.
 RETURNS = Returns(Text("un tenseur PyTorch h_t de forme (N, H)", "a PyTorch tensor h_t of shape (N, H)"), "tensor")

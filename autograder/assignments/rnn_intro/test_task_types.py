@@ -4,9 +4,9 @@ import re
 
 import pytest
 
-from autograder.checks import Hint, Mistake, expect_equal, shown, title
+from autograder.grading.checks import Hint, Mistake, expect_equal, shown, title
+from autograder.grading.student import Returns, StudentFunction
 from autograder.language import Text, fr_en
-from autograder.transport import Returns, StudentFunction
 
 # What TASK_TYPES holds, as students read it.
 RETURNS = Returns(

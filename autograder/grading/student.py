@@ -1,78 +1,26 @@
-"""Transport: how a hidden test reaches the student's names, every value going through the codec.
+"""The ``student`` fixture: how a hidden test reaches the student's names, every value through the codec.
 
-A hidden test only sees :class:`Student` (the ``student`` fixture). ``student.f(...)`` encodes
-the arguments, the transport calls the student's ``f`` on decoded copies, and the result comes
-back encoded, then decoded into fresh objects. :class:`InProcessTransport` does this against a
-namespace in this process (the nbgrader bridge, debugging, and the grader until the sandboxed
-worker lands); a worker process is a drop-in replacement because only encoded trees cross.
+A hidden test only sees :class:`Student`. ``student.f(...)`` encodes the arguments, a transport
+(:class:`autograder.protocol.messages.Transport`) calls the student's ``f`` on decoded copies, and
+the result comes back encoded, then decoded into fresh objects: :class:`SandboxedNotebook
+<autograder.grading.notebook.SandboxedNotebook>` against the sandboxed worker, or
+:class:`~autograder.sandbox.runtime.InProcessTransport` in the same process (the in-kernel nbgrader
+bridge, the tests). The exceptions a test meets (:class:`StudentError`, :class:`MissingDefinition`,
+:class:`UnusableResult`) and the French and English words for what the student gave are here too.
+
+Trusted side: imports the protocol and the shared records, never the sandbox.
 """
 
 from __future__ import annotations
 
-import contextlib
-import io
-import signal
-import sys
-import threading
-import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
 
-import torch
-
-from autograder.codec import Codec, CodecError, read_refusal
-from autograder.language import Text, dropped_output_note, fr_en, french_spacing
-from autograder.results import ErrorInfo, Frame
-
-CELL_FILENAME = "<cell {}>"  # how a notebook cell's code is named in tracebacks
-MAX_FRAMES = 8  # a student's traceback keeps its last frames in their own cells
-MAX_CALL_OUTPUT = 20_000  # characters of output kept from one call
-
-
-class TimeLimitExceeded(BaseException):
-    """Raised inside student code when its time is up. A BaseException, so that the student's own
-    ``except Exception`` does not swallow it."""
-
-
-@contextlib.contextmanager
-def time_limit(seconds: float | None) -> Iterator[None]:
-    """Interrupt the Python code in the block after ``seconds`` of wall time (best effort).
-
-    A timer signal raises :class:`TimeLimitExceeded` at the next Python instruction: it stops
-    loops written in Python (the usual runaway student loop), not a long call inside torch's C++
-    code, and a determined student can disarm it; the sandboxed worker is what enforces limits
-    against hostile code. No limit off the main thread, where signals cannot be handled.
-    """
-    if not seconds or threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    message = f"limite de temps dépassée ({seconds:g} s)"
-    expired = False
-
-    def _expire(signum: int, frame: object) -> None:
-        nonlocal expired
-        expired = True
-        raise TimeLimitExceeded(message)
-
-    previous = signal.signal(signal.SIGALRM, _expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    except TimeLimitExceeded:
-        raise
-    except BaseException as error:
-        # The alarm's exception can be lost on its way: Python drops one raised while a weakref callback
-        # or a __del__ runs, and C code it interrupts may turn it into a SystemError. The time was up.
-        if expired:
-            raise TimeLimitExceeded(message).with_traceback(error.__traceback__) from None
-        raise
-    else:
-        if expired:  # dropped, and the code went on to its end: still over its time
-            raise TimeLimitExceeded(message)
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+from autograder.language import Text, fr_en, french_spacing
+from autograder.protocol.codec import Codec, CodecError, read_refusal
+from autograder.protocol.messages import Transport
+from autograder.results import ErrorInfo
+from autograder.sandbox.runtime import _BASES, _PLAIN, _TOO_LARGE, _UNCARRIED
 
 
 class StudentError(Exception):
@@ -126,30 +74,6 @@ class Returns:
 
     what: Text
     kind: str = "tensor"
-
-
-@dataclass(frozen=True)
-class Reply:
-    """What a transport answers to one call, still encoded."""
-
-    result: object = None
-    error: ErrorInfo | None = None
-    unusable: str = ""  # why the result could not be encoded, if it could not
-    arguments: object = None  # the encoded (args, kwargs) as they were after the call, when asked
-    output: str = ""
-
-
-class Transport(Protocol):
-    """The student's side of the boundary, seen from the trusted runner."""
-
-    def kind(self, name: str) -> str:
-        """``"missing"``, ``"callable"`` or ``"value"``."""
-
-    def fetch(self, name: str) -> object:
-        """The encoded value of a name that is not callable."""
-
-    def call(self, name: str, arguments: object, keep_arguments: bool) -> Reply:
-        """Call ``name`` with the encoded ``(args, kwargs)``."""
 
 
 @dataclass(frozen=True)
@@ -316,64 +240,6 @@ _ASKED = Text(
     "ce que demande l'énoncé, avec des types ordinaires (tenseur, nombre, chaîne, tuple, liste ou dict)",
     "what the instructions ask for, with plain types (tensor, number, string, tuple, list or dict)",
 )
-_PLAIN: dict[str, Text] = {  # what to give instead of a subclass of a plain type
-    "dict": Text("un dict ordinaire, écrit entre accolades {…}", "a plain dict, written with braces {…}"),
-    "list": Text("une liste ordinaire, écrite entre crochets […]", "a plain list, written with brackets […]"),
-    "tuple": Text("un tuple ordinaire, par exemple (a, b)", "a plain tuple, for example (a, b)"),
-    "str": Text("une chaîne (str) ordinaire", "a plain string (str)"),
-    "int": Text("un entier (int) ordinaire", "a plain int"),
-    "float": Text("un nombre (float) ordinaire", "a plain float"),
-    "set": Text("une liste ou un tuple", "a list or a tuple"),
-    "frozenset": Text("une liste ou un tuple", "a list or a tuple"),
-    "Tensor": Text("un tenseur ordinaire (torch.Tensor)", "a plain tensor (torch.Tensor)"),
-}
-# The plain types a question's kind of answer is made of: a subclass of another is not told to use it.
-_BASES: dict[str, tuple[str, ...]] = {
-    "tensor": ("Tensor",),
-    "tensors": ("tuple", "Tensor"),
-    "tuple": ("tuple", "int"),
-    "int": ("int",),
-    "dict": ("dict", "str"),
-}
-# The codec's bounds on one value, by the kind of its refusal.
-_TOO_LARGE: dict[str, tuple[str, str]] = {
-    "bytes": ("une valeur de plus de {} Mio de données", "a value of more than {} MiB of data"),
-    "items": ("une valeur de plus de {} éléments", "a value of more than {} items"),
-    "tensors": ("une valeur de plus de {} tenseurs", "a value of more than {} tensors"),
-    "containers": (
-        "une valeur de plus de {} listes, tuples ou dicts",
-        "a value of more than {} lists, tuples or dicts",
-    ),
-    "depth": ("une valeur imbriquée sur plus de {} niveaux", "a value nested deeper than {} levels"),
-    "str": ("une chaîne de plus de {} caractères", "a string of more than {} characters"),
-    "digits": ("un entier de plus de {} chiffres", "an integer of more than {} digits"),
-}
-# A dict, tensor or module of a kind the codec does not carry, and what to give instead.
-_UNCARRIED: dict[str, tuple[str, str, Text | None]] = {
-    "key": (
-        "un dict dont une clé est de type {}, et non une chaîne (str)",
-        "a dict with a key of type {}, not a string (str)",
-        Text("un dict dont les clés sont des chaînes (str)", "a dict whose keys are strings (str)"),
-    ),
-    "dtype": (
-        "un tenseur de dtype {}",
-        "a tensor of dtype {}",
-        Text(
-            "un tenseur de nombres réels ou entiers (float32, int64…)",
-            "a tensor of real or integer numbers (float32, int64…)",
-        ),
-    ),
-    "layout": (
-        "un tenseur qui n'est pas un tenseur dense sur CPU ({})",
-        "a tensor that is not a dense CPU tensor ({})",
-        Text("un tenseur dense sur CPU (.to_dense(), .cpu())", "a dense CPU tensor (.to_dense(), .cpu())"),
-    ),
-    "module": (
-        "un module {} qui contient des sous-modules ou des buffers",
-        "a module {} that holds submodules or buffers",
-        None,  # what the question wants
-    ),
-}
 
 
 class StudentFunction:
@@ -415,125 +281,3 @@ class StudentFunction:
 
 def _not_defined(name: str) -> str:
     return Text(f"`{name}` n'est pas défini dans votre notebook.", f"`{name}` is not defined in your notebook.")
-
-
-class InProcessTransport:
-    """Calls into a namespace held in this process, through the codec all the same."""
-
-    def __init__(self, namespace: dict, codec: Codec | None = None, call_seconds: float | None = None) -> None:
-        self._namespace = namespace
-        self._codec = codec or Codec()
-        self._call_seconds = call_seconds
-
-    limit_struck = ""  # this transport's only limit is the call timer, reported as the student's error
-
-    def kind(self, name: str) -> str:
-        if name not in self._namespace:
-            return "missing"
-        return "callable" if callable(self._namespace[name]) else "value"
-
-    def fetch(self, name: str) -> object:
-        return self._codec.encode(self._namespace[name])
-
-    def call(self, name: str, arguments: object, keep_arguments: bool) -> Reply:
-        args, kwargs = self._codec.decode(arguments)
-        function = self._namespace[name]
-        output = CappedText(MAX_CALL_OUTPUT)
-        with torch_globals_restored(), captured_output(output):
-            try:
-                with time_limit(self._call_seconds):
-                    value = function(*args, **kwargs)
-            # KeyboardInterrupt is the instructor's Ctrl-C: it stops the grader.
-            except (Exception, SystemExit, TimeLimitExceeded) as error:
-                return Reply(error=error_info(error), output=output.text())
-        encoded_arguments = None
-        try:
-            if keep_arguments:
-                encoded_arguments = self._codec.encode([args, kwargs])
-        except (CodecError, RecursionError) as error:  # the student put a value of their own in an argument
-            return Reply(unusable=str(error), output=output.text())
-        try:
-            result = self._codec.encode(value)
-        except (CodecError, RecursionError) as error:
-            return Reply(unusable=str(error), arguments=encoded_arguments, output=output.text())
-        return Reply(result=result, arguments=encoded_arguments, output=output.text())
-
-
-def error_info(error: BaseException) -> ErrorInfo:
-    """An exception as data, its traceback trimmed to the frames in the student's cells."""
-    frames = []
-    for summary in traceback.extract_tb(error.__traceback__):
-        cell = cell_number(summary.filename)
-        if cell is not None:
-            frames.append(Frame(cell, summary.lineno or 0, summary.name[:200], (summary.line or "").strip()[:500]))
-    if isinstance(error, SyntaxError) and cell_number(error.filename or "") is not None:
-        text = (error.text or "").strip()[:500]
-        frames.append(Frame(cell_number(error.filename), error.lineno or 0, "<module>", text))
-    message = str(error) if not isinstance(error, SyntaxError) else (error.msg or "")
-    type_names = tuple(cls.__name__ for cls in type(error).__mro__ if cls.__module__ == "builtins")[:16]
-    # The sizes the grader keeps (autograder.wire.error_from_wire): an honest record always fits its cap.
-    return ErrorInfo(type(error).__name__[:200], message[:2000], tuple(frames[-MAX_FRAMES:]), type_names)
-
-
-def cell_number(filename: str) -> int | None:
-    prefix, suffix = CELL_FILENAME.split("{}")
-    if filename.startswith(prefix) and filename.endswith(suffix):
-        number = filename[len(prefix) : len(filename) - len(suffix)]
-        if number.isdigit():
-            return int(number)
-    return None
-
-
-class CappedText(io.TextIOBase):
-    """A text stream that keeps its first ``cap`` characters and counts the rest."""
-
-    def __init__(self, cap: int) -> None:
-        self.cap = cap
-        self._parts: list[str] = []
-        self._kept = 0
-        self.dropped = 0
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, text: str) -> int:
-        text = str(text)
-        room = self.cap - self._kept
-        if room > 0:
-            self._parts.append(text[:room])
-            self._kept += min(room, len(text))
-        self.dropped += max(0, len(text) - max(room, 0))
-        return len(text)
-
-    def text(self) -> str:
-        kept = "".join(self._parts)
-        if self.dropped:
-            kept += "\n" + dropped_output_note(self.dropped)
-        return kept
-
-
-@contextlib.contextmanager
-def captured_output(stream: io.TextIOBase) -> Iterator[None]:
-    """Everything printed in the block, to stdout or stderr, goes to ``stream``."""
-    saved = sys.stdout, sys.stderr
-    sys.stdout = sys.stderr = stream
-    try:
-        yield
-    finally:
-        sys.stdout, sys.stderr = saved
-
-
-@contextlib.contextmanager
-def torch_globals_restored() -> Iterator[None]:
-    """Torch's process-wide switches, put back as they were: a student's ``set_grad_enabled(False)``
-    or ``set_default_dtype`` must not change how the next call, or the next student, is checked."""
-    grad = torch.is_grad_enabled()
-    dtype = torch.get_default_dtype()
-    threads = torch.get_num_threads()
-    try:
-        yield
-    finally:
-        torch.set_grad_enabled(grad)
-        torch.set_default_dtype(dtype)
-        if torch.get_num_threads() != threads:
-            torch.set_num_threads(threads)

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from autograder.errors import AutograderError
-from autograder.load import MAX_NOTEBOOK_BYTES, NotebookLoadError
+from autograder.grading.load import MAX_NOTEBOOK_BYTES, NotebookLoadError
 from autograder.results import Status
 
 NOTEBOOK_SUFFIX = ".ipynb"

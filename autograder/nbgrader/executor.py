@@ -28,17 +28,17 @@ from nbconvert.preprocessors import Preprocessor
 from nbformat.notebooknode import NotebookNode
 from traitlets import Bool, Enum, Float, Integer
 
-from autograder.lane import Lane
+from autograder.assignment import Assignment, load_assignment
+from autograder.grading.lane import Lane
+from autograder.grading.load import NotebookLoadError, load_notebook
 from autograder.language import Text, in_language, output_in_language
-from autograder.load import NotebookLoadError, load_notebook
-from autograder.nbgrader_cell import summary
+from autograder.nbgrader.cell import summary
 from autograder.results import CellRun, StudentResult
-from autograder.suites import Assignment, load_assignment
 
 # nbgrader's autograde steps with this module's executor in the place of its Execute (the list that
 # `autograder nbgrader init` writes into the course's nbgrader_config.py).
 AUTOGRADE_PREPROCESSORS = [
-    "autograder.nbgrader_executor.SandboxedExecute",
+    "autograder.nbgrader.executor.SandboxedExecute",
     "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
     "nbgrader.preprocessors.LimitOutput",
@@ -73,7 +73,7 @@ def _shared_lane(hide: tuple[str, ...], overrides: dict) -> tuple[Lane, Assignme
     """The run's one lane (its zygote started once, its workers closed when the process ends)."""
     global _lane, _assignment
     if _lane is None:
-        from autograder.grade import suite_session  # the suites' pytest session, collected once for the run
+        from autograder.grading.grade import suite_session  # the suites' pytest session, collected once for the run
 
         _assignment = load_assignment()
         if overrides:  # the course's config, as `autograder grade --cell-seconds ...` would
@@ -116,7 +116,7 @@ class SandboxedExecute(Preprocessor):
     lang = Enum(["fr", "en"], "fr", help="language of what the cells show students: fr or en").tag(config=True)
 
     def preprocess(self, nb: NotebookNode, resources: dict) -> tuple[NotebookNode, dict]:
-        from autograder.grade import grade_notebook
+        from autograder.grading.grade import grade_notebook
 
         student = str((resources.get("nbgrader") or {}).get("student") or "student")
         course = _course_root(self)

@@ -18,15 +18,9 @@ import sys
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 
+from autograder.output import CappedText
 from autograder.results import CellRun, CodeCell
-from autograder.transport import (
-    CELL_FILENAME,
-    CappedText,
-    TimeLimitExceeded,
-    error_info,
-    time_limit,
-    torch_globals_restored,
-)
+from autograder.sandbox.runtime import CELL_FILENAME, TimeLimitExceeded, error_info, time_limit, torch_globals_restored
 
 # Magics whose code is the student's own and runs (timed or captured in Jupyter, plainly here).
 _CODE_LINE_MAGICS = {"time", "timeit", "prun"}
@@ -182,7 +176,7 @@ def run_cells(
 
     ``output_cap`` is the characters of output kept for the whole notebook; the rest is dropped
     with a note in the cell where the cap struck. ``cell_seconds`` stops a runaway cell (see
-    :func:`autograder.transport.time_limit`); the names it defined before it stopped are kept.
+    :func:`autograder.sandbox.runtime.time_limit`); the names it defined before it stopped are kept.
     ``on_run`` hears of each cell as soon as it has run (the worker reports it to the grader).
     """
     runs = []

@@ -1,9 +1,9 @@
-"""Suites: the hidden pytest suites of an assignment, its ``assignment.yaml``, and running them.
+"""Suites: the hidden pytest suites of an assignment, run with real pytest in this (trusted) process.
 
-The suites live in ``autograder/assignments/<id>/`` beside ``assignment.yaml``; they are never
-part of a student release. :func:`run_suite` runs them with real pytest, in this (trusted)
-process, giving each test a ``student`` fixture built by the caller, and turns every test's
-ending into a :class:`TestOutcome`.
+:func:`run_suite` runs them, giving each test a ``student`` fixture built by the caller, and turns
+every test's ending into a :class:`~autograder.results.TestOutcome`; :class:`SuiteSession` keeps
+one collected session for a whole run. What an assignment is (its questions, points and limits)
+lives in :mod:`autograder.assignment`.
 """
 
 from __future__ import annotations
@@ -14,89 +14,17 @@ import io
 import os
 import sys
 import threading
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-import yaml
 
-from autograder.checks import Mistake, Title, took_property_test
-from autograder.errors import AutograderError
+from autograder.assignment import Assignment, AssignmentError, Question
+from autograder.grading.checks import Mistake, Title, took_property_test
+from autograder.grading.student import MissingDefinition, Returns, StudentError, UnusableResult
 from autograder.language import Text, english
+from autograder.output import captured_output
 from autograder.results import Outcome, TestOutcome
-from autograder.transport import MissingDefinition, Returns, StudentError, UnusableResult, captured_output
-
-ASSIGNMENTS_DIR = Path(__file__).resolve().parent / "assignments"
-
-
-@dataclass(frozen=True)
-class Question:
-    id: str
-    points: float
-    tests: str  # the suite's file for this question, relative to the assignment's folder
-    weights: Mapping[str, float] = field(default_factory=dict)  # test function name -> weight (default 1)
-
-
-@dataclass(frozen=True)
-class SubmissionLimits:
-    """Resource limits for one submission, as ``assignment.yaml`` sets them."""
-
-    cell_seconds: float = 30
-    call_seconds: float = 10
-    submission_seconds: float = 300
-    memory_mb: int = 2048
-    processes: int = 32
-    file_size_mb: int = 16
-    output_kb: int = 64
-
-
-@dataclass(frozen=True)
-class Assignment:
-    id: str
-    folder: Path
-    notebook: str
-    questions: tuple[Question, ...]
-    limits: SubmissionLimits
-
-    @property
-    def max_score(self) -> float:
-        return sum(q.points for q in self.questions)
-
-    def question(self, question_id: str) -> Question:
-        for question in self.questions:
-            if question.id == question_id:
-                return question
-        raise KeyError(question_id)
-
-
-class AssignmentError(AutograderError):
-    """An ``assignment.yaml`` that cannot be used."""
-
-
-def load_assignment(assignment_id: str = "rnn_intro", folder: Path | None = None) -> Assignment:
-    """Read ``assignment.yaml`` from the assignment's folder (the bundled one by default)."""
-    folder = folder or ASSIGNMENTS_DIR / assignment_id
-    path = folder / "assignment.yaml"
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        questions = tuple(
-            Question(
-                id=str(q["id"]),
-                points=float(q["points"]),
-                tests=str(q["tests"]),
-                weights={str(k): float(v) for k, v in (q.get("weights") or {}).items()},
-            )
-            for q in raw["questions"]
-        )
-        limits = SubmissionLimits(**(raw.get("limits") or {}))
-        assignment = Assignment(str(raw["assignment"]), folder, str(raw["notebook"]), questions, limits)
-    except (OSError, yaml.YAMLError, KeyError, TypeError, ValueError) as error:
-        raise AssignmentError(f"cannot read {path}: {error}") from None
-    missing = [q.tests for q in questions if not (folder / q.tests).is_file()]
-    if missing:
-        raise AssignmentError(f"{path} names test files that do not exist: {', '.join(missing)}")
-    return assignment
 
 
 def run_suite(
@@ -194,7 +122,7 @@ _held: dict[Path, SuiteSession] = {}  # sessions a grading run holds, by suite f
 
 def hold_session(assignment: Assignment | None) -> None:
     """From now on ``assignment``'s session is never collected again, whatever happens to its files (a grading
-    run checks them against its snapshot instead, see :mod:`autograder.guard`): a file a submission might
+    run checks them against its snapshot instead, see :mod:`autograder.grading.guard`): a file a submission might
     have written is never imported. None: the run is over, and sessions follow their files again."""
     _held.clear()
     if assignment is not None:

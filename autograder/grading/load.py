@@ -5,7 +5,7 @@ why the file cannot be graded. nbformat v3 is upgraded; older notebooks are unre
 
 This runs in the trusted grader, outside every limit of the submission, so it does only work that
 grows linearly with the file: JSON, the cells' metadata. IPython syntax (magics, ``!`` lines) is
-translated by the cell runner (:func:`autograder.execute.inert_magics`), in the sandboxed worker,
+translated by the cell runner (:func:`autograder.sandbox.execute.inert_magics`), in the sandboxed worker,
 within the cell's own time.
 """
 
@@ -57,7 +57,7 @@ def load_notebook(data: bytes, max_bytes: int = MAX_NOTEBOOK_BYTES) -> LoadedNot
     """Parse a submission; raise :class:`NotebookLoadError` with the right status when it cannot be graded.
 
     The message is the instructor's, in English; its first words name the cause for the student's
-    page (:mod:`autograder.feedback`): ``truncated`` for a notebook cut short, or one of
+    page (:mod:`autograder.reports.feedback`): ``truncated`` for a notebook cut short, or one of
     :data:`FILE_KINDS`' names for a file of another kind."""
     if len(data) > max_bytes:
         raise NotebookLoadError(Status.TOO_LARGE, f"file larger than {max_bytes / 2**20:g} MB")

@@ -17,10 +17,10 @@ from pathlib import Path
 from urllib.parse import quote
 
 from autograder import __version__
-from autograder.feedback import student_feedback
-from autograder.reports import format_points, write_atomically
+from autograder.assignment import Assignment
+from autograder.reports.feedback import student_feedback
+from autograder.reports.gradebook import format_points, write_atomically
 from autograder.results import StudentResult
-from autograder.suites import Assignment
 
 FEEDBACK_DIR = "feedback"
 SUMMARY = "summary.html"
@@ -69,7 +69,7 @@ def _environment():
 
 def load_templates() -> None:
     """Read and compile both templates now (a grading run does it before any submission runs)."""
-    import autograder.summary  # noqa: F401  (the summary's data, imported now for the same reason)
+    import autograder.reports.summary  # noqa: F401  (the summary's data, imported now for the same reason)
 
     for name in ("feedback.html.j2", "summary.html.j2"):
         _environment().get_template(name)
@@ -106,7 +106,7 @@ def render_summary(
 ) -> str:
     """The class summary (in English, the instructor's); ``lang`` is the students' pages' language, in which
     it quotes the hints they read."""
-    from autograder.summary import class_summary
+    from autograder.reports.summary import class_summary
 
     links = {r.student: feedback_link(r.student) for r in results}
     summary = class_summary(results, assignment, settings, links, lang)

@@ -41,7 +41,7 @@ class Caps:
 TRUSTED = Caps(MAX_FRAME, 1_000_000, MAX_FRAME)  # the grader's orders, as the worker reads them
 CONTROL = Caps(1 << 20)  # a worker's control messages (hello, lane, started, exited...)
 # A call's answer: its value's structure as JSON (a list of 100 000 numbers is 1-2 MB), its tensors as
-# blobs (the codec's limits are these: autograder.codec.Limits).
+# blobs (the codec's limits are these: autograder.protocol.codec.Limits).
 REPLY = Caps(json_bytes=2 * 2**20, blobs=10_000, blob_bytes=64 * 2**20)
 
 

@@ -5,7 +5,7 @@ Nothing is assumed shared between machines. The client (the machine that asked) 
 folder's files once per run inside a worker plugin, and each notebook's bytes inside its task; a task
 returns the student's :class:`StudentResult` (pickled between trusted processes, as the local lane
 processes return theirs). On each Dask worker the plugin writes the suite to a private folder, takes a
-lane number no other lane on that machine holds (:mod:`autograder.slots`), starts one :class:`Lane`
+lane number no other lane on that machine holds (:mod:`autograder.grading.slots`), starts one :class:`Lane`
 with that folder hidden from student code, and grades every task of the run through it, one at a
 time, in one thread of its own (the lane's worker dies with the thread that started it, so it is
 never a thread Dask may retire). Reports are written by the client, as for a local run.
@@ -38,12 +38,12 @@ from distributed.diagnostics.plugin import WorkerPlugin
 # Only light modules here: a Dask worker imports this one in its event loop when it unpickles the
 # plugin or a task; torch, pytest and the suites are imported in the lane's own thread.
 from autograder import __version__
-from autograder.discover import Submission
 from autograder.errors import AutograderError, one_line
+from autograder.grading.discover import Submission
 from autograder.results import Status, StudentResult
 
 if TYPE_CHECKING:
-    from autograder.suites import Assignment
+    from autograder.assignment import Assignment
 
 LOCAL = "local"  # `--scheduler local`: a LocalCluster on this machine
 SUITE_BYTES = 32 * 2**20  # an assignment folder larger than this is not shipped to every worker
@@ -102,7 +102,7 @@ class ClusterRun:
     ) -> list[StudentResult]:
         """Grade every submission; results in the submissions' order, ``on_result`` as each one finishes.
         The not-gradable rows are made here at once, as ``grade_batch`` makes them."""
-        from autograder.grade import grade_submission
+        from autograder.grading.grade import grade_submission
 
         results: list[StudentResult | None] = [None] * len(submissions)
 
@@ -180,9 +180,9 @@ def _client(scheduler: str, local_workers: int) -> Iterator[Client]:
 
 def _read(submission: Submission, assignment: Assignment) -> bytes | StudentResult:
     """The notebook's bytes to ship, or its row when it cannot be read (the messages of ``grade_submission``)."""
-    from autograder.discover import read_submission
-    from autograder.load import NotebookLoadError
-    from autograder.scoring import not_graded
+    from autograder.grading.discover import read_submission
+    from autograder.grading.load import NotebookLoadError
+    from autograder.grading.scoring import not_graded
 
     source = str(submission.path)
     try:
@@ -196,7 +196,7 @@ def _read(submission: Submission, assignment: Assignment) -> bytes | StudentResu
 
 def _result_of(future, submission: Submission, assignment: Assignment) -> StudentResult:
     """A finished task's result; the workers it killed make it this student's grader_error, not the batch's."""
-    from autograder.scoring import not_graded
+    from autograder.grading.scoring import not_graded
 
     source = str(submission.path)
     try:
@@ -271,10 +271,10 @@ class LanePlugin(WorkerPlugin):
     def _open(self) -> None:
         import torch
 
-        import autograder.grade  # noqa: F401  (the grading path's imports, paid before the first task)
-        from autograder.lane import Lane
-        from autograder.slots import Slot
-        from autograder.suites import load_assignment
+        import autograder.grading.grade  # noqa: F401  (the grading path's imports, paid before the first task)
+        from autograder.assignment import load_assignment
+        from autograder.grading.lane import Lane
+        from autograder.grading.slots import Slot
 
         if self.version != __version__:
             raise ClusterError(f"autograder {__version__} on this worker, {self.version} on the client")
@@ -298,7 +298,7 @@ class LanePlugin(WorkerPlugin):
         self._lane = Lane(self._slot.index, limits, hide, owner=os.getpid())
 
     def _grade(self, student: str, source: str, notebook: bytes) -> StudentResult:
-        from autograder.grade import grade_submission  # imported by _open already: no cost here
+        from autograder.grading.grade import grade_submission  # imported by _open already: no cost here
 
         try:
             self._opened.result()

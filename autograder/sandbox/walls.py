@@ -1,6 +1,6 @@
-"""Sandbox: the kernel's walls around one submission's process, each applied if this machine has it.
+"""Walls: the kernel's protections around one submission's process, each applied if this machine has it.
 
-Runs in the worker (``autograder.worker``), never in the trusted grader. Each lane's keeper calls
+Runs in the worker (``autograder.sandbox.worker``), never in the trusted grader. Each lane's keeper calls
 ``isolate_lane`` once, before it forks the lane's worker: a user namespace of the lane's own when
 the instructor is not root (the kernel lets an ordinary user make one: it grants the namespaces
 below and counts the lane's processes apart from the instructor's), a PID namespace whose PID 1
@@ -21,8 +21,9 @@ namespace of its own) before any student code runs; it applies, in order:
 - seccomp: no exec, no new sockets, no ptrace, no mount or namespace calls.
 
 Every step that the machine refuses (no user namespaces, no Landlock, not Linux) is recorded as
-off, and grading goes on; without a mount namespace the scratch folder is a private folder the
-lane made, never the working directory.
+off (:class:`~autograder.protocol.messages.Report`), and grading goes on; without a mount namespace
+the scratch folder is a private folder the lane made, never the working directory. What each
+protection means to an instructor is worded in :mod:`autograder.reports.wording`.
 """
 
 from __future__ import annotations
@@ -34,48 +35,45 @@ import os
 import pwd
 import resource
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 
+from autograder.protocol.messages import Policy, Report
+
 CLONE_NEWNS = 0x00020000
+
+
 CLONE_NEWIPC = 0x08000000
+
+
 CLONE_NEWUSER = 0x10000000
+
+
 CLONE_NEWPID = 0x20000000
+
+
 CLONE_NEWNET = 0x40000000
+
+
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
+
+
 MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
+
+
 MS_NOATIME, MS_NODIRATIME, MS_RELATIME, MS_STRICTATIME = 1024, 2048, 1 << 21, 1 << 24
+
+
 PR_SET_NO_NEW_PRIVS = 38
+
+
 PR_SET_PDEATHSIG = 1
+
+
 PR_SET_CHILD_SUBREAPER = 36
 
-# What an instructor reads when one is off (the CLI's warning line, summary.html, each results JSON).
-PROTECTIONS = {
-    "network": "no network (empty network namespace)",
-    "processes": "own PID namespace (cannot see or signal the grader; its processes die with it)",
-    "filesystem": "private file-system view (mount namespace: a private scratch, the suites and submissions hidden)",
-    "ipc": "own IPC namespace (no shared memory, message queue or semaphore shared with another submission)",
-    "landlock": "Landlock (reads only system trees, writes only scratch, no TCP, no outside signals)",
-    "user": "a separate unprivileged user id",
-    "seccomp": "seccomp (no exec, sockets, ptrace, mounts)",
-    "rlimits": "resource limits (memory, file size, processes, CPU)",
-    "cgroup": "cgroup memory and process caps",
-}
-# What still stands in a protection's place when it is off.
-FALLBACKS = {
-    "network": "Landlock denies TCP and seccomp denies new sockets",
-    "processes": "what a submission started is killed when it ends (the lane is their subreaper)",
-    "filesystem": "a private scratch folder of the kit's own; Landlock limits what is read and written",
-    "ipc": "none: SysV shared memory and message queues can pass from one submission to the next",
-    "landlock": "the mount namespace hides the suites, submissions and output",
-    "user": "student code runs as your user, with no capabilities, in a user namespace of its own; "
-    "Landlock and the mount namespace keep your files out of its reach",
-    "seccomp": "Landlock and the namespaces",
-    "rlimits": "the cgroup caps",
-    "cgroup": "memory capped by RLIMIT_AS; processes by RLIMIT_NPROC, counted in the lane's own user namespace",
-}
 
 KIT_SUITES = Path(__file__).parent / "assignments"  # the hidden suites bundled with the kit
+
 
 _libc = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
 
@@ -130,7 +128,7 @@ def huge_pages() -> int:
     not counted, though its other ranges were collapsed.
 
     Only what is there now is collapsed: the regions are not marked MADV_HUGEPAGE, so what the forks
-    touch later there (malloc's 64 MiB top pad, see :mod:`autograder.malloc`) is faulted in 4 KiB
+    touch later there (malloc's 64 MiB top pad, see :mod:`autograder.sandbox.malloc`) is faulted in 4 KiB
     pages, not zeroed 2 MiB at a time for a few small objects. Marked, a run of 40 notebooks took 183
     such 2 MiB faults (none now) and the call processes spent 4.6 ms each clearing pages (0.6 now);
     6 interleaved pairs, 8.20 -> 7.95 s (6/6)."""
@@ -157,12 +155,26 @@ def huge_pages() -> int:
 
 # -- Landlock ----------------------------------------------------------------------------------------
 _SYS_CREATE_RULESET, _SYS_ADD_RULE, _SYS_RESTRICT_SELF = 444, 445, 446
+
+
 _RULE_PATH_BENEATH = 1
+
+
 _FS_EXECUTE, _FS_WRITE_FILE, _FS_READ_FILE, _FS_READ_DIR = 1, 2, 4, 8
+
+
 _FS_ALL_V1 = (1 << 13) - 1
+
+
 _FS_REFER, _FS_TRUNCATE, _FS_IOCTL_DEV = 1 << 13, 1 << 14, 1 << 15
+
+
 _NET_ALL = 0b11  # bind and connect TCP
+
+
 _SCOPE_ALL = 0b11  # abstract unix sockets and signals outside the domain
+
+
 _FILE_RIGHTS = _FS_EXECUTE | _FS_WRITE_FILE | _FS_READ_FILE | _FS_TRUNCATE | _FS_IOCTL_DEV
 
 
@@ -237,36 +249,6 @@ def _seccomp() -> None:
         except Exception:  # a call this architecture does not have
             continue
     rules.load()
-
-
-# -- the policy --------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Policy:
-    """What one submission's process may use; limits in bytes, seconds and counts."""
-
-    uid: int = 60000
-    memory_bytes: int = 2048 * 2**20  # beyond what the worker had mapped when it forked
-    file_size_bytes: int = 16 * 2**20
-    processes: int = 32
-    cpu_seconds: int = 330
-    hide: tuple[str, ...] = ()  # paths made empty (hidden suites, submissions, output, course)
-
-
-@dataclass
-class Report:
-    """Which protections hold in this process, and why the others do not."""
-
-    on: set[str] = field(default_factory=set)
-    off: dict[str, str] = field(default_factory=dict)
-
-    def step(self, name: str, action) -> bool:
-        try:
-            action()
-        except Exception as error:
-            self.off.setdefault(name, str(error) or type(error).__name__)
-            return False
-        self.on.add(name)
-        return True
 
 
 def isolate_lane(report: Report) -> bool:

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 import torch
 
+from autograder.grading.student import CallResult, StudentError
 from autograder.language import Text, english, fr_en, french_spacing
-from autograder.transport import CallResult, StudentError
 
 __all__ = [
     "Hint",

@@ -16,16 +16,18 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
-from autograder.discover import Submission, read_submission
-from autograder.execute import new_namespace, run_cells
-from autograder.lane import Lane, LaneError, SandboxedNotebook, remove_cgroups
+from autograder.assignment import Assignment, AssignmentError
+from autograder.grading.discover import Submission, read_submission
+from autograder.grading.lane import Lane, LaneError, SandboxedNotebook, remove_cgroups
+from autograder.grading.load import LoadedNotebook, NotebookLoadError, load_notebook
+from autograder.grading.scoring import not_graded, score_student
+from autograder.grading.student import Student
+from autograder.grading.suites import run_suite, suite_session
+from autograder.grading.zygote import Zygote, ZygoteError
 from autograder.language import Text
-from autograder.load import LoadedNotebook, NotebookLoadError, load_notebook
 from autograder.results import CellRun, ErrorInfo, Status, StudentResult
-from autograder.scoring import not_graded, score_student
-from autograder.suites import Assignment, AssignmentError, run_suite, suite_session
-from autograder.transport import InProcessTransport, Student
-from autograder.zygote import Zygote, ZygoteError
+from autograder.sandbox.execute import new_namespace, run_cells
+from autograder.sandbox.runtime import InProcessTransport
 
 
 def grade_submission(submission: Submission, assignment: Assignment, lane: Lane | None = None) -> StudentResult:

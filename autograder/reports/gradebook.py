@@ -17,8 +17,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from autograder import __version__
+from autograder.assignment import Assignment
 from autograder.results import CellRun, Outcome, Status, StudentResult
-from autograder.suites import Assignment
 
 GRADEBOOK = "grades.csv"
 RESULTS_DIR = "results"
@@ -104,7 +104,7 @@ def protections_off(names: Sequence[str]) -> list[dict[str, str]]:
     """Each sandbox protection in ``names`` (off when the code ran): its name, what it is, what stood in its place."""
     if not names:
         return []
-    from autograder.sandbox import FALLBACKS, PROTECTIONS  # only when one was off: reports need no ctypes
+    from autograder.reports.wording import FALLBACKS, PROTECTIONS  # only when one was off: reports need no ctypes
 
     return [
         {"name": name, "protection": PROTECTIONS.get(name, name), "instead": FALLBACKS.get(name, "")} for name in names
@@ -116,7 +116,7 @@ def _summary(result: StudentResult) -> str:
     from autograder.language import french_spacing
 
     if result.status is not Status.GRADED:
-        from autograder.feedback import not_graded_texts  # feedback imports this module
+        from autograder.reports.feedback import not_graded_texts  # feedback imports this module
 
         happened, advice = not_graded_texts(result, "fr")
         return french_spacing(f"Votre notebook n'a pas pu être noté ({result.status.value}). {happened}\n{advice}")

@@ -15,8 +15,8 @@ from nbgrader.nbgraderformat import ValidationError
 from nbgrader.preprocessors import SaveCells
 from traitlets.config import Config
 
-from autograder.course import CourseLayout
 from autograder.errors import ReleaseError, one_line
+from autograder.nbgrader.layout import CourseLayout
 
 # What replaces each `### BEGIN SOLUTION` ... `### END SOLUTION` region. Students read it, so it is
 # French. An nbgrader course must set the same value (ClearSolutions.code_stub) so that
@@ -31,7 +31,7 @@ RELEASE_PREPROCESSORS = tuple(
     cls for cls in GenerateAssignment.class_traits()["preprocessors"].default() if cls is not SaveCells
 )
 
-_quiet = logging.getLogger("autograder.release.nbgrader")
+_quiet = logging.getLogger("autograder.nbgrader.release.nbgrader")
 _quiet.addHandler(logging.NullHandler())
 _quiet.propagate = False
 

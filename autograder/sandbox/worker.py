@@ -1,25 +1,25 @@
-"""Worker: the untrusted side of the grader (``python -I -m autograder.worker --zygote FD``: see
-:mod:`autograder.zygote`).
+"""Worker: the untrusted side of the grader (``python -I -m autograder.sandbox.worker --zygote FD``: see
+:mod:`autograder.grading.zygote`).
 
 It holds nothing secret: it imports torch, the codec and the cell runner, never the hidden
 suites, the solutions or the grader's state, and it is started as a fresh interpreter with a
 minimal environment. Its processes, each forked from the one before:
 
 - the **zygote**: imports torch once and warms it up; for each lane it forks
-- a **lane keeper**, which makes the lane's namespaces (:func:`autograder.sandbox.isolate_lane`: a
+- a **lane keeper**, which makes the lane's namespaces (:func:`autograder.sandbox.walls.isolate_lane`: a
   user namespace of the lane's own when the instructor is not root, a PID namespace, no network),
   forks the lane's worker into them, tells the grader its pid, and waits for it;
 - the **lane's worker** (the lane parent): PID 1 of the lane's PID namespace, so everything the
   lane ever starts dies with it. It waits for orders on its control socket; for each submission
   it forks
 - a **submission process**: PID 1 of a new PID namespace (its death takes every process it
-  made), behind every wall of :mod:`autograder.sandbox`. It runs the notebook's cells one by one,
+  made), behind every wall of :mod:`autograder.sandbox.walls`. It runs the notebook's cells one by one,
   reporting each, then watches its call process. It forks
 - a **call process** from the post-notebook state, which reads the hidden tests' requests on the
   submission's channel and answers them itself, and is replaced by a fresh fork when a test
   changed the state: a timeout, a crash or a mutated global in one test never reaches the next.
 
-Every message is a :mod:`autograder.wire` frame; values go through the codec. The grader keeps
+Every message is a :mod:`autograder.protocol.wire` frame; values go through the codec. The grader keeps
 the timers that count (this side's timers are a courtesy that gives a better traceback).
 """
 
@@ -45,12 +45,14 @@ if __name__ == "__main__":  # a worker's own interpreter: its imports (torch) wi
     # objects are frozen (_zygote, _lane).
     gc.disable()
 
-from autograder import isolation, sandbox, wire
-from autograder.codec import CodecError
-from autograder.execute import new_namespace, run_cells, stdin_closed
-from autograder.isolation import VERSION_TAGS, ScratchFiles, dict_version, process_state
+from autograder.protocol import wire
+from autograder.protocol.codec import CodecError
 from autograder.results import CodeCell
-from autograder.transport import InProcessTransport
+from autograder.sandbox import isolation
+from autograder.sandbox import walls as sandbox
+from autograder.sandbox.execute import new_namespace, run_cells, stdin_closed
+from autograder.sandbox.isolation import VERSION_TAGS, ScratchFiles, dict_version, process_state
+from autograder.sandbox.runtime import InProcessTransport
 
 GRACE = 1.0  # seconds a submission process gives a call process beyond the call's own limit
 
@@ -156,7 +158,7 @@ def _lane(control: int, lane: int, report: sandbox.Report, own_user_namespace: b
 
 def _warm_up() -> None:
     """Pay once per lane what every submission would otherwise pay: imports and torch's lazy set-up."""
-    from autograder.malloc import retain_freed_memory
+    from autograder.sandbox.malloc import retain_freed_memory
 
     retain_freed_memory()
     import torch
@@ -336,7 +338,7 @@ def _kinds(namespace: dict) -> dict[str, str] | None:
     type's slot: no student code runs."""
     names = [name for name in list(namespace) if type(name) is str and not name.startswith("_")]
     if len(names) > _MAX_KINDS or any(len(name) > 100 or not name.isascii() for name in names):
-        return None  # more than the grader reads in one message (autograder.lane.READY_CAPS)
+        return None  # more than the grader reads in one message (autograder.grading.lane.READY_CAPS)
     return {name: "callable" if callable(namespace[name]) else "value" for name in names}
 
 
@@ -544,7 +546,7 @@ def state_fingerprint(namespace: dict, files: ScratchFiles | None = None) -> int
     storage, functions with their defaults and closures, objects and classes by their attributes),
     the attributes of the modules it reaches, of ``builtins`` and of torch's modules and classes
     (see :func:`_namespace_version`), the process-wide state outside the namespace
-    (:func:`autograder.isolation.process_state`: the environment, ``sys``, every module's globals,
+    (:func:`autograder.sandbox.isolation.process_state`: the environment, ``sys``, every module's globals,
     random generators, torch's switches...) and the entries of the writable folders (``files``). A
     call that rebinds a global, appends to a list, changes a tensor in place, monkeypatches torch,
     sets an environment variable, turns on anomaly detection, draws random numbers or writes a

@@ -1,7 +1,7 @@
 """Zygote: one warm worker interpreter that forks every lane's worker.
 
 A grading run starts it first thing, before its own imports: the zygote (``python -I -m
-autograder.worker --zygote``, a fresh interpreter with a minimal environment, like any worker)
+autograder.sandbox.worker --zygote``, a fresh interpreter with a minimal environment, like any worker)
 imports torch and warms it up on one core while the grader imports torch, pytest and the suites
 on the other, and each lane's worker is then a fork of it, ready in milliseconds, instead of an
 interpreter of its own importing torch again (what that saves: docs/performance.md).
@@ -18,8 +18,8 @@ import socket
 import subprocess
 import sys
 
-from autograder import wire
 from autograder.errors import AutograderError
+from autograder.protocol import wire
 
 START_SECONDS = 120  # a worker's start imports torch; a loaded machine may take long
 
@@ -43,11 +43,11 @@ def worker_environment() -> dict[str, str]:
 
 
 def start_worker(*arguments: str) -> tuple[subprocess.Popen, socket.socket]:
-    """``python -I -m autograder.worker [arguments] FD``: the process, and our end of its socket."""
+    """``python -I -m autograder.sandbox.worker [arguments] FD``: the process, and our end of its socket."""
     ours, theirs = socket.socketpair()
     try:
         process = subprocess.Popen(
-            [sys.executable, "-I", "-m", "autograder.worker", *arguments, str(theirs.fileno())],
+            [sys.executable, "-I", "-m", "autograder.sandbox.worker", *arguments, str(theirs.fileno())],
             pass_fds=[theirs.fileno()],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,

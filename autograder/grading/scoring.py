@@ -13,9 +13,9 @@ import html
 import json
 from collections.abc import Sequence
 
+from autograder.assignment import Assignment, Question
 from autograder.language import Text, english
 from autograder.results import CellRun, ErrorInfo, Outcome, QuestionResult, Status, StudentResult, TestOutcome
-from autograder.suites import Assignment, Question
 
 
 def score_question(question: Question, outcomes: Sequence[TestOutcome]) -> QuestionResult:

@@ -1,4 +1,4 @@
-"""Lane: the trusted side of one worker (``autograder.worker``), and the transport into it.
+"""Lane: the trusted side of one worker (``autograder.sandbox.worker``), and the transport into it.
 
 A :class:`Lane` starts the worker once (a fresh interpreter with a minimal environment, in its
 own cgroups when the machine has them) and asks it for one sandboxed submission process at a
@@ -22,14 +22,15 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from autograder import sandbox, wire
+from autograder.assignment import SubmissionLimits
 from autograder.errors import AutograderError
-from autograder.guard import verify_trusted_files
+from autograder.grading.guard import verify_trusted_files
+from autograder.grading.zygote import START_SECONDS, Zygote, ZygoteError
 from autograder.language import Text
+from autograder.protocol import wire
+from autograder.protocol.messages import Reply
 from autograder.results import CellRun, CodeCell, ErrorInfo
-from autograder.suites import SubmissionLimits
-from autograder.transport import Reply
-from autograder.zygote import START_SECONDS, Zygote, ZygoteError
+from autograder.sandbox import walls as sandbox
 
 GRACE = 2.0  # seconds beyond a limit before the grader kills instead of waiting for the worker's own timer
 RELAUNCHES = 8  # fresh submission processes one notebook may need after hangs and crashes
@@ -523,7 +524,7 @@ class SandboxedNotebook:
     def fetch(self, name: str) -> object:
         message = self._ask({"op": "fetch", "name": name}, 5 + 2 * GRACE)
         if message is None or "value" not in message:
-            from autograder.codec import CodecError
+            from autograder.protocol.codec import CodecError
 
             raise CodecError(str((message or {}).get("unusable") or "no value"))
         return message["value"]

@@ -15,11 +15,13 @@ import textwrap
 
 import torch
 
+from autograder.assignment import load_assignment
+from autograder.grading.scoring import score_question
+from autograder.grading.student import Student
+from autograder.grading.suites import run_suite
 from autograder.language import french_spacing
 from autograder.results import Outcome, QuestionResult
-from autograder.scoring import score_question
-from autograder.suites import load_assignment, run_suite
-from autograder.transport import InProcessTransport, Student
+from autograder.sandbox.runtime import InProcessTransport
 
 
 def hidden_tests(question: str, namespace: dict) -> float:

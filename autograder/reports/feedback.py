@@ -14,11 +14,11 @@ import re
 from dataclasses import dataclass, replace
 from pathlib import PurePath
 
+from autograder.assignment import Assignment, SubmissionLimits
+from autograder.grading.scoring import REPORT_BUDGET_BYTES
 from autograder.language import french_spacing, in_language, output_in_language
-from autograder.reports import format_points
+from autograder.reports.gradebook import format_points
 from autograder.results import CellRun, ErrorInfo, Frame, Outcome, QuestionResult, Status, StudentResult, TestOutcome
-from autograder.scoring import REPORT_BUDGET_BYTES
-from autograder.suites import Assignment, SubmissionLimits
 
 # The page's fixed words, per language. Student-facing: French unless --lang en.
 WORDS = {
@@ -264,7 +264,7 @@ def not_graded_cause(status: Status, message: str, source: str = "") -> tuple[st
     """The key in :data:`NOT_GRADED` for a row that was not graded, and the kind of file (a
     ``load.FILE_KINDS`` key) when one was recognised, from its status, the instructor's message and
     the file's path."""
-    from autograder.load import FILE_KINDS, IMAGES, TRUNCATED
+    from autograder.grading.load import FILE_KINDS, IMAGES, TRUNCATED
 
     kind = next((k for k, (name, _m, _s) in FILE_KINDS.items() if message.startswith(f"{name},")), "")
     if status is Status.NOT_A_NOTEBOOK and "not a .ipynb file" in message:
@@ -291,7 +291,7 @@ def not_graded_cause(status: Status, message: str, source: str = "") -> tuple[st
 
 def not_graded_texts(result: StudentResult, lang: str) -> tuple[str, str]:
     """What happened to a notebook that was not graded, and what the student should do, in ``lang``."""
-    from autograder.load import FILE_KINDS
+    from autograder.grading.load import FILE_KINDS
 
     cause, kind = not_graded_cause(result.status, result.message, result.source)
     (happened_fr, happened_en), (advice_fr, advice_en) = NOT_GRADED.get(cause, NOT_GRADED["grader_error"])

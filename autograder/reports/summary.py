@@ -17,10 +17,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from html import escape
 
+from autograder.assignment import Assignment
 from autograder.language import french_spacing
-from autograder.reports import failed_cells, format_points, protections_off
+from autograder.reports.gradebook import failed_cells, format_points, protections_off
 from autograder.results import Outcome, QuestionResult, Status, StudentResult, TestOutcome
-from autograder.suites import Assignment
 
 # One student's data takes little room in the class summary, whatever their notebook did:
 FAILED_CELLS_SHOWN = 20  # failed cells named in a student's row, then how many more
@@ -84,8 +84,8 @@ class ProtectionOff:
     """A sandbox protection that was off for some of the submissions that ran."""
 
     name: str
-    protection: str  # what it is (autograder.sandbox.PROTECTIONS)
-    instead: str  # what stood in its place (autograder.sandbox.FALLBACKS)
+    protection: str  # what it is (autograder.reports.wording.PROTECTIONS)
+    instead: str  # what stood in its place (autograder.reports.wording.FALLBACKS)
     submissions: int  # how many ran without it
     who: str  # the same, in words: "all 40 submissions", "3 of 40 submissions"
 

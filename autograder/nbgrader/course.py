@@ -4,7 +4,7 @@
 ``nbgrader_config.py``, the source notebook under ``source/<assignment>/`` and the assignment in
 the course's sqlite gradebook. The source notebook is the solution notebook plus, in each check
 cell, a hidden test region that hands the question to the hidden pytest suites
-(``autograder.nbgrader_cell``), so that ``nbgrader autograde`` gives the points ``autograder
+(``autograder.nbgrader.cell``), so that ``nbgrader autograde`` gives the points ``autograder
 grade`` gives. ``write_scores`` stores the rows of our ``grades.csv`` in the course's gradebook as
 autograded scores, where ``nbgrader export`` and formgrader read them.
 """
@@ -25,10 +25,10 @@ from pathlib import Path
 import nbformat
 from nbformat import NotebookNode
 
-from autograder.course import CourseLayout
+from autograder.assignment import Assignment
 from autograder.errors import AutograderError, one_line
-from autograder.release import CODE_STUB, read_solution, release_notebook, render_notebook
-from autograder.suites import Assignment
+from autograder.nbgrader.layout import CourseLayout
+from autograder.nbgrader.release import CODE_STUB, read_solution, release_notebook, render_notebook
 
 CONFIG_FILE = "nbgrader_config.py"
 GRADEBOOK_FILE = "gradebook.db"
@@ -46,7 +46,7 @@ _HEAD = (
     _BEGIN,
     "# Correction : les tests cachés d'autograder notent cette question, comme `autograder grade`.",
     "# La vérification visible ci-dessous n'est pas exécutée ici (elle est gardée dans cette chaîne).",
-    "from autograder.nbgrader_cell import hidden_tests as _tests_caches",
+    "from autograder.nbgrader.cell import hidden_tests as _tests_caches",
     "_verification_visible = r{quote}",
     _END,
 )
@@ -156,7 +156,7 @@ def init_course(
     named (``exchange``); otherwise a missing one is reported (``exchange_missing``) for the instructor to
     create, as nbgrader's docs say, writable by everyone.
 
-    By default ``nbgrader autograde`` grades through the kit's sandbox (:mod:`autograder.nbgrader_executor`);
+    By default ``nbgrader autograde`` grades through the kit's sandbox (:mod:`autograder.nbgrader.executor`);
     ``in_kernel`` keeps nbgrader's own executor, the hidden suites running in the student's kernel. A
     config edited by hand is kept, with the sandboxed executor's lines appended when it lacks them.
     """
@@ -217,7 +217,7 @@ def kernel_problem(kernel: str = "python3") -> str:
     return ""
 
 
-EXECUTOR_MARK = "autograder.nbgrader_executor"
+EXECUTOR_MARK = "autograder.nbgrader.executor"
 EXECUTOR_LINES = (
     "# nbgrader autograde runs each notebook in the kit's sandbox and its hidden tests in nbgrader's own\n"
     "# process (`autograder nbgrader init --in-kernel` leaves these lines out: the student's kernel then).\n"

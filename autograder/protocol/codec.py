@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from autograder import wire
+from autograder.protocol import wire
 
 DTYPES: dict[str, torch.dtype] = {
     "float32": torch.float32,

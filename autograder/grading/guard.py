@@ -20,8 +20,8 @@ import stat
 from collections.abc import Iterable
 from pathlib import Path
 
-from autograder.discover import Submission
 from autograder.errors import AutograderError
+from autograder.grading.discover import Submission
 from autograder.language import english
 from autograder.results import Status, StudentResult
 
@@ -162,7 +162,7 @@ def _clip(text: str, size: int = 240) -> str:
 def check_protections(result: StudentResult) -> None:
     """With ``--require-sandbox``: raise :class:`RunStopped` if this result was graded with a wall missing."""
     if result.unprotected:
-        from autograder.sandbox import PROTECTIONS
+        from autograder.reports.wording import PROTECTIONS
 
         missing = "; ".join(PROTECTIONS.get(name, name) for name in result.unprotected)
         raise RunStopped(
