@@ -27,10 +27,10 @@ from autograder.errors import AutograderError
 from autograder.grading.guard import verify_trusted_files
 from autograder.grading.zygote import START_SECONDS, Zygote, ZygoteError
 from autograder.language import Text
+from autograder.processes import pidfd_or_none
 from autograder.protocol import wire
-from autograder.protocol.messages import Reply
+from autograder.protocol.messages import Policy, Reply
 from autograder.results import CellRun, CodeCell, ErrorInfo
-from autograder.sandbox import walls as sandbox
 
 GRACE = 2.0  # seconds beyond a limit before the grader kills instead of waiting for the worker's own timer
 RELAUNCHES = 8  # fresh submission processes one notebook may need after hangs and crashes
@@ -244,7 +244,7 @@ class Lane:
             self.close()
             raise LaneError(f"the grading worker did not start: {str(announced.get('error', announced))[-500:]}")
         self.pid = pid
-        self._pidfd = sandbox.pidfd_or_none(self.pid)
+        self._pidfd = pidfd_or_none(self.pid)
         try:
             remove_cgroups(None)  # what runs killed outright left behind
             self._cgroups = _Cgroups(f"{CGROUP_PREFIX}{self._owner}-{self.index}-{self.pid}")
@@ -273,9 +273,9 @@ class Lane:
             raise LaneError(f"the grading worker stopped answering ({error})") from None
         return message if isinstance(message, dict) else {}
 
-    def policy(self) -> sandbox.Policy:
+    def policy(self) -> Policy:
         limits = self.limits
-        return sandbox.Policy(
+        return Policy(
             uid=UID_BASE + self.index,
             memory_bytes=limits.memory_mb * 2**20,
             file_size_bytes=limits.file_size_mb * 2**20,

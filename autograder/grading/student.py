@@ -20,7 +20,6 @@ from autograder.language import Text, fr_en, french_spacing
 from autograder.protocol.codec import Codec, CodecError, read_refusal
 from autograder.protocol.messages import Transport
 from autograder.results import ErrorInfo
-from autograder.sandbox.runtime import _BASES, _PLAIN, _TOO_LARGE, _UNCARRIED
 
 
 class StudentError(Exception):
@@ -281,3 +280,69 @@ class StudentFunction:
 
 def _not_defined(name: str) -> str:
     return Text(f"`{name}` n'est pas défini dans votre notebook.", f"`{name}` is not defined in your notebook.")
+
+
+_PLAIN: dict[str, Text] = {  # what to give instead of a subclass of a plain type
+    "dict": Text("un dict ordinaire, écrit entre accolades {…}", "a plain dict, written with braces {…}"),
+    "list": Text("une liste ordinaire, écrite entre crochets […]", "a plain list, written with brackets […]"),
+    "tuple": Text("un tuple ordinaire, par exemple (a, b)", "a plain tuple, for example (a, b)"),
+    "str": Text("une chaîne (str) ordinaire", "a plain string (str)"),
+    "int": Text("un entier (int) ordinaire", "a plain int"),
+    "float": Text("un nombre (float) ordinaire", "a plain float"),
+    "set": Text("une liste ou un tuple", "a list or a tuple"),
+    "frozenset": Text("une liste ou un tuple", "a list or a tuple"),
+    "Tensor": Text("un tenseur ordinaire (torch.Tensor)", "a plain tensor (torch.Tensor)"),
+}
+
+
+# The plain types a question's kind of answer is made of: a subclass of another is not told to use it.
+_BASES: dict[str, tuple[str, ...]] = {
+    "tensor": ("Tensor",),
+    "tensors": ("tuple", "Tensor"),
+    "tuple": ("tuple", "int"),
+    "int": ("int",),
+    "dict": ("dict", "str"),
+}
+
+
+# The codec's bounds on one value, by the kind of its refusal.
+_TOO_LARGE: dict[str, tuple[str, str]] = {
+    "bytes": ("une valeur de plus de {} Mio de données", "a value of more than {} MiB of data"),
+    "items": ("une valeur de plus de {} éléments", "a value of more than {} items"),
+    "tensors": ("une valeur de plus de {} tenseurs", "a value of more than {} tensors"),
+    "containers": (
+        "une valeur de plus de {} listes, tuples ou dicts",
+        "a value of more than {} lists, tuples or dicts",
+    ),
+    "depth": ("une valeur imbriquée sur plus de {} niveaux", "a value nested deeper than {} levels"),
+    "str": ("une chaîne de plus de {} caractères", "a string of more than {} characters"),
+    "digits": ("un entier de plus de {} chiffres", "an integer of more than {} digits"),
+}
+
+
+# A dict, tensor or module of a kind the codec does not carry, and what to give instead.
+_UNCARRIED: dict[str, tuple[str, str, Text | None]] = {
+    "key": (
+        "un dict dont une clé est de type {}, et non une chaîne (str)",
+        "a dict with a key of type {}, not a string (str)",
+        Text("un dict dont les clés sont des chaînes (str)", "a dict whose keys are strings (str)"),
+    ),
+    "dtype": (
+        "un tenseur de dtype {}",
+        "a tensor of dtype {}",
+        Text(
+            "un tenseur de nombres réels ou entiers (float32, int64…)",
+            "a tensor of real or integer numbers (float32, int64…)",
+        ),
+    ),
+    "layout": (
+        "un tenseur qui n'est pas un tenseur dense sur CPU ({})",
+        "a tensor that is not a dense CPU tensor ({})",
+        Text("un tenseur dense sur CPU (.to_dense(), .cpu())", "a dense CPU tensor (.to_dense(), .cpu())"),
+    ),
+    "module": (
+        "un module {} qui contient des sous-modules ou des buffers",
+        "a module {} that holds submodules or buffers",
+        None,  # what the question wants
+    ),
+}

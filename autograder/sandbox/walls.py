@@ -102,15 +102,6 @@ def mount(source: str | None, target: str, fstype: str | None, flags: int, data:
     )
 
 
-def pidfd_or_none(pid: int) -> int | None:
-    """A file descriptor that becomes readable when ``pid`` ends (and cannot name a recycled pid),
-    or None where the system has none (not Linux 5.3+): the caller then polls."""
-    try:
-        return os.pidfd_open(pid)
-    except (AttributeError, OSError):
-        return None
-
-
 def set_parent_death_signal(signum: int) -> None:
     if _libc is not None:
         _libc.prctl(PR_SET_PDEATHSIG, signum, 0, 0, 0)

@@ -45,11 +45,12 @@ if __name__ == "__main__":  # a worker's own interpreter: its imports (torch) wi
     # objects are frozen (_zygote, _lane).
     gc.disable()
 
+from autograder.processes import pidfd_or_none
 from autograder.protocol import wire
 from autograder.protocol.codec import CodecError
+from autograder.protocol.messages import Policy, Report
 from autograder.results import CodeCell
-from autograder.sandbox import isolation
-from autograder.sandbox import walls as sandbox
+from autograder.sandbox import isolation, walls
 from autograder.sandbox.execute import new_namespace, run_cells, stdin_closed
 from autograder.sandbox.isolation import VERSION_TAGS, ScratchFiles, dict_version, process_state
 from autograder.sandbox.runtime import InProcessTransport
@@ -67,12 +68,12 @@ def _zygote(control: int) -> int:
     """Warm up once, then fork a lane's keeper for each ``lane`` order (its socket comes with it)."""
     try:
         _warm_up()
-        sandbox.set_parent_death_signal(signal.SIGKILL)
+        walls.set_parent_death_signal(signal.SIGKILL)
         gc.freeze()
         gc.enable()
         # The heap in 2 MiB pages here, once, while the grader is still importing: the lanes' workers
         # are forks that share them (collapsing in each lane parent instead copied the heap once per lane).
-        sandbox.huge_pages()
+        walls.huge_pages()
         wire.send(control, {"op": "hello", "pid": os.getpid()})
     except BaseException:
         wire.send(control, {"op": "fatal", "error": traceback.format_exc(limit=5)})
@@ -106,9 +107,9 @@ def _keeper(control: int, lane: int) -> int:
     """A lane's keeper: the lane's namespaces, its worker forked into them (PID 1 there), the worker's pid sent
     to the grader (``lane``), then a wait for it. The keeper dies with the zygote, the worker with the keeper."""
     try:
-        sandbox.set_parent_death_signal(signal.SIGKILL)
-        report = sandbox.Report()
-        own_user_namespace = sandbox.isolate_lane(report)
+        walls.set_parent_death_signal(signal.SIGKILL)
+        report = Report()
+        own_user_namespace = walls.isolate_lane(report)
         go, release = os.pipe()
         pid = os.fork()
     except BaseException:
@@ -118,7 +119,7 @@ def _keeper(control: int, lane: int) -> int:
         code = 70
         try:
             os.close(release)
-            sandbox.set_parent_death_signal(signal.SIGKILL)
+            walls.set_parent_death_signal(signal.SIGKILL)
             if os.read(go, 1) == b"g":  # nothing: the keeper died before it could say who this is
                 os.close(go)
                 code = _lane(control, lane, report, own_user_namespace)
@@ -135,12 +136,12 @@ def _keeper(control: int, lane: int) -> int:
     return 0
 
 
-def _lane(control: int, lane: int, report: sandbox.Report, own_user_namespace: bool) -> int:
+def _lane(control: int, lane: int, report: Report, own_user_namespace: bool) -> int:
     """A lane's worker, warm: say hello, then serve submissions until told to quit."""
     scratch = None
     try:
-        sandbox.become_subreaper()  # without PID namespaces, what a submission leaves behind comes here to die
-        if not (sandbox.is_root() or own_user_namespace):  # no mount namespace: a private folder to work in
+        walls.become_subreaper()  # without PID namespaces, what a submission leaves behind comes here to die
+        if not (walls.is_root() or own_user_namespace):  # no mount namespace: a private folder to work in
             scratch = tempfile.mkdtemp(prefix=f"autograder-lane{lane}-")
         wire.send(control, {"op": "hello", "pid": os.getpid(), "lane": lane, "off": report.off})
     except BaseException:
@@ -148,7 +149,7 @@ def _lane(control: int, lane: int, report: sandbox.Report, own_user_namespace: b
         return 1
     gc.freeze()  # what the warm-up made is never collected, so forks share it untouched
     gc.enable()
-    sandbox.huge_pages()  # what the zygote already collapsed is skipped: little is left
+    walls.huge_pages()  # what the zygote already collapsed is skipped: little is left
     try:
         return _serve_lane(control, report, own_user_namespace, scratch)
     finally:
@@ -173,7 +174,7 @@ def _warm_up() -> None:
     isolation.prepare()  # every module's globals summarised once, for all submissions and their tests
 
 
-def _serve_lane(control: int, report: sandbox.Report, own_user_namespace: bool, scratch: str | None) -> int:
+def _serve_lane(control: int, report: Report, own_user_namespace: bool, scratch: str | None) -> int:
     own_pid_namespace = _open_or_none("/proc/self/ns/pid")
     child: tuple[int, int | None] | None = None  # (pid, pidfd or None) of the running submission
     work: str | None = None  # its private folder, when there is no mount namespace
@@ -264,17 +265,17 @@ def _kill_child(child: tuple[int, int | None]) -> None:
 def _start_submission(
     control: int,
     order: dict,
-    report: sandbox.Report,
+    report: Report,
     pid_namespace: int | None,
     own_user_namespace: bool,
     work: str | None,
 ) -> tuple:
-    policy = sandbox.Policy(**order["policy"])
+    policy = Policy(**order["policy"])
     ours, theirs = socket.socketpair()
     isolated = False
     if pid_namespace is not None:
         try:
-            sandbox.unshare(sandbox.CLONE_NEWPID)  # the next child is PID 1 of a new namespace
+            walls.unshare(walls.CLONE_NEWPID)  # the next child is PID 1 of a new namespace
             isolated = True
         except OSError as error:
             report.off.setdefault("processes", str(error))
@@ -287,19 +288,19 @@ def _start_submission(
         finally:
             os._exit(code)
     if isolated:
-        sandbox.setns(pid_namespace, sandbox.CLONE_NEWPID)  # back: the lane's next fork is a normal one
+        walls.setns(pid_namespace, walls.CLONE_NEWPID)  # back: the lane's next fork is a normal one
     theirs.close()
     with socket.socket(fileno=os.dup(control)) as sender:
         socket.send_fds(sender, [b"F"], [ours.fileno()])
     ours.close()
     wire.send(control, {"op": "started", "pid": pid})
-    return pid, sandbox.pidfd_or_none(pid)
+    return pid, pidfd_or_none(pid)
 
 
 def _submission(
     channel: int,
-    policy: sandbox.Policy,
-    lane_report: sandbox.Report,
+    policy: Policy,
+    lane_report: Report,
     isolated: bool,
     own_user_namespace: bool,
     work: str | None,
@@ -307,13 +308,13 @@ def _submission(
     os.setsid()  # its own process group: a kill(0) in a cell reaches only the submission
     os.closerange(3, channel)
     os.closerange(channel + 1, 1 << 16)
-    report = sandbox.Report(set(lane_report.on), dict(lane_report.off))
+    report = Report(set(lane_report.on), dict(lane_report.off))
     if isolated:
         report.on.add("processes")
     else:
-        sandbox.become_subreaper()  # its descendants' orphans stay its own, to be killed after the cells
-    workdir = sandbox.isolate(policy, report, own_user_namespace, work)
-    sandbox.set_parent_death_signal(signal.SIGKILL)  # set again: a change of user clears it
+        walls.become_subreaper()  # its descendants' orphans stay its own, to be killed after the cells
+    workdir = walls.isolate(policy, report, own_user_namespace, work)
+    walls.set_parent_death_signal(signal.SIGKILL)  # set again: a change of user clears it
     os.environ.update({"HOME": workdir, "TMPDIR": workdir})
     wire.send(channel, {"op": "sandbox", "on": sorted(report.on), "off": report.off})
     order = wire.receive(channel)
@@ -393,7 +394,7 @@ _WATCH_SECONDS = 0.25  # how often an idle call process's deadline is looked at
 def _watch(pid: int, request) -> tuple[str, dict]:
     """Wait for the call process to end, killing it if a request overruns its deadline: ("exit" or
     "timeout", how it ended)."""
-    pidfd = sandbox.pidfd_or_none(pid)
+    pidfd = pidfd_or_none(pid)
     try:
         while True:
             deadline = request[0]
