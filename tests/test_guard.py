@@ -44,6 +44,25 @@ def test_a_snapshot_sees_a_file_changed_added_or_removed_even_with_its_old_times
         snapshot.verify()
 
 
+def test_the_snapshot_of_the_kits_code_covers_every_subpackage():
+    """A run holds a snapshot of the kit's package: the worker's code (a fresh worker reads it from disk) included."""
+    import autograder.grading.lane
+    import autograder.protocol.wire
+    import autograder.reports.pages
+    import autograder.sandbox.worker
+
+    files = guard.Snapshot([guard.KIT_PACKAGE]).files
+    for module in (
+        autograder,
+        autograder.sandbox.worker,
+        autograder.protocol.wire,
+        autograder.grading.lane,
+        autograder.reports.pages,
+    ):
+        assert str(Path(module.__file__).resolve()) in files, module.__name__
+    assert guard.KIT_ROOT / "autograder" == guard.KIT_PACKAGE
+
+
 def test_the_reference_is_the_suites_own_solution_else_the_kits(tmp_path, monkeypatch):
     assert guard.reference_notebook(ASSIGNMENTS_DIR / "rnn_intro", "rnn_intro") is not None
     suite = tmp_path / "suite"

@@ -20,12 +20,13 @@ import stat
 from collections.abc import Iterable
 from pathlib import Path
 
+import autograder
 from autograder.errors import AutograderError
 from autograder.grading.discover import Submission
 from autograder.language import english
 from autograder.results import Status, StudentResult
 
-KIT_PACKAGE = Path(__file__).resolve().parent
+KIT_PACKAGE = Path(autograder.__file__).resolve().parent  # the whole package, every subpackage in it
 KIT_ROOT = KIT_PACKAGE.parent  # the clone, where the kit runs from one (solutions/ beside the package)
 CANARY = "autograder/reference solution"  # a student name no discovered submission can have: it holds a slash
 
