@@ -217,7 +217,7 @@ def test_parametrized_arguments_reach_each_test_as_pytest_gives_them_student_aft
 
 REPORTED_SUITE = """
 import pytest
-from autograder.grading.checks import Hint, Mistake
+from autograder.testing import Hint, Mistake
 
 def test_passes(student):
     pass

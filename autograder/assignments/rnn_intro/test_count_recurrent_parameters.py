@@ -4,10 +4,20 @@ import pytest
 import torch
 from torch import nn
 
-from autograder.grading.checks import Hint, Mistake, expect_equal, expect_raises, raised, shown, title
-from autograder.grading.student import Returns, StudentError
-from autograder.grading.suite_inputs import remembered
-from autograder.language import Text, fr_en
+from autograder.testing import (
+    Hint,
+    Mistake,
+    Returns,
+    StudentError,
+    Text,
+    expect_equal,
+    expect_raises,
+    fr_en,
+    raised,
+    remembered,
+    shown,
+    title,
+)
 
 # What the function returns, as students read it.
 RETURNS = Returns(Text("un entier Python (int)", "a Python integer (int)"), "int")

@@ -5,9 +5,19 @@ import functools
 import pytest
 import torch
 
-from autograder.grading.checks import Hint, Mistake, expect_close, expect_raises, hints_for_errors, raised, title
-from autograder.grading.student import Returns, StudentError
-from autograder.language import Text, fr_en
+from autograder.testing import (
+    Hint,
+    Mistake,
+    Returns,
+    StudentError,
+    Text,
+    expect_close,
+    expect_raises,
+    fr_en,
+    hints_for_errors,
+    raised,
+    title,
+)
 
 # What the function returns, as students read it.
 RETURNS = Returns(Text("un tenseur PyTorch de forme (N, H)", "a PyTorch tensor of shape (N, H)"), "tensor")

@@ -4,10 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from autograder.grading.checks import Hint, Mistake, expect_equal, shown, title
-from autograder.grading.student import Returns
-from autograder.grading.suite_inputs import remembered
-from autograder.language import Text, fr_en
+from autograder.testing import Hint, Mistake, Returns, Text, expect_equal, fr_en, remembered, shown, title
 
 # What the function returns, as students read it.
 RETURNS = Returns(

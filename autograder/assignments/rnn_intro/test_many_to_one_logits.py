@@ -4,10 +4,17 @@ import pytest
 import torch
 from torch import nn
 
-from autograder.grading.checks import Hint, expect_close, hints_for_errors, title
-from autograder.grading.student import Returns
-from autograder.grading.suite_inputs import remembered, seed_weights
-from autograder.language import Text, fr_en
+from autograder.testing import (
+    Hint,
+    Returns,
+    Text,
+    expect_close,
+    fr_en,
+    hints_for_errors,
+    remembered,
+    seed_weights,
+    title,
+)
 
 # What the function returns, as students read it.
 RETURNS = Returns(

@@ -4,10 +4,18 @@ import pytest
 import torch
 from torch import nn
 
-from autograder.grading.checks import Hint, Mistake, expect_answered, expect_close, hints_for_errors, title
-from autograder.grading.student import Returns
-from autograder.grading.suite_inputs import remembered
-from autograder.language import Text, fr_en
+from autograder.testing import (
+    Hint,
+    Mistake,
+    Returns,
+    Text,
+    expect_answered,
+    expect_close,
+    fr_en,
+    hints_for_errors,
+    remembered,
+    title,
+)
 
 # What the function returns, as students read it.
 RETURNS = Returns(Text("un tenseur PyTorch h_t de forme (N, H)", "a PyTorch tensor h_t of shape (N, H)"), "tensor")

@@ -4,9 +4,7 @@ import re
 
 import pytest
 
-from autograder.grading.checks import Hint, Mistake, expect_equal, shown, title
-from autograder.grading.student import Returns, StudentFunction
-from autograder.language import Text, fr_en
+from autograder.testing import Hint, Mistake, Returns, StudentFunction, Text, expect_equal, fr_en, shown, title
 
 # What TASK_TYPES holds, as students read it.
 RETURNS = Returns(
