@@ -20,11 +20,11 @@ from autograder.sandbox.runtime import InProcessTransport
 
 PAGE = Path(__file__).resolve().parent.parent / "docs" / "writing-suites.md"
 # A fenced block whose info string says `file=NAME` (a file of the suite's folder; blocks of the same name are
-# one file, in the page's order) or `cell=NAME` (a notebook cell: `solution`, `wrong`).
+# one file, in the page's order, two blank lines apart) or `cell=NAME` (a notebook cell: `solution`, `wrong`).
 MARKED_BLOCK = re.compile(r"^```[\w-]* (file|cell)=(\S+)\n(.*?)^```$", re.MULTILINE | re.DOTALL)
 # What the page says the example's suite gives the solution and the wrong answer.
 CLAIM = re.compile(
-    r"gives the solution (\S+) points out of (\S+) and this answer (\S+), with the hint `(\w+)` on the tests it "
+    r"gives the solution (\S+) points out of (\S+) and this answer (\S+), with the hint `(\w+)` on the value tests it "
     r"fails: \*(.+?)\*"
 )
 
@@ -38,7 +38,7 @@ def _blocks() -> tuple[dict[str, str], dict[str, str]]:
     cells: dict[str, str] = {}
     for kind, name, text in MARKED_BLOCK.findall(_page()):
         blocks = files if kind == "file" else cells
-        blocks[name] = blocks.get(name, "") + text
+        blocks[name] = f"{blocks[name]}\n\n{text}" if name in blocks else text
     return files, cells
 
 
