@@ -96,14 +96,12 @@ class Student:
         self._codec = codec or Codec()
         self._explain_missing = explain_missing or _not_defined
         self._values: dict[str, type] = {}  # names this test read as values, and their types (suites._outcome)
-        reset = getattr(transport, "reset", None)
-        if reset is not None:
-            reset()  # one Student per test: a sandboxed transport starts it from a fresh copy of the notebook
+        transport.reset()  # one Student per test: a sandboxed transport starts it from a fresh copy of the notebook
 
     @property
     def limit_struck(self) -> str:
         """The limit that stopped the student's code during this test, if one did."""
-        return getattr(self._transport, "limit_struck", "")
+        return self._transport.limit_struck
 
     def __getattr__(self, name: str) -> object:
         if name.startswith("_"):

@@ -28,6 +28,11 @@ class Reply:
 class Transport(Protocol):
     """The student's side of the boundary, seen from the trusted runner."""
 
+    limit_struck: str  # the limit that stopped the student's code in the current test ("" if none did)
+
+    def reset(self) -> None:
+        """A new test begins (one ``student`` fixture per test): it starts from the notebook's own state."""
+
     def kind(self, name: str) -> str:
         """``"missing"``, ``"callable"`` or ``"value"``."""
 

@@ -86,6 +86,9 @@ class InProcessTransport:
 
     limit_struck = ""  # this transport's only limit is the call timer, reported as the student's error
 
+    def reset(self) -> None:
+        """A new test begins: nothing to do (the namespace is shared by the tests, as in a kernel)."""
+
     def kind(self, name: str) -> str:
         if name not in self._namespace:
             return "missing"
