@@ -16,7 +16,8 @@ import pytest
 
 from autograder.assignment import SubmissionLimits
 from autograder.cli import protection_warning
-from autograder.grading.lane import Lane, SandboxedNotebook
+from autograder.grading.lane import Lane
+from autograder.grading.notebook import SandboxedNotebook
 from autograder.grading.student import Student, StudentError
 from autograder.grading.zygote import Zygote, worker_environment
 from autograder.protocol.codec import Codec
@@ -171,7 +172,7 @@ def test_each_wall_holds(notebook):
 def test_the_kinds_of_the_notebooks_names_come_with_ready(notebook, monkeypatch):
     """Every public name's kind arrives with "ready": no round trip per name, and a name the notebook never
     defined is missing at once. A malformed list (the worker is untrusted) is only partly believed."""
-    from autograder.grading.lane import _complete, _kinds_from_wire
+    from autograder.grading.notebook import _complete, _kinds_from_wire
 
     sandboxed, _ = notebook
     asked = []
@@ -280,12 +281,12 @@ def test_the_state_fingerprint_sees_what_a_call_can_change(reader, monkeypatch):
     import numpy as np
     import torch
 
-    from autograder.sandbox import worker
-    from autograder.sandbox.worker import state_fingerprint
+    from autograder.sandbox import fingerprint
+    from autograder.sandbox.fingerprint import state_fingerprint
 
-    assert worker._dict_version is not None  # CPython 3.11: modules are summarised by their dict's version
+    assert fingerprint._dict_version is not None  # CPython 3.11: modules are summarised by their dict's version
     if reader == "identities":  # what another interpreter gets
-        monkeypatch.setattr(worker, "_dict_version", None)
+        monkeypatch.setattr(fingerprint, "_dict_version", None)
 
     class Loud(dict):
         def __len__(self):  # student code: the fingerprint must not run it
@@ -337,7 +338,7 @@ def test_the_state_fingerprint_sees_the_process_wide_state_a_call_can_leave(monk
     import numpy as np
     import torch
 
-    from autograder.sandbox.worker import state_fingerprint
+    from autograder.sandbox.fingerprint import state_fingerprint
 
     namespace = {"xs": [1]}
     assert state_fingerprint(namespace) == state_fingerprint(namespace)

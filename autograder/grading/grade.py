@@ -18,8 +18,9 @@ from pathlib import Path
 
 from autograder.assignment import Assignment, AssignmentError
 from autograder.grading.discover import Submission, read_submission
-from autograder.grading.lane import Lane, LaneError, SandboxedNotebook, remove_cgroups
+from autograder.grading.lane import Lane, LaneError, remove_cgroups
 from autograder.grading.load import LoadedNotebook, NotebookLoadError, load_notebook
+from autograder.grading.notebook import SandboxedNotebook
 from autograder.grading.scoring import not_graded, score_student
 from autograder.grading.student import Student
 from autograder.grading.suites import run_suite, suite_session

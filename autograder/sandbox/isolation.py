@@ -3,7 +3,7 @@ notebook's files, put back.
 
 A call process (see :mod:`autograder.sandbox.worker`) serves test after test only while it can show that
 the state it holds is still the one the notebook left. The namespace's own summary is
-:func:`autograder.sandbox.worker.state_fingerprint`; this module adds what lies outside the namespace and
+:func:`autograder.sandbox.fingerprint.state_fingerprint`; this module adds what lies outside the namespace and
 a later test would still see:
 
 - the environment (``os.environ``), the working folder, the signal handlers and the running threads;

@@ -1,0 +1,290 @@
+"""Notebook: the protocol client of one submission, and the ``Transport`` of the ``student`` fixture.
+
+A :class:`SandboxedNotebook` asks its :class:`~autograder.grading.lane.Lane` for a submission process,
+sends it the notebook's cells and reads back each cell's record, then answers the hidden tests'
+requests (a name's kind, a value, a call) by asking that process. Every timer that decides anything
+runs here: a cell or a call that does not answer in
+time has its process killed, and the worker's answers are read as untrusted data (frame size caps,
+every field checked, values decoded by the codec). A cell that hangs or kills its process is recorded
+and skipped, and the cells before it are run again in a fresh process, so the functions they defined
+are still graded. Trusted side: it imports the lane, the protocol and the shared modules, never the
+sandbox (the worker is reached by messages only).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import signal
+import time
+
+from autograder.grading.lane import (
+    GRACE,
+    READY_CAPS,
+    RECEIVED_CHARS,
+    RELAUNCHES,
+    REPORT_CAPS,
+    Lane,
+    LaneError,
+    SubmissionProcess,
+    _exited,
+    _limited,
+    _with_limit,
+    cell_caps,
+    limit_error,
+    limit_of,
+)
+from autograder.protocol import wire
+from autograder.protocol.messages import Reply
+from autograder.results import CellRun, CodeCell, ErrorInfo
+
+
+class SandboxedNotebook:
+    """A notebook run in a lane's sandbox; the ``Transport`` the hidden tests call through."""
+
+    def __init__(self, lane: Lane, cells: tuple[CodeCell, ...], deadline: float) -> None:
+        self.lane = lane
+        self.limits = lane.limits
+        self.cells = cells
+        self.deadline = deadline
+        self.runs: dict[int, CellRun] = {}
+        self.off: dict[str, str] = {}
+        self.limit_struck = ""  # the limit that stopped the student's code in the current test
+        self.submission_limit = ""  # the limit that struck the notebook as a whole
+        self._skip: set[int] = set()
+        self._current: SubmissionProcess | None = None
+        self._relaunches = 0
+        self._oom_before = 0
+        self._kinds: dict[str, str] = {}
+        self._all_kinds = False  # True when the worker sent the kind of every public name with "ready"
+        self._text_room = RECEIVED_CHARS  # characters of cell output and errors still kept for this submission
+
+    # -- the cells ----------------------------------------------------------------------------------
+    def run(self) -> tuple[CellRun, ...]:
+        """Run every cell; a cell that hangs or kills the process is skipped in a fresh one."""
+        while not self._launch():
+            pass
+        return tuple(self.runs[c.cell] for c in self.cells if c.cell in self.runs)
+
+    def _launch(self) -> bool:
+        """One submission process through all the cells not skipped; False when it must be relaunched."""
+        submission = self._current = self.lane.start()
+        self._kinds.clear()
+        self._all_kinds = False
+        try:
+            report = self._receive(10 + GRACE, REPORT_CAPS)
+            if report.get("op") != "sandbox":
+                raise wire.WireError("no sandbox report")
+            self.off = dict(report.get("off") or {})
+            cells = [[c.cell, c.source] for c in self.cells]
+            order = {
+                "op": "cells",
+                "cells": cells,
+                "skip": sorted(self._skip),
+                "cell_seconds": self.limits.cell_seconds,
+                "call_seconds": self.limits.call_seconds,
+                "output_cap": self.limits.output_kb * 1000,
+            }
+            wire.send(submission.fd, order)
+        except (wire.WireError, OSError) as error:
+            self.lane.kill(submission)
+            raise LaneError(f"a sandboxed process did not start ({error})") from None
+        for cell in self.cells:
+            if cell.cell in self._skip:
+                continue
+            wait = min(self.limits.cell_seconds + GRACE, self._left())
+            self._oom_before = self.lane.oom_kills()
+            try:
+                message = self._receive(wait, cell_caps(self.limits.output_kb * 1000))
+                if message.get("op") != "cell":
+                    raise wire.WireError("expected a cell")
+                run = wire.cell_from_wire(message.get("run"), self.limits.output_kb * 1000)
+                if run.cell != cell.cell:
+                    raise wire.WireError("cells out of order")
+            except (wire.WireError, OSError) as error:
+                return self._cell_failed(cell, submission, error)
+            if cell.cell not in self.runs:
+                self.runs[cell.cell] = self._within_budget(_with_limit(run, self.limits))
+        try:
+            ready = self._receive(min(GRACE + 5, self._left()), READY_CAPS)
+            if ready.get("op") != "ready":
+                raise wire.WireError("expected ready")
+        except (wire.WireError, OSError) as error:
+            return self._cell_failed(None, submission, error)
+        self._kinds.update(_kinds_from_wire(ready.get("kinds")))
+        self._all_kinds = _complete(ready.get("kinds"), self._kinds)
+        return True
+
+    def _within_budget(self, run: CellRun) -> CellRun:
+        """A cell's record cut to what is left of the submission's text budget (``RECEIVED_CHARS``): each
+        record is capped, but a notebook has as many as it has cells. Past the budget a record keeps its
+        error's type and the start of its message, so the feedback still says which cells failed."""
+        error = run.error
+        size = len(run.output) + (0 if error is None else _error_chars(error))
+        if size <= self._text_room:
+            self._text_room -= size
+            return run
+        output = run.output[: max(self._text_room, 0)]
+        self._text_room -= len(output)
+        if error is not None:
+            message = error.message[: max(self._text_room, 100)]
+            self._text_room -= len(message)
+            error = dataclasses.replace(error, message=message, frames=(), type_names=error.type_names[:4])
+        return dataclasses.replace(run, output=output, error=error)
+
+    def _cell_failed(self, cell: CodeCell | None, submission: SubmissionProcess, error: Exception) -> bool:
+        timed_out = isinstance(error, wire.WireTimeout)
+        status = self.lane.kill(submission)
+        out_of_time = self._left() <= 0
+        if cell is None:  # between the last cell and "ready": nothing to skip, nothing to retry
+            return True
+        if out_of_time:
+            limit = "submission_seconds"
+        elif timed_out:
+            limit = "cell_seconds"
+        elif self.lane.oom_kills() > self._oom_before:  # the lane's cgroup killed it for memory
+            limit = "memory_mb"
+        else:
+            limit = ""
+        info = limit_error(limit, self.limits) if limit else _exited(status)
+        self.runs.setdefault(cell.cell, CellRun(cell.cell, ok=False, error=info, limit=limit))
+        self._skip.add(cell.cell)
+        if out_of_time:
+            self.submission_limit = "submission_seconds"
+            return True  # no time left to run the rest: the tests find their names missing
+        self._relaunches += 1
+        return self._relaunches > RELAUNCHES
+
+    # -- the transport ------------------------------------------------------------------------------
+    def reset(self) -> None:
+        """A new test begins: the worker replaces the call process with a fresh copy of the notebook."""
+        self.limit_struck = ""
+        if self._alive():
+            try:
+                wire.send(self._current.fd, {"op": "end_test"})
+            except OSError:
+                self._mark_dead()
+
+    def kind(self, name: str) -> str:
+        # Every test starts from the notebook's state, so a name's kind is asked once per process (or sent
+        # with "ready", all of them at once).
+        if name not in self._kinds and self._all_kinds and not name.startswith("_"):
+            return "missing"
+        if name not in self._kinds:
+            message = self._ask({"op": "kind", "name": name}, 5 + 2 * GRACE)
+            kind = message.get("kind") if message else None
+            if kind not in ("missing", "callable", "value"):
+                return "missing"
+            self._kinds[name] = kind
+        return self._kinds[name]
+
+    def fetch(self, name: str) -> object:
+        message = self._ask({"op": "fetch", "name": name}, 5 + 2 * GRACE)
+        if message is None or "value" not in message:
+            from autograder.protocol.codec import CodecError
+
+            raise CodecError(str((message or {}).get("unusable") or "no value"))
+        return message["value"]
+
+    def call(self, name: str, arguments: object, keep_arguments: bool) -> Reply:
+        request = {"op": "call", "name": name, "arguments": arguments, "keep": keep_arguments}
+        message = self._ask(request, self.limits.call_seconds + 2 * GRACE)
+        if message is None:
+            return Reply(error=limit_error(self.limit_struck, self.limits))
+        if "why" in message and message.get("op") == "lost":
+            return Reply(error=self._lost(message))
+        try:
+            error = message.get("error")
+            info = None if error is None else wire.error_from_wire(error)
+            output = wire.capped_text(message.get("output"), 20_000)
+            unusable = wire.capped_text(message.get("unusable"), 2000)
+        except wire.WireError as error:
+            return Reply(unusable=str(error))
+        limit = limit_of(info, "call_seconds") if info is not None else ""
+        if limit:
+            self.limit_struck = limit
+            info = _limited(info, limit, self.limits)
+        return Reply(
+            result=message.get("result"),
+            error=info,
+            unusable=unusable,
+            arguments=message.get("arguments"),
+            output=output,
+        )
+
+    def _lost(self, message: dict) -> ErrorInfo:
+        """The call process died or ran out of time (the worker killed it)."""
+        if message.get("why") == "timeout":
+            self.limit_struck = "call_seconds"
+            return limit_error("call_seconds", self.limits)
+        if message.get("signal") == signal.SIGKILL and self.lane.oom_kills() > self._oom_before:
+            self.limit_struck = "memory_mb"
+            return limit_error("memory_mb", self.limits)
+        return _exited({k: message.get(k) for k in ("code", "signal") if k in message})
+
+    def _ask(self, request: dict, timeout: float) -> dict | None:
+        """Send one request to the submission process; None (with ``limit_struck``) if no answer came."""
+        if self._left() <= 0:
+            self.limit_struck = self.submission_limit = "submission_seconds"
+            return None
+        if not self._alive() and not self._relaunch():
+            return None
+        self._oom_before = self.lane.oom_kills()
+        try:
+            wire.send(self._current.fd, request)
+            message = self._receive(min(timeout, self._left()), wire.REPLY)
+        except wire.WireTimeout:
+            self.limit_struck = "submission_seconds" if self._left() <= 0 else "call_seconds"
+            self._mark_dead()
+            return None
+        except (wire.WireError, OSError):
+            self.limit_struck = ""
+            self._mark_dead()
+            return None
+        return message
+
+    def _relaunch(self) -> bool:
+        """A fresh submission process after the last one died in a test (the cells run again)."""
+        if self._relaunches >= RELAUNCHES:
+            return False
+        self._relaunches += 1
+        while not self._launch():
+            pass
+        return self._alive()
+
+    def _alive(self) -> bool:
+        return self._current is not None and self._current.status is None
+
+    def _mark_dead(self) -> None:
+        if self._current is not None:
+            self.lane.kill(self._current)
+
+    def _receive(self, timeout: float, caps: wire.Caps) -> dict:
+        message = wire.receive(self._current.fd, timeout=max(timeout, 0.001), caps=caps)
+        if not isinstance(message, dict):
+            raise wire.WireError("expected a record")
+        return message
+
+    def _left(self) -> float:
+        return self.deadline - time.monotonic()
+
+    def close(self) -> None:
+        if self._current is not None:
+            self.lane.kill(self._current)
+
+
+def _error_chars(error: ErrorInfo) -> int:
+    frames = sum(len(f.function) + len(f.text) for f in error.frames)
+    return len(error.type_name) + len(error.message) + frames + sum(map(len, error.type_names))
+
+
+def _kinds_from_wire(kinds: object) -> dict[str, str]:
+    """The names' kinds the worker sent with "ready" (untrusted): well-formed entries only; a name left out
+    is asked for when a test needs it, as before."""
+    if type(kinds) is not dict or len(kinds) > 5000:
+        return {}
+    return {name: kind for name, kind in kinds.items() if type(name) is str and kind in ("callable", "value")}
+
+
+def _complete(kinds: object, read: dict[str, str]) -> bool:
+    """Whether the worker sent every public name, each well formed: then a name not among them is missing."""
+    return type(kinds) is dict and len(kinds) == len(read) <= 5000
