@@ -172,7 +172,7 @@ def test_each_wall_holds(notebook):
 def test_the_kinds_of_the_notebooks_names_come_with_ready(notebook, monkeypatch):
     """Every public name's kind arrives with "ready": no round trip per name, and a name the notebook never
     defined is missing at once. A malformed list (the worker is untrusted) is only partly believed."""
-    from autograder.grading.notebook import _complete, _kinds_from_wire
+    from autograder.protocol.messages import _complete, _kinds_from_wire
 
     sandboxed, _ = notebook
     asked = []

@@ -20,30 +20,32 @@ import select
 import signal
 import socket
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 from autograder.assignment import SubmissionLimits
 from autograder.errors import AutograderError
 from autograder.grading.guard import verify_trusted_files
-from autograder.grading.zygote import START_SECONDS, Zygote, ZygoteError
+from autograder.grading.zygote import Zygote, ZygoteError
 from autograder.language import Text
 from autograder.processes import pidfd_or_none
 from autograder.protocol import wire
-from autograder.protocol.messages import Policy
+from autograder.protocol.messages import (
+    ORDER_SECONDS,
+    START_SECONDS,
+    Exited,
+    Hello,
+    Op,
+    Order,
+    Policy,
+    RunOrder,
+    Spawned,
+)
 from autograder.results import CellRun, ErrorInfo
 
-GRACE = 2.0  # seconds beyond a limit before the grader kills instead of waiting for the worker's own timer
-RELAUNCHES = 8  # fresh submission processes one notebook may need after hangs and crashes
 CGROUP_PREFIX = "autograder-"
 UID_BASE = 61000  # lane i runs student code as uid/gid UID_BASE + i
-# What the grader reads from a submission's process, by the message it expects (see wire.Caps).
-REPORT_CAPS = wire.Caps(64 * 2**10)  # "sandbox": the walls that are up, and why the others are not
-READY_CAPS = wire.Caps(2**20)  # "ready": the kinds of at most 5 000 names of at most 100 characters
 _ERROR_CHARS = 20_000  # an error record's fields as wire.error_from_wire keeps them (message, frames, types)
-# The cells' output and error text kept from one submission, all cells together (what the reports then
-# keep of it is smaller: scoring.REPORT_BUDGET_BYTES).
-RECEIVED_CHARS = 2_000_000
 
 
 def cell_caps(output_cap: int) -> wire.Caps:
@@ -240,11 +242,13 @@ class Lane:
         # lane's namespaces: the process watched, killed and put in the cgroups.
         self.pid, self._control = worker
         announced = self._receive(START_SECONDS)
-        pid = announced.get("pid")
-        if announced.get("op") != "lane" or type(pid) is not int or pid <= 1:
+        try:
+            self.pid = Spawned.from_wire(announced, Op.LANE).pid
+        except wire.WireError:
             self.close()
-            raise LaneError(f"the grading worker did not start: {str(announced.get('error', announced))[-500:]}")
-        self.pid = pid
+            raise LaneError(
+                f"the grading worker did not start: {str(announced.get('error', announced))[-500:]}"
+            ) from None
         self._pidfd = pidfd_or_none(self.pid)
         try:
             remove_cgroups(None)  # what runs killed outright left behind
@@ -255,11 +259,13 @@ class Lane:
         except OSError as error:
             self._cgroups = None
             self.off["cgroup"] = _cgroup_problem(error)
-        hello = self._receive(START_SECONDS)
-        if hello.get("op") != "hello":
+        message = self._receive(START_SECONDS)
+        try:
+            hello = Hello.from_wire(message)
+        except wire.WireError:
             self.close()
-            raise LaneError(f"the grading worker did not start: {str(hello.get('error', hello))[-500:]}")
-        self.off.update(hello.get("off") or {})
+            raise LaneError(f"the grading worker did not start: {str(message.get('error', message))[-500:]}") from None
+        self.off.update(hello.off or {})
 
     def restart(self) -> None:
         """A fresh worker in place of one that stopped answering."""
@@ -287,28 +293,31 @@ class Lane:
 
     def start(self) -> SubmissionProcess:
         try:
-            wire.send(self._control.fileno(), {"op": "run", "policy": asdict(self.policy())})
-            if not select.select([self._control], [], [], 30)[0]:
-                raise OSError("no answer in 30 s")
+            wire.send(self._control.fileno(), RunOrder(self.policy()).to_wire())
+            if not select.select([self._control], [], [], ORDER_SECONDS)[0]:
+                raise OSError(f"no answer in {ORDER_SECONDS} s")
             _, fds, _, _ = socket.recv_fds(self._control, 1, 1)
         except OSError as error:
             raise LaneError(f"the grading worker did not start a submission ({error})") from None
-        started = self._receive(30)
-        if not fds or started.get("op") != "started":
+        try:
+            started = Spawned.from_wire(self._receive(ORDER_SECONDS), Op.STARTED)
+        except wire.WireError:
+            started = None
+        if not fds or started is None:
             raise LaneError("the grading worker did not start a submission")
-        return SubmissionProcess(self, fds[0], started["pid"])
+        return SubmissionProcess(self, fds[0], started.pid)
 
     def kill(self, submission: SubmissionProcess) -> dict:
         """Kill a submission's process (and with it its whole PID namespace); how it ended."""
         if submission.status is None:
             try:
-                wire.send(self._control.fileno(), {"op": "kill"})
+                wire.send(self._control.fileno(), Order(Op.KILL).to_wire())
             except OSError as error:
                 raise LaneError(f"the grading worker is gone ({error})") from None
             while True:
-                message = self._receive(30)
-                if message.get("op") == "exited":
-                    submission.status = {k: v for k, v in message.items() if k in ("code", "signal")}
+                message = self._receive(ORDER_SECONDS)
+                if message.get("op") == Op.EXITED:
+                    submission.status = Exited.from_wire(message).status
                     break
             os.close(submission.fd)
         return submission.status
@@ -322,7 +331,7 @@ class Lane:
         self._closed = True
         if self._running():
             with contextlib.suppress(OSError):
-                wire.send(self._control.fileno(), {"op": "quit"})
+                wire.send(self._control.fileno(), Order(Op.QUIT).to_wire())
             if not self._ended_within(10):
                 self._kill_worker()
                 self._ended_within(10)

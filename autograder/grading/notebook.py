@@ -3,7 +3,7 @@
 A :class:`SandboxedNotebook` asks its :class:`~autograder.grading.lane.Lane` for a submission process,
 sends it the notebook's cells and reads back each cell's record, then answers the hidden tests'
 requests (a name's kind, a value, a call) by asking that process. Every timer that decides anything
-runs here: a cell or a call that does not answer in
+runs here (:mod:`autograder.protocol.messages` computes them): a cell or a call that does not answer in
 time has its process killed, and the worker's answers are read as untrusted data (frame size caps,
 every field checked, values decoded by the codec). A cell that hangs or kills its process is recorded
 and skipped, and the cells before it are run again in a fresh process, so the functions they defined
@@ -18,11 +18,6 @@ import signal
 import time
 
 from autograder.grading.lane import (
-    GRACE,
-    READY_CAPS,
-    RECEIVED_CHARS,
-    RELAUNCHES,
-    REPORT_CAPS,
     Lane,
     LaneError,
     SubmissionProcess,
@@ -34,8 +29,32 @@ from autograder.grading.lane import (
     limit_of,
 )
 from autograder.protocol import wire
-from autograder.protocol.messages import Reply
+from autograder.protocol.messages import (
+    LOOKUP_SECONDS,
+    READY_CAPS,
+    READY_SECONDS,
+    SANDBOX_CAPS,
+    SANDBOX_SECONDS,
+    CellDone,
+    CellsOrder,
+    FetchReply,
+    KindReply,
+    Lost,
+    Op,
+    Order,
+    Ready,
+    Reply,
+    Request,
+    SandboxReport,
+    cell_wait,
+    request_wait,
+)
 from autograder.results import CellRun, CodeCell, ErrorInfo
+
+RELAUNCHES = 8  # fresh submission processes one notebook may need after hangs and crashes
+# The cells' output and error text kept from one submission, all cells together (what the reports then
+# keep of it is smaller: scoring.REPORT_BUDGET_BYTES).
+RECEIVED_CHARS = 2_000_000
 
 
 class SandboxedNotebook:
@@ -71,33 +90,26 @@ class SandboxedNotebook:
         self._kinds.clear()
         self._all_kinds = False
         try:
-            report = self._receive(10 + GRACE, REPORT_CAPS)
-            if report.get("op") != "sandbox":
-                raise wire.WireError("no sandbox report")
-            self.off = dict(report.get("off") or {})
-            cells = [[c.cell, c.source] for c in self.cells]
-            order = {
-                "op": "cells",
-                "cells": cells,
-                "skip": sorted(self._skip),
-                "cell_seconds": self.limits.cell_seconds,
-                "call_seconds": self.limits.call_seconds,
-                "output_cap": self.limits.output_kb * 1000,
-            }
-            wire.send(submission.fd, order)
+            self.off = SandboxReport.from_wire(self._receive(SANDBOX_SECONDS, SANDBOX_CAPS)).off
+            order = CellsOrder(
+                cells=[[c.cell, c.source] for c in self.cells],
+                skip=sorted(self._skip),
+                cell_seconds=self.limits.cell_seconds,
+                call_seconds=self.limits.call_seconds,
+                output_cap=self.limits.output_kb * 1000,
+            )
+            wire.send(submission.fd, order.to_wire())
         except (wire.WireError, OSError) as error:
             self.lane.kill(submission)
             raise LaneError(f"a sandboxed process did not start ({error})") from None
         for cell in self.cells:
             if cell.cell in self._skip:
                 continue
-            wait = min(self.limits.cell_seconds + GRACE, self._left())
+            wait = min(cell_wait(self.limits.cell_seconds), self._left())
             self._oom_before = self.lane.oom_kills()
             try:
                 message = self._receive(wait, cell_caps(self.limits.output_kb * 1000))
-                if message.get("op") != "cell":
-                    raise wire.WireError("expected a cell")
-                run = wire.cell_from_wire(message.get("run"), self.limits.output_kb * 1000)
+                run = CellDone.from_wire(message, self.limits.output_kb * 1000).run
                 if run.cell != cell.cell:
                     raise wire.WireError("cells out of order")
             except (wire.WireError, OSError) as error:
@@ -105,13 +117,11 @@ class SandboxedNotebook:
             if cell.cell not in self.runs:
                 self.runs[cell.cell] = self._within_budget(_with_limit(run, self.limits))
         try:
-            ready = self._receive(min(GRACE + 5, self._left()), READY_CAPS)
-            if ready.get("op") != "ready":
-                raise wire.WireError("expected ready")
+            ready = Ready.from_wire(self._receive(min(READY_SECONDS, self._left()), READY_CAPS))
         except (wire.WireError, OSError) as error:
             return self._cell_failed(None, submission, error)
-        self._kinds.update(_kinds_from_wire(ready.get("kinds")))
-        self._all_kinds = _complete(ready.get("kinds"), self._kinds)
+        self._kinds.update(ready.kinds)
+        self._all_kinds = ready.complete
         return True
 
     def _within_budget(self, run: CellRun) -> CellRun:
@@ -160,7 +170,7 @@ class SandboxedNotebook:
         self.limit_struck = ""
         if self._alive():
             try:
-                wire.send(self._current.fd, {"op": "end_test"})
+                wire.send(self._current.fd, Order(Op.END_TEST).to_wire())
             except OSError:
                 self._mark_dead()
 
@@ -170,58 +180,51 @@ class SandboxedNotebook:
         if name not in self._kinds and self._all_kinds and not name.startswith("_"):
             return "missing"
         if name not in self._kinds:
-            message = self._ask({"op": "kind", "name": name}, 5 + 2 * GRACE)
-            kind = message.get("kind") if message else None
-            if kind not in ("missing", "callable", "value"):
+            message = self._ask(Request(Op.KIND, name), request_wait(LOOKUP_SECONDS))
+            kind = KindReply.from_wire(message).kind if message else None
+            if kind is None:
                 return "missing"
             self._kinds[name] = kind
         return self._kinds[name]
 
     def fetch(self, name: str) -> object:
-        message = self._ask({"op": "fetch", "name": name}, 5 + 2 * GRACE)
-        if message is None or "value" not in message:
+        message = self._ask(Request(Op.FETCH, name), request_wait(LOOKUP_SECONDS))
+        reply = FetchReply(unusable="no value") if message is None else FetchReply.from_wire(message)
+        if reply.unusable is not None:
             from autograder.protocol.codec import CodecError
 
-            raise CodecError(str((message or {}).get("unusable") or "no value"))
-        return message["value"]
+            raise CodecError(reply.unusable or "no value")
+        return reply.value
 
     def call(self, name: str, arguments: object, keep_arguments: bool) -> Reply:
-        request = {"op": "call", "name": name, "arguments": arguments, "keep": keep_arguments}
-        message = self._ask(request, self.limits.call_seconds + 2 * GRACE)
+        request = Request(Op.CALL, name, arguments, keep_arguments)
+        message = self._ask(request, request_wait(self.limits.call_seconds))
         if message is None:
             return Reply(error=limit_error(self.limit_struck, self.limits))
-        if "why" in message and message.get("op") == "lost":
-            return Reply(error=self._lost(message))
+        lost = Lost.from_wire(message)
+        if lost is not None:
+            return Reply(error=self._lost(lost))
         try:
-            error = message.get("error")
-            info = None if error is None else wire.error_from_wire(error)
-            output = wire.capped_text(message.get("output"), 20_000)
-            unusable = wire.capped_text(message.get("unusable"), 2000)
+            reply = Reply.from_wire(message)
         except wire.WireError as error:
             return Reply(unusable=str(error))
-        limit = limit_of(info, "call_seconds") if info is not None else ""
+        limit = limit_of(reply.error, "call_seconds") if reply.error is not None else ""
         if limit:
             self.limit_struck = limit
-            info = _limited(info, limit, self.limits)
-        return Reply(
-            result=message.get("result"),
-            error=info,
-            unusable=unusable,
-            arguments=message.get("arguments"),
-            output=output,
-        )
+            reply = dataclasses.replace(reply, error=_limited(reply.error, limit, self.limits))
+        return reply
 
-    def _lost(self, message: dict) -> ErrorInfo:
+    def _lost(self, lost: Lost) -> ErrorInfo:
         """The call process died or ran out of time (the worker killed it)."""
-        if message.get("why") == "timeout":
+        if lost.why == "timeout":
             self.limit_struck = "call_seconds"
             return limit_error("call_seconds", self.limits)
-        if message.get("signal") == signal.SIGKILL and self.lane.oom_kills() > self._oom_before:
+        if lost.status.get("signal") == signal.SIGKILL and self.lane.oom_kills() > self._oom_before:
             self.limit_struck = "memory_mb"
             return limit_error("memory_mb", self.limits)
-        return _exited({k: message.get(k) for k in ("code", "signal") if k in message})
+        return _exited(lost.status)
 
-    def _ask(self, request: dict, timeout: float) -> dict | None:
+    def _ask(self, request: Request, timeout: float) -> dict | None:
         """Send one request to the submission process; None (with ``limit_struck``) if no answer came."""
         if self._left() <= 0:
             self.limit_struck = self.submission_limit = "submission_seconds"
@@ -230,7 +233,7 @@ class SandboxedNotebook:
             return None
         self._oom_before = self.lane.oom_kills()
         try:
-            wire.send(self._current.fd, request)
+            wire.send(self._current.fd, request.to_wire())
             message = self._receive(min(timeout, self._left()), wire.REPLY)
         except wire.WireTimeout:
             self.limit_struck = "submission_seconds" if self._left() <= 0 else "call_seconds"
@@ -275,16 +278,3 @@ class SandboxedNotebook:
 def _error_chars(error: ErrorInfo) -> int:
     frames = sum(len(f.function) + len(f.text) for f in error.frames)
     return len(error.type_name) + len(error.message) + frames + sum(map(len, error.type_names))
-
-
-def _kinds_from_wire(kinds: object) -> dict[str, str]:
-    """The names' kinds the worker sent with "ready" (untrusted): well-formed entries only; a name left out
-    is asked for when a test needs it, as before."""
-    if type(kinds) is not dict or len(kinds) > 5000:
-        return {}
-    return {name: kind for name, kind in kinds.items() if type(name) is str and kind in ("callable", "value")}
-
-
-def _complete(kinds: object, read: dict[str, str]) -> bool:
-    """Whether the worker sent every public name, each well formed: then a name not among them is missing."""
-    return type(kinds) is dict and len(kinds) == len(read) <= 5000

@@ -20,8 +20,7 @@ import sys
 
 from autograder.errors import AutograderError
 from autograder.protocol import wire
-
-START_SECONDS = 120  # a worker's start imports torch; a loaded machine may take long
+from autograder.protocol.messages import ORDER_SECONDS, START_SECONDS, Hello, LaneOrder, Op, Order, Spawned
 
 
 class ZygoteError(AutograderError):
@@ -77,25 +76,27 @@ class Zygote:
         try:
             if not self._ready:
                 hello = wire.receive(self._control.fileno(), timeout=START_SECONDS, caps=wire.CONTROL)
-                if not isinstance(hello, dict) or hello.get("op") != "hello":
+                try:
+                    Hello.from_wire(hello)
+                except wire.WireError:
                     detail = hello.get("error", hello) if isinstance(hello, dict) else hello
-                    raise ZygoteError(f"the grading worker did not start: {str(detail)[-500:]}")
+                    raise ZygoteError(f"the grading worker did not start: {str(detail)[-500:]}") from None
                 self._ready = True
             ours, theirs = socket.socketpair()
             try:
-                wire.send(self._control.fileno(), {"op": "lane", "lane": lane})
+                wire.send(self._control.fileno(), LaneOrder(lane).to_wire())
                 socket.send_fds(self._control, [b"F"], [theirs.fileno()])
             finally:
                 theirs.close()
-            forked = wire.receive(self._control.fileno(), timeout=30, caps=wire.CONTROL)
+            forked = wire.receive(self._control.fileno(), timeout=ORDER_SECONDS, caps=wire.CONTROL)
         except (wire.WireError, OSError) as error:
             self.close()
             raise ZygoteError(f"the grading worker did not start ({error})") from None
-        pid = forked.get("pid") if isinstance(forked, dict) else None
-        if not isinstance(forked, dict) or forked.get("op") != "forked" or type(pid) is not int or pid <= 1:
+        try:
+            return Spawned.from_wire(forked, Op.FORKED).pid, ours
+        except wire.WireError:
             ours.close()
-            raise ZygoteError("the grading worker did not start")
-        return pid, ours
+            raise ZygoteError("the grading worker did not start") from None
 
     def close(self) -> None:
         """Stop the zygote (the workers it forked die with it: close the lanes first)."""
@@ -103,7 +104,7 @@ class Zygote:
         if control is None:
             return
         with contextlib.suppress(OSError):
-            wire.send(control.fileno(), {"op": "quit"})
+            wire.send(control.fileno(), Order(Op.QUIT).to_wire())
         control.close()
         try:
             self._process.wait(timeout=10)

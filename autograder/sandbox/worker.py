@@ -48,15 +48,36 @@ if __name__ == "__main__":  # a worker's own interpreter: its imports (torch) wi
 from autograder.processes import pidfd_or_none
 from autograder.protocol import wire
 from autograder.protocol.codec import CodecError
-from autograder.protocol.messages import Policy, Report
+from autograder.protocol.messages import (
+    LOOKUP_SECONDS,
+    MAX_KIND_NAME,
+    MAX_KINDS,
+    CellDone,
+    CellsOrder,
+    Exited,
+    Fatal,
+    FetchReply,
+    Hello,
+    KindReply,
+    LaneOrder,
+    Lost,
+    Op,
+    Policy,
+    Ready,
+    Report,
+    Request,
+    RunOrder,
+    SandboxReport,
+    Spawned,
+    request_deadline,
+    too_large_to_wire,
+)
 from autograder.results import CodeCell
 from autograder.sandbox import isolation, walls
 from autograder.sandbox.execute import new_namespace, run_cells, stdin_closed
 from autograder.sandbox.fingerprint import state_fingerprint
 from autograder.sandbox.isolation import ScratchFiles
 from autograder.sandbox.runtime import InProcessTransport
-
-GRACE = 1.0  # seconds a submission process gives a call process beyond the call's own limit
 
 
 def main(argv: list[str]) -> int:
@@ -75,16 +96,14 @@ def _zygote(control: int) -> int:
         # The heap in 2 MiB pages here, once, while the grader is still importing: the lanes' workers
         # are forks that share them (collapsing in each lane parent instead copied the heap once per lane).
         walls.huge_pages()
-        wire.send(control, {"op": "hello", "pid": os.getpid()})
+        wire.send(control, Hello(os.getpid()).to_wire())
     except BaseException:
-        wire.send(control, {"op": "fatal", "error": traceback.format_exc(limit=5)})
+        wire.send(control, Fatal(traceback.format_exc(limit=5)).to_wire())
         return 1
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the keepers it forks are reaped by the kernel
     while True:
         try:
-            order = wire.receive(control)
-            if not isinstance(order, dict) or order.get("op") != "lane":
-                return 0
+            order = LaneOrder.from_wire(wire.receive(control))
             with socket.socket(fileno=os.dup(control)) as receiver:
                 _, fds, _, _ = socket.recv_fds(receiver, 1, 1)
             if len(fds) != 1:
@@ -97,11 +116,11 @@ def _zygote(control: int) -> int:
             try:
                 signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the keeper waits for its lane's worker
                 os.close(control)
-                code = _keeper(fds[0], int(order.get("lane", 0)))
+                code = _keeper(fds[0], order.lane)
             finally:
                 os._exit(code)
         os.close(fds[0])
-        wire.send(control, {"op": "forked", "pid": pid})
+        wire.send(control, Spawned(Op.FORKED, pid).to_wire())
 
 
 def _keeper(control: int, lane: int) -> int:
@@ -114,7 +133,7 @@ def _keeper(control: int, lane: int) -> int:
         go, release = os.pipe()
         pid = os.fork()
     except BaseException:
-        wire.send(control, {"op": "fatal", "error": traceback.format_exc(limit=5)})
+        wire.send(control, Fatal(traceback.format_exc(limit=5)).to_wire())
         return 1
     if pid == 0:
         code = 70
@@ -128,7 +147,7 @@ def _keeper(control: int, lane: int) -> int:
             os._exit(code)
     os.close(go)
     try:
-        wire.send(control, {"op": "lane", "pid": pid})  # before the worker's own "hello"
+        wire.send(control, Spawned(Op.LANE, pid).to_wire())  # before the worker's own "hello"
         os.write(release, b"g")
     finally:
         os.close(release)
@@ -144,9 +163,9 @@ def _lane(control: int, lane: int, report: Report, own_user_namespace: bool) -> 
         walls.become_subreaper()  # without PID namespaces, what a submission leaves behind comes here to die
         if not (walls.is_root() or own_user_namespace):  # no mount namespace: a private folder to work in
             scratch = tempfile.mkdtemp(prefix=f"autograder-lane{lane}-")
-        wire.send(control, {"op": "hello", "pid": os.getpid(), "lane": lane, "off": report.off})
+        wire.send(control, Hello(os.getpid(), lane, report.off).to_wire())
     except BaseException:
-        wire.send(control, {"op": "fatal", "error": traceback.format_exc(limit=5)})
+        wire.send(control, Fatal(traceback.format_exc(limit=5)).to_wire())
         return 1
     gc.freeze()  # what the warm-up made is never collected, so forks share it untouched
     gc.enable()
@@ -191,21 +210,22 @@ def _serve_lane(control: int, report: Report, own_user_namespace: bool, scratch:
             if work is not None:
                 _remove_tree(work)
                 work = None
-            wire.send(control, {"op": "exited", "pid": child[0], **_exit_status(ended)})
+            wire.send(control, Exited(child[0], _exit_status(ended)).to_wire())
             child = None
         if control not in ready:
             continue
         try:
             order = wire.receive(control)
         except wire.WireError:
-            order = {"op": "quit"}
+            order = {"op": Op.QUIT.value}
         op = order.get("op")
-        if op == "run" and child is None:
+        if op == Op.RUN and child is None:
             work = tempfile.mkdtemp(dir=scratch) if scratch is not None else None
-            child = _start_submission(control, order, report, own_pid_namespace, own_user_namespace, work)
-        elif op == "kill" and child:
+            policy = RunOrder.from_wire(order).policy
+            child = _start_submission(control, policy, report, own_pid_namespace, own_user_namespace, work)
+        elif op == Op.KILL and child:
             _kill_child(child)
-        elif op == "quit":
+        elif op == Op.QUIT:
             if child:
                 _kill_child(child)
                 os.waitpid(child[0], 0)
@@ -265,13 +285,12 @@ def _kill_child(child: tuple[int, int | None]) -> None:
 
 def _start_submission(
     control: int,
-    order: dict,
+    policy: Policy,
     report: Report,
     pid_namespace: int | None,
     own_user_namespace: bool,
     work: str | None,
 ) -> tuple:
-    policy = Policy(**order["policy"])
     ours, theirs = socket.socketpair()
     isolated = False
     if pid_namespace is not None:
@@ -294,7 +313,7 @@ def _start_submission(
     with socket.socket(fileno=os.dup(control)) as sender:
         socket.send_fds(sender, [b"F"], [ours.fileno()])
     ours.close()
-    wire.send(control, {"op": "started", "pid": pid})
+    wire.send(control, Spawned(Op.STARTED, pid).to_wire())
     return pid, pidfd_or_none(pid)
 
 
@@ -317,21 +336,18 @@ def _submission(
     workdir = walls.isolate(policy, report, own_user_namespace, work)
     walls.set_parent_death_signal(signal.SIGKILL)  # set again: a change of user clears it
     os.environ.update({"HOME": workdir, "TMPDIR": workdir})
-    wire.send(channel, {"op": "sandbox", "on": sorted(report.on), "off": report.off})
-    order = wire.receive(channel)
+    wire.send(channel, SandboxReport(tuple(report.on), report.off).to_wire())
+    order = CellsOrder.from_wire(wire.receive(channel))
     namespace = _run_cells(channel, order)
     _kill_descendants()  # what the cells left running (a fork bomb's sleepers) has no part in the tests
     _reap(block=True)
-    wire.send(channel, {"op": "ready", "kinds": _kinds(namespace)})
+    wire.send(channel, Ready(_kinds(namespace)).to_wire())
     # The folders student code can write: the private /tmp and /dev/shm, else the scratch folder alone.
     files = ScratchFiles(["/tmp", "/dev/shm"] if "filesystem" in report.on else [workdir])
     gc.collect()
     gc.freeze()  # the notebook's objects: call processes share them without copying
-    _watch_calls(channel, namespace, float(order.get("call_seconds") or 10), files)
+    _watch_calls(channel, namespace, order.call_seconds, files)
     return 0
-
-
-_MAX_KINDS = 5000  # names whose kind is sent with "ready"; a notebook with more is asked name by name
 
 
 def _kinds(namespace: dict) -> dict[str, str] | None:
@@ -339,21 +355,21 @@ def _kinds(namespace: dict) -> dict[str, str] | None:
     name (11 round trips a submission); None for a notebook with too many names. ``callable`` reads the
     type's slot: no student code runs."""
     names = [name for name in list(namespace) if type(name) is str and not name.startswith("_")]
-    if len(names) > _MAX_KINDS or any(len(name) > 100 or not name.isascii() for name in names):
-        return None  # more than the grader reads in one message (autograder.grading.lane.READY_CAPS)
+    if len(names) > MAX_KINDS or any(len(name) > MAX_KIND_NAME or not name.isascii() for name in names):
+        return None  # more than the grader reads in one message (autograder.protocol.messages.READY_CAPS)
     return {name: "callable" if callable(namespace[name]) else "value" for name in names}
 
 
-def _run_cells(channel: int, order: dict) -> dict:
+def _run_cells(channel: int, order: CellsOrder) -> dict:
     """Run the cells the grader sent (but those it skips), reporting each; the namespace they filled."""
     namespace = new_namespace()
-    skip = set(order.get("skip", ()))
+    skip = set(order.skip)
     run_cells(
-        [CodeCell(number, source) for number, source in order["cells"] if number not in skip],
+        [CodeCell(number, source) for number, source in order.cells if number not in skip],
         namespace,
-        output_cap=int(order.get("output_cap", 64_000)),
-        cell_seconds=float(order.get("cell_seconds") or 0) or None,
-        on_run=lambda run: wire.send(channel, {"op": "cell", "run": wire.cell_to_wire(run)}),
+        output_cap=order.output_cap,
+        cell_seconds=order.cell_seconds or None,
+        on_run=lambda run: wire.send(channel, CellDone(run).to_wire()),
     )
     return namespace
 
@@ -364,7 +380,8 @@ def _watch_calls(channel: int, namespace: dict, call_seconds: float, files: Scra
     unless that process can show that the state it holds is still that state.
 
     When the call process dies during a request (a crash, ``os._exit``, the lane's memory cap) or
-    overruns it (a loop that ignores the call's own timer, killed here at the limit + ``GRACE``), this
+    overruns it (a loop that ignores the call's own timer, killed here at the limit + ``WORKER_GRACE_SECONDS``:
+    :func:`autograder.protocol.messages.request_deadline`), this
     process tells the grader in its place (``lost``) and forks a fresh one. Its clock: the deadline
     the call process writes in a page they share before each request, and clears before it replies.
     The notebook's files are put back after a call process that changed them (``files``).
@@ -382,7 +399,7 @@ def _watch_calls(channel: int, namespace: dict, call_seconds: float, files: Scra
         _kill_descendants()  # whatever the call process started goes with it
         _reap()
         if owed:  # the grader waits for an answer that will not come: say why
-            wire.send(channel, {"op": "lost", "why": ended, **status})
+            wire.send(channel, Lost(ended, status).to_wire())
         elif status == {"code": 0}:  # the grader closed the channel: the submission is over
             return
         files.restore()  # what the test wrote, changed or removed in the writable folders
@@ -436,10 +453,11 @@ def _fork_call_process(
 
 
 def _answer_calls(
-    channel: int, namespace: dict, call_seconds: float, random_state: object, request, files: ScratchFiles
+    channel: int, namespace: dict, call_seconds: float, random_state: object, clock, files: ScratchFiles
 ) -> int:
     """The grader's requests, answered on the channel, until a test ends having changed the state
-    (exit ``_STATE_CHANGED``) or the grader closes the channel (exit 0).
+    (exit ``_STATE_CHANGED``) or the grader closes the channel (exit 0). ``clock`` is the page shared with
+    the submission process that watches this one: [deadline (monotonic), 1.0 if a reply is owed].
 
     The state each test must end with is this process's own at its start: a fork, not its parent,
     is what the notebook's state looks like here (fork handlers rebind ``threading``'s globals)."""
@@ -456,52 +474,46 @@ def _answer_calls(
             baseline = None
         while True:
             try:
-                message = wire.receive(channel)
+                request = Request.from_wire(wire.receive(channel))
             except wire.WireError:
                 return 0
-            op = message.get("op") if isinstance(message, dict) else None
-            if op == "end_test":
+            if request is None:
+                continue
+            if request.op == Op.END_TEST:
                 if not called:  # only kinds and values were read: no student code ran, nothing could change
                     continue
                 called = False
-                request[1], request[0] = 0.0, time.monotonic() + 5 + GRACE  # a fingerprint owes no reply
+                clock[1], clock[0] = 0.0, time.monotonic() + request_deadline(LOOKUP_SECONDS)  # no reply owed
                 try:
                     pristine = (
                         not interrupted and baseline is not None and state_fingerprint(namespace, files) == baseline
                     )
                 except Exception:  # state that cannot be summarised: the next test gets a fresh process
                     pristine = False
-                request[0] = 0.0
+                clock[0] = 0.0
                 if not pristine:
                     return _STATE_CHANGED
                 continue
-            if op not in ("kind", "fetch", "call"):
-                continue
-            request[1], request[0] = 1.0, time.monotonic() + (call_seconds if op == "call" else 5) + GRACE
-            name = message.get("name")
-            if op == "kind":
-                reply = {"kind": transport.kind(name)}
-            elif op == "fetch":
+            limit = call_seconds if request.op == Op.CALL else LOOKUP_SECONDS
+            clock[1], clock[0] = 1.0, time.monotonic() + request_deadline(limit)
+            name = request.name
+            if request.op == Op.KIND:
+                reply = KindReply(transport.kind(name)).to_wire()
+            elif request.op == Op.FETCH:
                 try:
-                    reply = {"value": transport.fetch(name)}
+                    reply = FetchReply(transport.fetch(name)).to_wire()
                 except (CodecError, RecursionError) as error:
-                    reply = {"unusable": str(error)}
+                    reply = FetchReply(unusable=str(error)).to_wire()
             else:
                 called = True
-                answer = transport.call(name, message["arguments"], bool(message.get("keep")))
+                answer = transport.call(name, request.arguments, request.keep)
                 interrupted |= answer.error is not None and answer.error.type_name == "TimeLimitExceeded"
-                reply = {
-                    "result": answer.result,
-                    "error": None if answer.error is None else wire.error_to_wire(answer.error),
-                    "unusable": answer.unusable,
-                    "arguments": answer.arguments,
-                    "output": answer.output,
-                }
+                reply = answer.to_wire()
             frame = wire.pack(reply)
             too_large = wire.over_caps(frame, wire.REPLY)
             if too_large:  # the grader would take it for a hostile frame: the student hears why instead
-                frame = wire.pack({"unusable": f"value too large to send: {too_large}", "output": reply.get("output")})
-            request[0] = request[1] = 0.0  # answered: from here on, a death owes the grader nothing
+                frame = wire.pack(too_large_to_wire(too_large, reply))
+            clock[0] = clock[1] = 0.0  # answered: from here on, a death owes the grader nothing
             wire.send_frame(channel, frame)
 
 
