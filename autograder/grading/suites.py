@@ -21,7 +21,7 @@ import pytest
 
 from autograder.assignment import Assignment, AssignmentError, Question
 from autograder.grading.checks import Mistake, Title, took_property_test
-from autograder.grading.student import MissingDefinition, Returns, StudentError, UnusableResult
+from autograder.grading.student import MissingDefinition, Returns, Student, StudentError, UnusableResult
 from autograder.language import Text, english
 from autograder.output import captured_output
 from autograder.results import Outcome, TestOutcome
@@ -286,7 +286,7 @@ class _Collector:
             "name": item.name,
             **_texts(description, "description"),
             "weight": question.weights.get(function, 1.0),
-            "limit": getattr(self._student, "limit_struck", ""),
+            "limit": self._student.limit_struck if isinstance(self._student, Student) else "",  # none: no fixture
             "property_only": took_property_test(),
         }
         if call.excinfo is None:
