@@ -41,7 +41,6 @@ from autograder.protocol.messages import (
     KindReply,
     Lost,
     Op,
-    Order,
     Ready,
     Reply,
     Request,
@@ -170,7 +169,7 @@ class SandboxedNotebook:
         self.limit_struck = ""
         if self._alive():
             try:
-                wire.send(self._current.fd, Order(Op.END_TEST).to_wire())
+                wire.send(self._current.fd, Request(Op.END_TEST).to_wire())
             except OSError:
                 self._mark_dead()
 
@@ -193,7 +192,7 @@ class SandboxedNotebook:
         if reply.unusable is not None:
             from autograder.protocol.codec import CodecError
 
-            raise CodecError(reply.unusable or "no value")
+            raise CodecError(reply.unusable)
         return reply.value
 
     def call(self, name: str, arguments: object, keep_arguments: bool) -> Reply:

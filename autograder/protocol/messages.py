@@ -177,7 +177,7 @@ def _pid(tree: dict, what: str) -> int:
 
 @dataclass(frozen=True)
 class Order:
-    """An order with nothing but its name: ``kill``, ``quit``, ``end_test``."""
+    """An order on a control socket with nothing but its name: ``kill``, ``quit``."""
 
     op: Op
 
@@ -215,7 +215,7 @@ class Hello:
     @classmethod
     def from_wire(cls, tree: object) -> Hello:
         tree = _op(tree, Op.HELLO, "expected hello")
-        return cls(tree.get("pid"), tree.get("lane"), dict(tree.get("off") or {}))  # type: ignore[arg-type]
+        return cls(tree.get("pid"), tree.get("lane"), dict(tree.get("off") or {}))
 
 
 @dataclass(frozen=True)
@@ -273,7 +273,7 @@ class Exited:
     @classmethod
     def from_wire(cls, tree: object) -> Exited:
         tree = _op(tree, Op.EXITED, "expected exited")
-        return cls(tree.get("pid"), {k: v for k, v in tree.items() if k in ("code", "signal")})  # type: ignore[arg-type]
+        return cls(tree.get("pid"), {k: v for k, v in tree.items() if k in ("code", "signal")})
 
 
 # -- a submission's channel ----------------------------------------------------------------------------
@@ -399,14 +399,16 @@ class Request:
     @classmethod
     def from_wire(cls, tree: object) -> Request | None:
         """The request, or None for a message that is not one (ignored)."""
-        op = tree.get("op") if isinstance(tree, dict) else None
+        if not isinstance(tree, dict):
+            return None
+        op = tree.get("op")
         if op == Op.END_TEST:
             return cls(Op.END_TEST)
         if op not in (Op.KIND, Op.FETCH, Op.CALL):
             return None
         if op == Op.CALL:
-            return cls(Op.CALL, tree.get("name"), tree["arguments"], bool(tree.get("keep")))  # type: ignore[union-attr]
-        return cls(Op(op), tree.get("name"))  # type: ignore[union-attr]
+            return cls(Op.CALL, tree.get("name"), tree["arguments"], bool(tree.get("keep")))
+        return cls(Op(op), tree.get("name"))
 
 
 @dataclass(frozen=True)
@@ -464,4 +466,4 @@ class Lost:
         """The message as a Lost, or None when it is an answer."""
         if "why" not in tree or tree.get("op") != Op.LOST:
             return None
-        return cls(tree.get("why"), {k: tree.get(k) for k in ("code", "signal") if k in tree})  # type: ignore[arg-type]
+        return cls(tree.get("why"), {k: tree.get(k) for k in ("code", "signal") if k in tree})
