@@ -137,7 +137,7 @@ def test_a_suite_changed_during_the_run_stops_it(tmp_path):
     )
     try:
         deadline = time.monotonic() + 60
-        while not _lane_started() and time.monotonic() < deadline:
+        while not _lane_started(process.pid) and time.monotonic() < deadline:
             time.sleep(0.05)
         time.sleep(1.5)  # the reference solution graded, the slow student's cell sleeping
         (suite / "conftest.py").write_text(f"import pathlib\npathlib.Path({str(pwned)!r}).write_text('ran')\n")
@@ -154,13 +154,24 @@ def test_a_suite_changed_during_the_run_stops_it(tmp_path):
     assert not (tmp_path / "grading-output").exists()
 
 
-def _lane_started() -> bool:
-    """A lane is up on this machine: the zygote, the lane's keeper and its worker (all autograder.sandbox.worker)."""
-    count = 0
+def _lane_started(run: int) -> bool:
+    """The run ``run`` (a pid) has a lane up: its zygote, the lane's keeper and its worker (all
+    autograder.sandbox.worker, descendants of the run; another run on the machine does not count)."""
+    parents: dict[int, int] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                count += b"autograder.sandbox.worker" in (entry / "cmdline").read_bytes()
+                parents[int(entry.name)] = int((entry / "stat").read_text().rpartition(")")[2].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+    count = 0
+    for pid in parents:
+        ancestor = parents.get(pid)
+        while ancestor not in (None, 0, 1, run):
+            ancestor = parents.get(ancestor)
+        if ancestor == run:
+            try:
+                count += b"autograder.sandbox.worker" in Path(f"/proc/{pid}/cmdline").read_bytes()
             except OSError:
                 continue
     return count >= 3
