@@ -182,7 +182,7 @@ import sys, time
 from pathlib import Path
 import torch
 torch.set_num_threads(1)
-from autograder.grading.grade import grade_notebook
+from autograder.unsandboxed import grade_notebook
 from autograder.grading.load import load_notebook
 from autograder.assignment import load_assignment
 from autograder.grading.suites import suite_session

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from autograder.assignment import load_assignment
-from autograder.grading.grade import read_notebook_file
+from autograder.grading.load import load_notebook
 from autograder.grading.student import Student
 from autograder.grading.suites import run_suite
 from autograder.nbgrader.layout import CourseLayout
@@ -27,7 +27,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 def namespace_of(path: Path) -> dict:
     namespace = new_namespace()
-    run_cells(read_notebook_file(path).cells, namespace)
+    run_cells(load_notebook(path.read_bytes()).cells, namespace)
     return namespace
 
 

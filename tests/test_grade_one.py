@@ -10,8 +10,8 @@ from conftest import LAYOUT, TOTAL_POINTS
 
 from autograder.assignment import load_assignment
 from autograder.grading.discover import Submission
-from autograder.grading.grade import grade_submission
 from autograder.results import Status
+from autograder.unsandboxed import grade_submission
 
 ASSIGNMENT = load_assignment()
 

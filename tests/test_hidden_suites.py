@@ -11,8 +11,7 @@ import pytest
 from conftest import CONTRACT, LAYOUT, TOTAL_POINTS, run_tool
 
 from autograder.assignment import load_assignment
-from autograder.grading.grade import read_notebook_file
-from autograder.grading.load import CodeCell
+from autograder.grading.load import CodeCell, load_notebook
 from autograder.grading.scoring import score_student
 from autograder.grading.student import Student
 from autograder.grading.suites import run_suite
@@ -39,7 +38,7 @@ def _wrong_answers() -> list:
 
 def _namespace_of(notebook_path: Path) -> dict:
     namespace = new_namespace()
-    run_cells(read_notebook_file(notebook_path).cells, namespace)
+    run_cells(load_notebook(notebook_path.read_bytes()).cells, namespace)
     return namespace
 
 

@@ -34,7 +34,7 @@ import pytest
 
 from autograder.assignment import load_assignment
 from autograder.grading.discover import Submission
-from autograder.grading.grade import grade_submission
+from autograder.unsandboxed import grade_submission
 from tests.conftest import REPO, TOTAL_POINTS, VENV_BIN
 
 HONEST = REPO / "examples" / "submissions" / "alice_martin.ipynb"

@@ -97,12 +97,12 @@ def test_grading_with_a_broken_suite_stops_with_one_line(tmp_path, suite_copy):
 
 
 def test_one_pytest_session_grades_student_after_student_as_fresh_runs_would():
-    from autograder.grading.grade import read_notebook_file
+    from autograder.grading.load import load_notebook
     from autograder.grading.suites import suite_session
     from autograder.sandbox.execute import run_cells
 
     solution = new_namespace()
-    run_cells(read_notebook_file(LAYOUT.solution_notebook).cells, solution)
+    run_cells(load_notebook(LAYOUT.solution_notebook.read_bytes()).cells, solution)
     session = suite_session(ASSIGNMENT)
     first_stub = _stub_outcomes()
     right = run_suite(ASSIGNMENT, lambda: Student(InProcessTransport(solution)))

@@ -1,22 +1,25 @@
 """Grade: one submission from bytes to a :class:`StudentResult`, and a batch of them.
 
 ``grade_submission`` is the unit of work (what a lane or a cluster task runs): load the
-notebook, run its cells, run the hidden suites against the resulting names, score. A fault
-in one submission, the grader's own included, becomes that student's status, never the batch's.
+notebook, run its cells in the lane's sandboxed worker, run the hidden suites against the
+resulting names, score. A fault in one submission, the grader's own included, becomes that
+student's status, never the batch's.
+
+Trusted side: it starts student code by name only, through a :class:`~autograder.grading.lane.Lane`,
+and never imports the sandbox (:mod:`autograder.unsandboxed` runs the same steps in this process).
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import os
 import re
-import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Protocol
 
-from autograder.assignment import Assignment, AssignmentError
+from autograder.assignment import Assignment, AssignmentError, SubmissionLimits
 from autograder.grading.discover import Submission, read_submission
 from autograder.grading.lane import Lane, LaneError, remove_cgroups
 from autograder.grading.load import LoadedNotebook, NotebookLoadError, load_notebook
@@ -26,36 +29,69 @@ from autograder.grading.student import Student
 from autograder.grading.suites import run_suite, suite_session
 from autograder.grading.zygote import Zygote, ZygoteError
 from autograder.language import Text
-from autograder.results import CellRun, ErrorInfo, Status, StudentResult
-from autograder.sandbox.execute import new_namespace, run_cells
-from autograder.sandbox.runtime import InProcessTransport
+from autograder.protocol.messages import Transport
+from autograder.results import CellRun, CodeCell, ErrorInfo, Status, StudentResult
 
 
-def grade_submission(submission: Submission, assignment: Assignment, lane: Lane | None = None) -> StudentResult:
-    """Grade one discovered submission; never raises for anything the submission does.
+class NotebookRun(Transport, Protocol):
+    """A notebook being run: :meth:`run` its cells, then the hidden tests' calls (the ``Transport``), then
+    :meth:`close`. :class:`~autograder.grading.lane.SandboxedNotebook` is the one ``autograder grade`` uses."""
 
-    With a ``lane``, the student's code runs in that lane's sandboxed worker; without one, in
-    this process (the nbgrader bridge and the grader's own tests of the suites).
-    """
-    started = time.perf_counter()
+    off: Mapping[str, str]  # the sandbox protections that were off, and why
+    submission_limit: str  # the limit that struck the notebook as a whole, if one did
+
+    def run(self) -> Sequence[CellRun]: ...
+
+    def close(self) -> None: ...
+
+
+Runner = Callable[[tuple[CodeCell, ...], SubmissionLimits], NotebookRun]  # a notebook's cells -> their run
+
+
+def submission_bytes(submission: Submission, assignment: Assignment) -> bytes | StudentResult:
+    """The notebook's bytes, or its row when it cannot be graded: refused at discovery, or unreadable.
+    Read as a regular file, never more than the cap."""
     source = str(submission.path) if submission.path else ""
     if submission.problem is not None:
         return not_graded(submission.student, assignment, submission.problem, submission.message, source)
     try:
-        notebook = load_notebook(read_submission(submission.path))  # a regular file, never more than the cap
+        return read_submission(submission.path)
     except NotebookLoadError as error:
         return not_graded(submission.student, assignment, error.status, str(error), source)
     except OSError as error:
         return not_graded(submission.student, assignment, Status.UNREADABLE, f"cannot read: {error.strerror}", source)
+
+
+def grade_submission(
+    submission: Submission, assignment: Assignment, lane: Lane | None = None, *, runner: Runner | None = None
+) -> StudentResult:
+    """Grade one discovered submission; never raises for anything the submission does.
+
+    The student's code runs in ``lane``'s sandboxed worker. A submission that cannot be graded
+    (refused at discovery, unreadable) needs no lane; ``runner`` replaces the lane for
+    :mod:`autograder.unsandboxed`.
+    """
+    started = time.perf_counter()
+    source = str(submission.path) if submission.path else ""
+    data = submission_bytes(submission, assignment)
+    if isinstance(data, StudentResult):
+        return data
     try:
-        return grade_notebook(submission.student, notebook, assignment, source, started, lane)
+        notebook = load_notebook(data)
+    except NotebookLoadError as error:
+        return not_graded(submission.student, assignment, error.status, str(error), source)
+    if lane is None and runner is None:
+        raise TypeError("a gradable submission is graded in a lane (autograder.unsandboxed grades in this process)")
+    try:
+        return grade_notebook(submission.student, notebook, assignment, source, started, lane, runner=runner)
     except AssignmentError:
         raise  # the hidden suite is broken: the instructor must hear it once, not per student
     except LaneError as error:
         # The worker itself failed (not the student's code, which cannot reach it): a fresh one
         # for the rest of the batch, and this student a status. If no worker starts at all, the
         # machine is broken and restart() raises, which stops the run with one line.
-        lane.restart()
+        if lane is not None:
+            lane.restart()
         return not_graded(submission.student, assignment, Status.GRADER_ERROR, f"grading worker: {error}", source)
     except Exception as error:  # a bug of ours: this student gets a status, the batch goes on
         message = f"internal grader error: {type(error).__name__}: {error}"
@@ -69,48 +105,55 @@ def grade_notebook(
     source: str = "",
     started: float | None = None,
     lane: Lane | None = None,
+    *,
+    runner: Runner | None = None,
 ) -> StudentResult:
+    """Run ``notebook`` in ``lane`` (or with ``runner``), its hidden tests against it, and score it."""
     started = time.perf_counter() if started is None else started
-    if lane is not None:
-        return _grade_in_lane(student, notebook, assignment, source, started, lane)
-    namespace = new_namespace()
-    limits = assignment.limits
-    # The student's relative paths (a saved model, a data file) land in a scratch folder that is
-    # deleted afterwards, not in the instructor's working folder.
-    with tempfile.TemporaryDirectory(prefix="autograder-scratch-") as scratch, _working_folder(Path(scratch)):
-        cells = run_cells(
-            notebook.cells, namespace, output_cap=limits.output_kb * 1000, cell_seconds=limits.cell_seconds
-        )
-        explain = missing_explainer(notebook, cells)
-        transport = InProcessTransport(namespace, call_seconds=limits.call_seconds)
-        outcomes = run_suite(assignment, lambda: Student(transport, explain_missing=explain))
-    return score_student(student, assignment, outcomes, cells, source, time.perf_counter() - started)
-
-
-def _grade_in_lane(
-    student: str, notebook: LoadedNotebook, assignment: Assignment, source: str, started: float, lane: Lane
-) -> StudentResult:
-    deadline = time.monotonic() + assignment.limits.submission_seconds
-    sandboxed = SandboxedNotebook(lane, notebook.cells, deadline)
+    if runner is not None:
+        run: NotebookRun = runner(notebook.cells, assignment.limits)
+    elif lane is not None:
+        run = SandboxedNotebook(lane, notebook.cells, time.monotonic() + assignment.limits.submission_seconds)
+    else:
+        raise TypeError("a notebook is graded in a lane (autograder.unsandboxed grades in this process)")
     try:
-        cells = sandboxed.run()
+        cells = run.run()
         explain = missing_explainer(notebook, cells)
-        outcomes = run_suite(assignment, lambda: Student(sandboxed, explain_missing=explain))
+        outcomes = run_suite(assignment, lambda: Student(run, explain_missing=explain))
     finally:
-        sandboxed.close()
+        run.close()
     result = score_student(student, assignment, outcomes, cells, source, time.perf_counter() - started)
-    unprotected = tuple(sorted({*lane.off, *sandboxed.off}))
-    return dataclasses.replace(result, limit=sandboxed.submission_limit, unprotected=unprotected)
+    unprotected = tuple(sorted({*(lane.off if lane is not None else ()), *run.off}))
+    return dataclasses.replace(result, limit=run.submission_limit, unprotected=unprotected)
 
 
-@contextlib.contextmanager
-def _working_folder(folder: Path) -> Iterator[None]:
-    previous = Path.cwd()
-    os.chdir(folder)
-    try:
-        yield
-    finally:
-        os.chdir(previous)
+def gather_results(
+    submissions: Sequence[Submission],
+    assignment: Assignment,
+    grade_gradable: Callable[[list[int]], Iterable[tuple[int, StudentResult]]],
+    on_result: Callable[[StudentResult], None] | None = None,
+) -> list[StudentResult]:
+    """Every submission's row, in the submissions' order, ``on_result`` as each one finishes: the rows of
+    those that cannot be graded at once (no lane needed), then what ``grade_gradable`` yields for the
+    indices of the others. One row per submission, whatever ``grade_gradable`` yields twice."""
+    results: list[StudentResult | None] = [None] * len(submissions)
+
+    def finished(index: int, result: StudentResult) -> None:
+        if results[index] is not None:
+            return
+        results[index] = result
+        if on_result is not None:
+            on_result(result)
+
+    gradable = []
+    for index, submission in enumerate(submissions):
+        if submission.problem is not None:
+            finished(index, grade_submission(submission, assignment))
+        else:
+            gradable.append(index)
+    for index, result in grade_gradable(gradable):
+        finished(index, result)
+    return [result for result in results if result is not None]
 
 
 def grade_batch(
@@ -119,58 +162,44 @@ def grade_batch(
     on_result: Callable[[StudentResult], None] | None = None,
     jobs: int = 1,
     hide: Sequence[Path] = (),
-    sandboxed: bool = True,
     zygote: Zygote | None = None,
 ) -> list[StudentResult]:
     """Grade every submission; results in the submissions' order, ``on_result`` as each one finishes.
 
-    Sandboxed (the default), the student code runs in ``jobs`` lanes, each a pre-warmed worker
-    grading one submission at a time; ``hide`` names folders the student code must not see
-    beyond what the sandbox already withholds (the submissions, the output, the suites). The
-    lanes' workers are forked from ``zygote`` (started by the caller as early as it can, so it
-    warms up while the caller imports), or from one started here; it is closed here either way.
+    The student code runs in ``jobs`` lanes, each a pre-warmed worker grading one submission at a
+    time; ``hide`` names folders the student code must not see beyond what the sandbox already
+    withholds (the submissions, the output, the suites). The lanes' workers are forked from
+    ``zygote`` (started by the caller as early as it can, so it warms up while the caller imports),
+    or from one started here; it is closed here either way.
     """
     submissions = list(submissions)
-    results: list[StudentResult | None] = [None] * len(submissions)
-    gradable = [i for i, s in enumerate(submissions) if s.problem is None]
-    finished: Iterator[tuple[int, StudentResult]] | None = None
-    try:
-        for index, submission in enumerate(submissions):  # not graded: known at once, no lane needed
-            if submission.problem is not None:
-                results[index] = grade_submission(submission, assignment)
-                if on_result is not None:
-                    on_result(results[index])
-        if gradable:
-            suite_session(assignment)  # configured and collected once, here, for every lane forked below
+    lanes: Iterator[tuple[int, StudentResult]] | None = None
+
+    def in_lanes(gradable: list[int]) -> Iterator[tuple[int, StudentResult]]:
+        nonlocal lanes, zygote
+        if not gradable:
+            return iter(())
+        suite_session(assignment)  # configured and collected once, here, for every lane forked below
         hidden = tuple(str(path) for path in (*hide, assignment.folder))
-        jobs = max(1, min(jobs, len(gradable)))
-        if not sandboxed or not gradable:
-            finished = _no_lane(submissions, gradable, assignment)
+        count = max(1, min(jobs, len(gradable)))
+        zygote = zygote or Zygote()
+        try:
+            workers = [zygote.fork_worker(lane) for lane in range(count)]
+        except ZygoteError as error:
+            raise LaneError(str(error)) from None
+        if count == 1:
+            lanes = _one_lane(submissions, gradable, assignment, hidden, workers[0])
         else:
-            zygote = zygote or Zygote()
-            try:
-                workers = [zygote.fork_worker(lane) for lane in range(jobs)]
-            except ZygoteError as error:
-                raise LaneError(str(error)) from None
-            if jobs == 1:
-                finished = _one_lane(submissions, gradable, assignment, hidden, workers[0])
-            else:
-                finished = _many_lanes(submissions, gradable, assignment, hidden, workers, zygote)
-        for index, result in finished:
-            results[index] = result
-            if on_result is not None:
-                on_result(result)
+            lanes = _many_lanes(submissions, gradable, assignment, hidden, workers, zygote)
+        return lanes
+
+    try:
+        return gather_results(submissions, assignment, in_lanes, on_result)
     finally:
-        if finished is not None:
-            finished.close()  # the lanes first (a generator stopped half-way closes them now)
+        if lanes is not None:
+            lanes.close()  # the lanes first (a generator stopped half-way closes them now)
         if zygote is not None:
             zygote.close()  # the workers it forked die with it
-    return [result for result in results if result is not None]
-
-
-def _no_lane(submissions, indices, assignment):
-    for index in indices:
-        yield index, grade_submission(submissions[index], assignment)
 
 
 def _one_lane(submissions, indices, assignment, hide, worker):
@@ -289,8 +318,3 @@ def _defined_in_failed_cells(notebook: LoadedNotebook, failed: dict[int, ErrorIn
             if name not in found and len(found) < _MAX_DEFINED:
                 found[name] = (cell.cell, error)
     return found
-
-
-def read_notebook_file(path: Path) -> LoadedNotebook:
-    """For tests and tools: load a notebook file the way the grader does."""
-    return load_notebook(read_submission(path))
