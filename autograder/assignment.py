@@ -1,22 +1,25 @@
 """Assignment: what is graded and within which limits, read from ``assignment.yaml``.
 
 Its questions (id, points, hidden test file, test weights), the limits each submission runs under
-(:class:`SubmissionLimits`) and where the suites bundled with the kit lie. Pure data and their
-loading: no pytest, no torch, so every side of the kit can import it (the hidden suites' engine is
-:mod:`autograder.grading.suites`).
+(:class:`SubmissionLimits`) and a run's overrides of them (:func:`with_limits`), and where the suites
+bundled with the kit lie (:data:`ASSIGNMENTS_DIR`, :data:`BUNDLED_SUITE`). Pure data and their
+loading: no pytest, no torch, and yaml only when a file is read, so every side of the kit can import
+it, the sandbox's worker included (the hidden suites' engine is :mod:`autograder.grading.suites`).
+Imports only :mod:`autograder.errors`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 from autograder.errors import AutograderError
 
-ASSIGNMENTS_DIR = Path(__file__).resolve().parent / "assignments"
+ASSIGNMENTS_DIR = Path(__file__).resolve().parent / "assignments"  # the hidden suites bundled with the kit
+BUNDLED_ASSIGNMENT = "rnn_intro"
+BUNDLED_SUITE = ASSIGNMENTS_DIR / BUNDLED_ASSIGNMENT  # the assignment `autograder grade` grades by default
 
 
 @dataclass(frozen=True)
@@ -63,8 +66,10 @@ class AssignmentError(AutograderError):
     """An ``assignment.yaml`` that cannot be used."""
 
 
-def load_assignment(assignment_id: str = "rnn_intro", folder: Path | None = None) -> Assignment:
+def load_assignment(assignment_id: str = BUNDLED_ASSIGNMENT, folder: Path | None = None) -> Assignment:
     """Read ``assignment.yaml`` from the assignment's folder (the bundled one by default)."""
+    import yaml
+
     folder = folder or ASSIGNMENTS_DIR / assignment_id
     path = folder / "assignment.yaml"
     try:
@@ -86,3 +91,11 @@ def load_assignment(assignment_id: str = "rnn_intro", folder: Path | None = None
     if missing:
         raise AssignmentError(f"{path} names test files that do not exist: {', '.join(missing)}")
     return assignment
+
+
+def with_limits(assignment: Assignment, overrides: Mapping[str, float]) -> Assignment:
+    """``assignment`` with some :class:`SubmissionLimits` fields set for one run (the command line's options,
+    an nbgrader course's config); the same assignment when there are none."""
+    if not overrides:
+        return assignment
+    return dataclasses.replace(assignment, limits=dataclasses.replace(assignment.limits, **overrides))

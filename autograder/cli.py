@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import dataclasses
 import gc
 import os
 import re
@@ -15,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograder import __version__
+from autograder.assignment import BUNDLED_SUITE, AssignmentError, load_assignment, with_limits
 from autograder.errors import AutograderError
 from autograder.nbgrader.layout import CourseLayout
 
@@ -192,9 +192,6 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-# suites.ASSIGNMENTS_DIR / "rnn_intro", known without importing the suites (and torch): the folder is
-# shipped to a cluster's workers before this process loads it.
-BUNDLED_SUITE = Path(__file__).resolve().parent / "assignments" / "rnn_intro"
 DASK_INSTALL = "pip install 'autograder[dask]'"
 # A Dask scheduler's address as `dask scheduler` prints it (a bare HOST:PORT means tcp://).
 _SCHEDULER_ADDRESS = re.compile(r"^(?:(?:tcp|tls)://)?(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9][A-Za-z0-9.\-_]*):(\d{1,5})$")
@@ -428,14 +425,11 @@ def run_grade(options: GradeOptions) -> int:
 
 
 def _bundled_limits() -> dict[str, float]:
-    """The bundled suite's limits as its assignment.yaml sets them, for ``grade --help``: read without
-    importing the suites (and torch), which `--help` should not pay; {} if it cannot be read."""
-    import yaml
-
+    """The bundled suite's limits, for ``grade --help`` (assignment.yaml only: no suites, no torch); {} if
+    it cannot be read."""
     try:
-        raw = yaml.safe_load((BUNDLED_SUITE / "assignment.yaml").read_text(encoding="utf-8"))
-        return {k: v for k, v in (raw.get("limits") or {}).items() if isinstance(v, (int, float))}
-    except (OSError, yaml.YAMLError, AttributeError):
+        return vars(load_assignment(folder=BUNDLED_SUITE).limits)
+    except AssignmentError:
         return {}
 
 
@@ -460,16 +454,12 @@ def _import_and_load(suite: Path, options: GradeOptions, collect: bool):
     import torch
 
     import autograder.grading.grade  # noqa: F401  (pytest, the lanes: imported here, without collections)
-    from autograder.assignment import load_assignment
     from autograder.grading.suites import suite_session
 
     # One thread: the lab's tensors are tiny, and torch's thread pool competing with other work
     # on the machine made some calls far slower (docs/performance.md).
     torch.set_num_threads(1)
-    assignment = load_assignment(folder=suite)
-    if options.limits:
-        limits = dataclasses.replace(assignment.limits, **options.limits)
-        assignment = dataclasses.replace(assignment, limits=limits)
+    assignment = with_limits(load_assignment(folder=suite), options.limits)
     if collect:
         suite_session(assignment)  # configured and collected here; grade_batch finds it open
     return assignment
@@ -566,7 +556,6 @@ def run_release(options: ReleaseOptions) -> int:
 
 def run_grade_into_nbgrader(options: GradeOptions) -> int:
     """`grade --nbgrader-course`: the course is checked before grading, written after the reports."""
-    from autograder.assignment import load_assignment
     from autograder.nbgrader import course as nbgrader_course
     from autograder.reports.gradebook import GRADEBOOK
 
@@ -597,7 +586,6 @@ def _nbgrader_init_options(args: argparse.Namespace) -> NbgraderInitOptions:
 
 def run_nbgrader_init(options: NbgraderInitOptions) -> int:
     # Imported here: nbgrader takes seconds to import, which `--help` should not pay.
-    from autograder.assignment import load_assignment
     from autograder.nbgrader.course import init_course
 
     assignment = load_assignment()

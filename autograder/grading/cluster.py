@@ -102,30 +102,17 @@ class ClusterRun:
     ) -> list[StudentResult]:
         """Grade every submission; results in the submissions' order, ``on_result`` as each one finishes.
         The not-gradable rows are made here at once, as ``grade_batch`` makes them."""
-        from autograder.grading.grade import grade_submission
+        from autograder.grading.grade import gather_results
 
-        results: list[StudentResult | None] = [None] * len(submissions)
-
-        def finished(index: int, result: StudentResult) -> None:
-            if results[index] is not None:  # never two rows for one submission, whatever the cluster did
-                return
-            results[index] = result
-            if on_result is not None:
-                on_result(result)
-
-        gradable = []
-        for index, submission in enumerate(submissions):
-            if submission.problem is not None:
-                finished(index, grade_submission(submission, assignment))
-            else:
-                gradable.append(index)
-        for index, result in self._tasks(submissions, gradable, assignment):
-            finished(index, result)
-        return [result for result in results if result is not None]
+        return gather_results(
+            submissions, assignment, lambda gradable: self._tasks(submissions, gradable, assignment), on_result
+        )
 
     def _tasks(
         self, submissions: Sequence[Submission], indices: list[int], assignment: Assignment
     ) -> Iterator[tuple[int, StudentResult]]:
+        from autograder.grading.grade import submission_bytes
+
         client = self.client
         waiting = list(reversed(indices))
         in_flight: dict[str, int] = {}  # task key -> submission index
@@ -137,7 +124,7 @@ class ClusterRun:
             while waiting and len(in_flight) < window:
                 index = waiting.pop()
                 submission = submissions[index]
-                data = _read(submission, assignment)
+                data = submission_bytes(submission, assignment)
                 if isinstance(data, StudentResult):
                     yield index, data
                     continue
@@ -176,22 +163,6 @@ def _client(scheduler: str, local_workers: int) -> Iterator[Client]:
         raise ClusterError(f"cannot reach the Dask scheduler at {scheduler}: {one_line(error)}") from None
     with client:
         yield client
-
-
-def _read(submission: Submission, assignment: Assignment) -> bytes | StudentResult:
-    """The notebook's bytes to ship, or its row when it cannot be read (the messages of ``grade_submission``)."""
-    from autograder.grading.discover import read_submission
-    from autograder.grading.load import NotebookLoadError
-    from autograder.grading.scoring import not_graded
-
-    source = str(submission.path)
-    try:
-        return read_submission(submission.path)
-    except NotebookLoadError as error:
-        return not_graded(submission.student, assignment, error.status, str(error), source)
-    except OSError as error:
-        message = f"cannot read: {error.strerror}"
-        return not_graded(submission.student, assignment, Status.UNREADABLE, message, source)
 
 
 def _result_of(future, submission: Submission, assignment: Assignment) -> StudentResult:
@@ -272,7 +243,7 @@ class LanePlugin(WorkerPlugin):
         import torch
 
         import autograder.grading.grade  # noqa: F401  (the grading path's imports, paid before the first task)
-        from autograder.assignment import load_assignment
+        from autograder.assignment import load_assignment, with_limits
         from autograder.grading.lane import Lane
         from autograder.grading.slots import Slot
 
@@ -290,12 +261,11 @@ class LanePlugin(WorkerPlugin):
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(content)
         (self._folder / "notebooks").mkdir()
-        assignment = load_assignment(folder=suite)  # the client's assignment.yaml, so its limits...
-        limits = dataclasses.replace(assignment.limits, **self.limits)  # ...and the command line's overrides
-        self._assignment = dataclasses.replace(assignment, limits=limits)
+        # The client's assignment.yaml, so its limits, and the command line's overrides of them.
+        self._assignment = with_limits(load_assignment(folder=suite), self.limits)
         self._slot = Slot()
         hide = (str(self._folder), *self.hide)
-        self._lane = Lane(self._slot.index, limits, hide, owner=os.getpid())
+        self._lane = Lane(self._slot.index, self._assignment.limits, hide, owner=os.getpid())
 
     def _grade(self, student: str, source: str, notebook: bytes) -> StudentResult:
         from autograder.grading.grade import grade_submission  # imported by _open already: no cost here

@@ -28,7 +28,7 @@ from nbconvert.preprocessors import Preprocessor
 from nbformat.notebooknode import NotebookNode
 from traitlets import Bool, Enum, Float, Integer
 
-from autograder.assignment import Assignment, load_assignment
+from autograder.assignment import Assignment, load_assignment, with_limits
 from autograder.grading.lane import Lane
 from autograder.grading.load import NotebookLoadError, load_notebook
 from autograder.language import Text, in_language, output_in_language
@@ -76,8 +76,7 @@ def _shared_lane(hide: tuple[str, ...], overrides: dict) -> tuple[Lane, Assignme
         from autograder.grading.grade import suite_session  # the suites' pytest session, collected once for the run
 
         _assignment = load_assignment()
-        if overrides:  # the course's config, as `autograder grade --cell-seconds ...` would
-            _assignment = dataclasses.replace(_assignment, limits=dataclasses.replace(_assignment.limits, **overrides))
+        _assignment = with_limits(_assignment, overrides)  # the course's config, as `grade --cell-seconds` would
         suite_session(_assignment)
         _lane = Lane(0, _assignment.limits, (*hide, str(_assignment.folder)))
         atexit.register(_close)

@@ -37,6 +37,7 @@ import resource
 import sys
 from pathlib import Path
 
+from autograder.assignment import ASSIGNMENTS_DIR
 from autograder.protocol.messages import Policy, Report
 
 CLONE_NEWNS = 0x00020000
@@ -72,7 +73,7 @@ PR_SET_PDEATHSIG = 1
 PR_SET_CHILD_SUBREAPER = 36
 
 
-KIT_SUITES = Path(__file__).parent / "assignments"  # the hidden suites bundled with the kit
+KIT_SUITES = ASSIGNMENTS_DIR  # the hidden suites bundled with the kit (a name the tests replace)
 
 
 _libc = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
