@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
-import gc
 import os
 import re
 import shlex
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograder import __version__
-from autograder.assignment import BUNDLED_SUITE, AssignmentError, load_assignment, with_limits
+from autograder.assignment import BUNDLED_SUITE, AssignmentError, load_assignment
 from autograder.errors import AutograderError
 from autograder.nbgrader.layout import CourseLayout
 
@@ -316,109 +313,50 @@ def _grade_options(args: argparse.Namespace) -> GradeOptions:
 def run_grade(options: GradeOptions) -> int:
     if options.scheduler is not None:
         require_dask()
-    from autograder.grading.discover import discover  # light: an empty folder is reported at once
+    from autograder.grading import batch
 
-    suite = options.suite or BUNDLED_SUITE
-    nbgrader_path = _nbgrader_path(suite)
-    submissions = discover(
-        options.submissions, exclude=options.out, nbgrader_path=nbgrader_path, student=options.student
-    )
+    found = batch.find(options.submissions, options.out, options.suite, options.student)
+    submissions = found.submissions
     if not submissions:
         raise UsageError(f"no submissions in {options.submissions}")
     jobs = min(options.jobs, len(submissions))
     where = _where(options, jobs)
     print(f"grading {len(submissions)} submission(s) from {options.submissions} {where}", file=sys.stderr)
-    single = options.submissions
-    if options.student is None and not single.is_dir() and single.name == nbgrader_path.rpartition("/")[2]:
+    if found.named_after_assignment:
         # A notebook named after the assignment, as every student's is: its name says nothing of whose it is.
         print(
-            f"{single.name} is graded as student {submissions[0].student!r}, its folder's name "
+            f"{options.submissions.name} is graded as student {submissions[0].student!r}, its folder's name "
             "(--student NAME gives another)",
             file=sys.stderr,
         )
     for submission in submissions:
         if submission.problem is None and submission.message:  # other notebooks beside nbgrader's
             print(f"{submission.student}: {submission.message}", file=sys.stderr)
-    hide = (options.submissions if options.submissions.is_dir() else options.submissions.parent, options.out)
-    pages: dict[str, str] = {}
-    texts: dict[str, str] = {}  # each student's results JSON, made as the result arrives
-    with contextlib.ExitStack() as stack:
-        cluster = zygote = None
-        if options.scheduler is not None:
-            from autograder.grading.cluster import ClusterRun
+    run = batch.grade(
+        found,
+        path=options.submissions,
+        out=options.out,
+        jobs=jobs,
+        limits=options.limits,
+        lang=options.lang,
+        scheduler=options.scheduler,
+        require_sandbox=options.require_sandbox,
+        sandbox_check=options.sandbox_check,
+    )
+    if run.unprotected:
+        print(protection_warning(run.unprotected), file=sys.stderr)
+    gradebook, summary = batch.write(
+        run,
+        options.out,
+        submissions=options.submissions,
+        lang=options.lang,
+        jobs=options.jobs,
+        scheduler=options.scheduler,
+    )
+    from autograder.reports.gradebook import terminal_table, use_color
 
-            # Asked first: the workers start their lanes while this process imports torch and the suites.
-            cluster = stack.enter_context(ClusterRun(options.scheduler, suite, options.limits, hide, jobs))
-        elif any(s.problem is None for s in submissions):
-            from autograder.grading.zygote import Zygote
-
-            # The lanes' workers are forked from one warm interpreter, started now: it imports torch
-            # on one core while this process imports torch, pytest and the suites on another.
-            zygote = Zygote()
-            stack.callback(zygote.close)  # grade_batch closes it; this is for a failure before
-        # Imported here: torch, pytest and the suites are slow to import, which `--help` should not pay.
-        # Without garbage collection until they are imported and collected: a full collection ran again
-        # and again over the hundreds of thousands of objects they make and keep (docs/performance.md).
-        gc.disable()
-        try:
-            assignment = _import_and_load(suite, options, collect=zygote is not None)
-        finally:
-            gc.freeze()  # all of it kept for the run: never scanned again, here or in the lanes forked from here
-            gc.enable()
-        from autograder.grading import guard
-        from autograder.grading.grade import grade_batch
-        from autograder.grading.suites import hold_session
-        from autograder.reports.gradebook import result_text, terminal_table, use_color, write_reports
-        from autograder.reports.pages import load_templates, render_feedback, write_pages
-
-        load_templates()  # read now, like every module of the trusted side: the snapshot below covers them
-        hold_session(assignment)  # collected once, before any submission runs; never again in this run
-        stack.callback(hold_session, None)
-        sys.dont_write_bytecode = True  # from here on the grader writes nothing into the kit's folders
-        # What the trusted side read (the suites, the kit's code) must stay as it was, student after student.
-        guard.hold(guard.Snapshot([assignment.folder, guard.KIT_PACKAGE]))
-        stack.callback(guard.hold, None)
-        graded = list(submissions)
-        if options.sandbox_check and any(s.problem is None for s in submissions):  # first, in the same lanes
-            graded.insert(0, guard.canary_submission(assignment.folder, assignment.id))
-            hide = (*hide, graded[0].path.resolve().parent)  # the solution's own folder, out of the students' sight
-        started = time.monotonic()
-        progress = _progress(len(submissions), started)
-        canary: list = []
-
-        def on_result(result) -> None:
-            guard.verify_trusted_files()
-            if options.require_sandbox:
-                guard.check_protections(result)
-            if result.student == guard.CANARY:
-                guard.check_canary(result)
-                canary.append(result)
-                return
-            # The reports' work that needs one result only is done as it arrives: the main process is
-            # idle while the lanes grade, and the end of the run is shorter.
-            with contextlib.suppress(Exception):  # done again at the end, which reports what fails there
-                pages[result.student] = render_feedback(result, assignment, options.lang)
-                texts[result.student] = result_text(result)
-            if progress is not None:
-                progress(result)
-
-        if cluster is not None:
-            results = cluster.grade(graded, assignment, on_result)
-        else:
-            results = grade_batch(graded, assignment, on_result=on_result, jobs=jobs, hide=hide, zygote=zygote)
-        guard.verify_trusted_files()
-    seconds = time.monotonic() - started
-    results = [result for result in results if result.student != guard.CANARY]
-    unprotected = sorted({name for result in results for name in result.unprotected})
-    if unprotected:
-        print(protection_warning(unprotected), file=sys.stderr)
-    try:
-        gradebook = write_reports(results, assignment, options.out, texts=texts)
-        settings = _settings(options, assignment, seconds, canary[0] if canary else None)
-        summary = write_pages(results, assignment, options.out, options.lang, settings, rendered=pages)
-    except OSError as error:
-        raise AutograderError(f"cannot write reports to {options.out}: {error.strerror or error}") from None
-    print(terminal_table(results, assignment, color=use_color(sys.stdout)))
+    results = run.results
+    print(terminal_table(results, run.assignment, color=use_color(sys.stdout)))
     print(f"\nwrote {gradebook} and {len(results)} result file(s) in {gradebook.parent / 'results'}")
     print(f"wrote {summary} and {len(results)} feedback page(s) in {summary.parent / 'feedback'}")
     return EXIT_OK
@@ -431,38 +369,6 @@ def _bundled_limits() -> dict[str, float]:
         return vars(load_assignment(folder=BUNDLED_SUITE).limits)
     except AssignmentError:
         return {}
-
-
-def _nbgrader_path(suite: Path) -> str:
-    """``<assignment>/<notebook>``, where nbgrader's layout puts a student's notebook, read from the
-    suite's assignment.yaml without importing the suites; "" if it cannot be read (the suites' own
-    loading says why, later)."""
-    import yaml
-
-    try:
-        raw = yaml.safe_load((suite / "assignment.yaml").read_text(encoding="utf-8"))
-        return f"{raw['assignment']}/{raw['notebook']}"
-    except (OSError, yaml.YAMLError, KeyError, TypeError):
-        return ""
-
-
-def _import_and_load(suite: Path, options: GradeOptions, collect: bool):
-    """torch, the grader and the assignment (its suites collected too if ``collect``)."""
-    from autograder.sandbox.malloc import retain_freed_memory
-
-    retain_freed_memory()  # before torch allocates: the lanes forked from this process inherit it
-    import torch
-
-    import autograder.grading.grade  # noqa: F401  (pytest, the lanes: imported here, without collections)
-    from autograder.grading.suites import suite_session
-
-    # One thread: the lab's tensors are tiny, and torch's thread pool competing with other work
-    # on the machine made some calls far slower (docs/performance.md).
-    torch.set_num_threads(1)
-    assignment = with_limits(load_assignment(folder=suite), options.limits)
-    if collect:
-        suite_session(assignment)  # configured and collected here; grade_batch finds it open
-    return assignment
 
 
 def _where(options: GradeOptions, jobs: int) -> str:
@@ -482,47 +388,6 @@ def protection_warning(names: list[str]) -> str:
         + "; ".join(PROTECTIONS.get(name, name) for name in names)
         + " (see summary.html; --require-sandbox refuses to grade without them)"
     )
-
-
-def _settings(options: GradeOptions, assignment, seconds: float, canary=None) -> dict[str, str]:
-    """What the summary page tells about the run."""
-    limits = ", ".join(f"{name} {value:g}" for name, value in vars(assignment.limits).items())
-    check = "off (--no-sandbox-check)"
-    if canary is not None:
-        got = f"{canary.score:g}/{canary.max_score:g}"
-        check = f"the reference solution got {got} in {canary.seconds:.1f} s, graded first in the same sandbox"
-    return {
-        "sandbox check": check,
-        "graded at": time.strftime("%Y-%m-%d %H:%M:%S %z"),
-        "grading time": f"{seconds:.1f} s",
-        "sandboxed lanes": str(options.jobs) if options.scheduler is None else f"Dask cluster ({options.scheduler})",
-        "submissions": str(options.submissions),
-        "hidden suites": str(assignment.folder),
-        "limits": limits,
-        "feedback language": options.lang,
-        "autograder": __version__,
-    }
-
-
-def _progress(total: int, started: float):
-    """A progress bar on a terminal's stderr while the batch is graded; nothing in logs and pipes."""
-    if not sys.stderr.isatty():
-        return None
-    done = 0
-
-    def show(result: object) -> None:
-        nonlocal done
-        done += 1
-        elapsed = time.monotonic() - started
-        width = 30
-        filled = width * done // total
-        eta = f", about {elapsed / done * (total - done):.0f} s left" if done < total else ""
-        bar = "#" * filled + "-" * (width - filled)
-        end = "\n" if done == total else ""
-        line = f"\r  [{bar}] {done}/{total} graded in {elapsed:.1f} s{eta}"
-        print(f"{line:<78}", end=end, file=sys.stderr, flush=True)
-
-    return show
 
 
 def _release_options(args: argparse.Namespace) -> ReleaseOptions:

@@ -114,15 +114,15 @@ _COUNT_COLLECTIONS = """
 import gc, sys
 collections = []
 gc.callbacks.append(lambda phase, info: collections.append(info["generation"]) if phase == "start" else None)
-import autograder.cli
-original, seen = autograder.cli._import_and_load, {}
+import autograder.cli, autograder.grading.batch
+original, seen = autograder.grading.batch.import_and_load, {}
 def import_and_load(*args, **kwargs):
     seen["before"] = (len(collections), "torch" in sys.modules, "pytest" in sys.modules)
     try:
         return original(*args, **kwargs)
     finally:
         seen["during"] = len(collections) - seen["before"][0]
-autograder.cli._import_and_load = import_and_load
+autograder.grading.batch.import_and_load = import_and_load
 code = autograder.cli.main(["grade", sys.argv[1], "--out", sys.argv[2], "-j", "1"])
 print(code, seen["before"][1], seen["before"][2], seen["during"], gc.isenabled(), gc.get_freeze_count())
 """
