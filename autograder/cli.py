@@ -332,6 +332,9 @@ def run_grade(options: GradeOptions) -> int:
     for submission in submissions:
         if submission.problem is None and submission.message:  # other notebooks beside nbgrader's
             print(f"{submission.student}: {submission.message}", file=sys.stderr)
+    from autograder.sandbox.malloc import retain_freed_memory
+
+    retain_freed_memory()  # before torch allocates: the lanes forked from this process inherit it
     run = batch.grade(
         found,
         path=options.submissions,

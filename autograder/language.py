@@ -52,6 +52,13 @@ def fr_en(fr: str, en: str, **values: object) -> Text:
     )
 
 
+# -- the timer's message, which the sandbox's runtime raises and the grader's wording reuses -------------------
+def time_limit_exceeded(seconds: float) -> Text:
+    """A call (or, in this process, a cell) stopped by its timer, for the student; the rest of the limits'
+    wording is in :mod:`autograder.reports.wording`, which the sandbox may not import."""
+    return Text(f"limite de temps dépassée ({seconds:g} s)", f"time limit exceeded ({seconds:g} s)")
+
+
 # -- the grader's note in a student's output ------------------------------------------------------------
 # Output crosses the sandbox as plain text, so the note the worker appends to output it cut is French there,
 # and put in the page's language when the page is made.

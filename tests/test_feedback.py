@@ -14,8 +14,8 @@ from autograder.assignment import SubmissionLimits, load_assignment
 from autograder.grading import checks
 from autograder.grading.checks import Hint
 from autograder.output import CappedText
-from autograder.reports.feedback import limit_sentence
 from autograder.reports.pages import render_feedback
+from autograder.reports.wording import limit_sentence
 from autograder.results import CellRun, ErrorInfo, Frame, Status
 
 ASSIGNMENT = load_assignment()
@@ -170,7 +170,7 @@ def test_no_limit_no_sentence():
 
 
 def test_a_limit_the_grader_reports_reads_in_the_pages_language():
-    from autograder.grading.lane import limit_error
+    from autograder.reports.wording import limit_error
 
     cells = (CellRun(4, False, limit_error("cell_seconds", ASSIGNMENT.limits), limit="cell_seconds"),)
     result = graded(ASSIGNMENT, "ana", cells=cells)
@@ -303,7 +303,7 @@ def test_french_pages_put_a_non_breaking_space_before_colons_semicolons_and_ques
 @pytest.mark.parametrize("status", [s for s in Status if s is not Status.GRADED], ids=lambda s: s.value)
 def test_every_status_not_graded_has_its_own_advice_in_both_languages(status):
     from autograder.grading.scoring import not_graded
-    from autograder.reports.feedback import not_graded_texts
+    from autograder.reports.wording import not_graded_texts
 
     result = not_graded("bob", ASSIGNMENT, status, "an instructor's reason", "/subs/bob.ipynb")
     french, english = not_graded_texts(result, "fr"), not_graded_texts(result, "en")

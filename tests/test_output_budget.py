@@ -18,17 +18,17 @@ from conftest import LAYOUT, run_tool
 from synthetic import graded
 
 from autograder.assignment import load_assignment
-from autograder.grading.scoring import (
-    MAX_REPORTED_CELLS,
-    REPORT_BUDGET_BYTES,
-    REPORT_FILE_BYTES,
-    fit_report_budget,
-    score_student,
-)
+from autograder.grading.scoring import MAX_REPORTED_CELLS, fit_report_budget, score_student
 from autograder.grading.student import StudentError
 from autograder.grading.suites import student_error_text
 from autograder.protocol import wire
-from autograder.reports.gradebook import result_text, terminal_table, write_reports
+from autograder.reports.gradebook import (
+    REPORT_BUDGET_BYTES,
+    REPORT_FILE_BYTES,
+    result_text,
+    terminal_table,
+    write_reports,
+)
 from autograder.reports.pages import render_feedback, render_summary
 from autograder.results import CellRun, ErrorInfo, Frame, Outcome, TestOutcome
 

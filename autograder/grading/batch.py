@@ -169,9 +169,6 @@ def grade(
 
 def import_and_load(suite: Path, limits: Mapping[str, float], collect: bool) -> Assignment:
     """torch, the grader and the assignment with ``limits`` set (its suites collected too if ``collect``)."""
-    from autograder.sandbox.malloc import retain_freed_memory
-
-    retain_freed_memory()  # before torch allocates: the lanes forked from this process inherit it
     import torch
 
     import autograder.grading.grade  # noqa: F401  (pytest, the lanes: imported here, without collections)

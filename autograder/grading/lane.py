@@ -41,6 +41,7 @@ from autograder.protocol.messages import (
     RunOrder,
     Spawned,
 )
+from autograder.reports.wording import limit_error
 from autograder.results import CellRun, ErrorInfo
 
 CGROUP_PREFIX = "autograder-"
@@ -55,42 +56,6 @@ def cell_caps(output_cap: int) -> wire.Caps:
 
 class LaneError(AutograderError):
     """The worker could not start or stopped answering: a fault of the machine, not of a student."""
-
-
-def limit_error(limit: str, limits: SubmissionLimits) -> ErrorInfo:
-    """The error a student reads when a limit stopped their code, in French with its English."""
-    texts = {
-        "cell_seconds": (
-            "TimeLimitExceeded",
-            Text(
-                f"limite de temps par cellule dépassée ({limits.cell_seconds:g} s)",
-                f"time limit per cell exceeded ({limits.cell_seconds:g} s)",
-            ),
-        ),
-        "call_seconds": (
-            "TimeLimitExceeded",
-            Text(
-                f"limite de temps dépassée ({limits.call_seconds:g} s)",
-                f"time limit exceeded ({limits.call_seconds:g} s)",
-            ),
-        ),
-        "submission_seconds": (
-            "TimeLimitExceeded",
-            Text(
-                f"limite de temps pour tout le notebook dépassée ({limits.submission_seconds:g} s)",
-                f"time limit for the whole notebook exceeded ({limits.submission_seconds:g} s)",
-            ),
-        ),
-        "memory_mb": (
-            "MemoryError",
-            Text(
-                f"limite de mémoire dépassée ({limits.memory_mb} Mo)",
-                f"memory limit exceeded ({limits.memory_mb} MB)",
-            ),
-        ),
-    }
-    type_name, message = texts.get(limit, ("ProcessExited", Text("le processus s'est arrêté", "the process stopped")))
-    return ErrorInfo(type_name, message, (), (type_name,), limit)
 
 
 def _limited(info: ErrorInfo, limit: str, limits: SubmissionLimits) -> ErrorInfo:

@@ -16,26 +16,10 @@ import logging
 from dataclasses import dataclass
 
 from autograder.errors import AutograderError
+from autograder.reports.wording import FILE_KINDS, TRUNCATED
 from autograder.results import CodeCell, Status
 
 MAX_NOTEBOOK_BYTES = 64 * 2**20  # a lab notebook with plots is a few MB; this is far beyond
-TRUNCATED = "truncated"  # the first word of the message for a notebook cut short (an interrupted upload or copy)
-
-# Files students hand in by mistake, told apart by their first bytes (or, for a file discovery did not
-# read, its suffix): key -> (the instructor's English name, the first bytes, the suffixes).
-FILE_KINDS: dict[str, tuple[str, tuple[bytes, ...], tuple[str, ...]]] = {
-    "png": ("a PNG image", (b"\x89PNG\r\n\x1a\n",), (".png",)),
-    "jpeg": ("a JPEG image", (b"\xff\xd8\xff",), (".jpg", ".jpeg")),
-    "gif": ("a GIF image", (b"GIF87a", b"GIF89a"), (".gif",)),
-    "webp": ("a WebP image", (), (".webp",)),
-    "heic": ("a HEIC image", (), (".heic", ".heif")),
-    "pdf": ("a PDF document", (b"%PDF-",), (".pdf",)),
-    "zip": ("a ZIP archive", (b"PK\x03\x04",), (".zip",)),
-    "html": ("an HTML page", (b"<!doctype html", b"<html"), (".html", ".htm")),
-    "python": ("a Python script", (), (".py",)),
-    "word": ("a Word document", (), (".docx", ".doc", ".odt")),
-}
-IMAGES = ("png", "jpeg", "gif", "webp", "heic")
 
 
 class NotebookLoadError(AutograderError):

@@ -25,7 +25,6 @@ from autograder.grading.lane import (
     _limited,
     _with_limit,
     cell_caps,
-    limit_error,
     limit_of,
 )
 from autograder.protocol import wire
@@ -48,6 +47,7 @@ from autograder.protocol.messages import (
     cell_wait,
     request_wait,
 )
+from autograder.reports.wording import limit_error
 from autograder.results import CellRun, CodeCell, ErrorInfo
 
 RELAUNCHES = 8  # fresh submission processes one notebook may need after hangs and crashes

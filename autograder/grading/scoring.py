@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 from autograder.assignment import Assignment, Question
 from autograder.language import Text, english
+from autograder.reports.gradebook import REPORT_BUDGET_BYTES
 from autograder.results import CellRun, ErrorInfo, Outcome, QuestionResult, Status, StudentResult, TestOutcome
 
 
@@ -75,8 +76,6 @@ def not_graded(student: str, assignment: Assignment, status: Status, message: st
 # Whatever a notebook prints or raises, its results JSON and its feedback page stay small: the text that
 # comes from the student's code (outputs, errors, tracebacks, test messages) is kept up to a budget,
 # counted as those files write it (UTF-8, escaped for JSON and for HTML), and cut past it with a note.
-REPORT_BUDGET_BYTES = 700_000  # a student's text in each report file; each file stays under REPORT_FILE_BYTES
-REPORT_FILE_BYTES = 1_000_000  # what README and the contract promise for one results JSON or feedback page
 MAX_REPORTED_CELLS = 100  # cells to look at (failed, or stopped by a limit) listed; the others are counted
 CELL_BYTES = 600  # a listed cell's own layout in either file (its number, boxes, a limit's sentence)
 FRAME_BYTES = 200  # a traceback line's own layout in either file

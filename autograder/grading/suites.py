@@ -24,6 +24,7 @@ from autograder.grading.checks import Mistake, Title, took_property_test
 from autograder.grading.student import MissingDefinition, Returns, Student, StudentError, UnusableResult
 from autograder.language import Text, english
 from autograder.output import captured_output
+from autograder.reports.wording import stopped_by_limit
 from autograder.results import Outcome, TestOutcome
 
 
@@ -374,18 +375,9 @@ def _title(item: pytest.Item) -> Text:
 def student_error_text(error: StudentError) -> Text:
     """A student's exception as they read it: the call, the error, and where it came from in their cells."""
     name = error.function
-    if error.type_name == "TimeLimitExceeded":
-        fr = [
-            f"`{name}` n'a pas terminé à temps ({error.info.message}) : "
-            "une boucle qui ne s'arrête jamais, ou un calcul beaucoup trop long ?"
-        ]
-        en = [f"`{name}` did not finish in time: a loop that never stops, or far too long a computation?"]
-    elif error.info.limit == "memory_mb":
-        fr = [
-            f"`{name}` a dépassé la limite de mémoire : "
-            "un tenseur bien plus grand que nécessaire, ou une liste qui grossit sans fin ?"
-        ]
-        en = [f"`{name}` went over the memory limit: a tensor far larger than needed, or a list that grows forever?"]
+    stopped = stopped_by_limit(name, error.info)
+    if stopped is not None:
+        fr, en = [stopped[0]], [stopped[1]]
     elif error.type_name == "ProcessExited":
         fr = [f"`{name}` a arrêté le processus qui l'exécutait ({error.info.message})."]
         en = [f"`{name}` stopped the process that ran it (os._exit, sys.exit or a crash?)."]

@@ -24,6 +24,10 @@ GRADEBOOK = "grades.csv"
 RESULTS_DIR = "results"
 
 
+REPORT_FILE_BYTES = 1_000_000  # what README and the contract promise for one results JSON or feedback page
+REPORT_BUDGET_BYTES = 700_000  # a student's text in each report file; each file stays under REPORT_FILE_BYTES
+
+
 def format_points(points: float) -> str:
     """2 -> "2", 1.5 -> "1.5", 0.6667 -> "0.67": at most two decimals, no trailing zeros."""
     text = f"{points:.2f}".rstrip("0").rstrip(".")

@@ -20,6 +20,7 @@ from collections.abc import Iterator
 
 import torch
 
+from autograder.language import time_limit_exceeded
 from autograder.output import MAX_CALL_OUTPUT, CappedText, captured_output
 from autograder.protocol.codec import Codec, CodecError
 from autograder.protocol.messages import Reply
@@ -48,7 +49,7 @@ def time_limit(seconds: float | None) -> Iterator[None]:
     if not seconds or threading.current_thread() is not threading.main_thread():
         yield
         return
-    message = f"limite de temps dépassée ({seconds:g} s)"
+    message = str(time_limit_exceeded(seconds))  # French: the worker's word, which the grader replaces
     expired = False
 
     def _expire(signum: int, frame: object) -> None:
