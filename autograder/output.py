@@ -13,7 +13,9 @@ from collections.abc import Iterator
 
 from autograder.language import dropped_output_note
 
-MAX_CALL_OUTPUT = 20_000  # characters of output kept from one call
+# Characters of output kept from one call of a student's function: the worker's call process keeps no
+# more, and the grader reads no more of its answer.
+MAX_CALL_OUTPUT = 20_000
 
 
 class CappedText(io.TextIOBase):

@@ -120,7 +120,7 @@ def _summary(result: StudentResult) -> str:
     from autograder.language import french_spacing
 
     if result.status is not Status.GRADED:
-        from autograder.reports.feedback import not_graded_texts  # feedback imports this module
+        from autograder.reports.wording import not_graded_texts  # wording imports this module
 
         happened, advice = not_graded_texts(result, "fr")
         return french_spacing(f"Votre notebook n'a pas pu être noté ({result.status.value}). {happened}\n{advice}")
