@@ -263,7 +263,7 @@ def main() -> int:
 
         compared = subset(args.count)
         # One untimed run first: on this machine the kernel reclaims idle page cache (DAMON), and the
-        # first run after a pause read torch's libraries from disk again (16.9-19.9 s against 16.4-18.2).
+        # first run after a pause read torch's libraries from disk again (docs/performance.md).
         ours(subset(2), work / "warm-up", args.jobs)
         # This VM's speed drifts by 20% and more within minutes: half our runs are made before nbgrader's
         # and half after, so that both graders are timed across the same stretch of time.

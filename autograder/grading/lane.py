@@ -94,8 +94,8 @@ class _Cgroups:
         if set(self.folders) != {"memory", "pids"}:
             self.remove()
             raise OSError("no cgroup v1 memory and pids hierarchies")
-        # Kept open: the counter is read before every request (170 a submission), 2 µs a pread
-        # against 27 µs to open and read the file each time.
+        # Kept open: the counter is read before every request, and a pread costs a fraction of opening and
+        # reading the file each time (docs/performance.md).
         try:
             self._oom_control = os.open(self.folders["memory"] / "memory.oom_control", os.O_RDONLY | os.O_CLOEXEC)
         except OSError:

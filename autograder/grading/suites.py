@@ -38,9 +38,9 @@ def run_suite(
 class SuiteSession:
     """One pytest session over an assignment's suites, opened once and run for student after student.
 
-    Configuring pytest and collecting the suites cost about 65 ms of CPU per student when every
-    student had a ``pytest.main`` of their own (80 trivial tests: 89 ms for ``pytest.main``, 24 ms
-    for a run of the collected items). The session is configured and collected once; each student
+    Configuring pytest and collecting the suites cost most of a student's pytest time when every
+    student had a ``pytest.main`` of their own (docs/performance.md). The session is configured and
+    collected once; each student
     runs every collected item through pytest's own ``pytest_runtest_protocol`` hook, the last item
     with no next one, so fixtures of every scope are torn down between students. A lane forked
     from the process that opened it inherits it, collected.
@@ -238,10 +238,10 @@ class _Collector:
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo) -> pytest.TestReport | None:
         """The report pytest would make, without what nobody reads here. pytest's own copies the item's
         keywords (a walk up its parents) for each of a test's three reports and formats a failure's
-        traceback (1.3 ms each, about 9 failures a student in a mixed class), for a terminal this run
-        does not print: the outcomes are recorded from the exception itself (``_outcome``). A skip
-        (skip, xfail's skip, a group of skips) is left to pytest, whose report says where it came from;
-        xfail's and the other plugins' wrappers see this report as they would see pytest's."""
+        traceback, for a terminal this run does not print: the outcomes are recorded from the exception
+        itself (``_outcome``). A skip (skip, xfail's skip, a group of skips) is left to pytest, whose
+        report says where it came from; xfail's and the other plugins' wrappers see this report as they
+        would see pytest's."""
         excinfo = call.excinfo
         if excinfo is not None and isinstance(excinfo.value, _LEFT_TO_PYTEST):
             return None

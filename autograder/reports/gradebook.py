@@ -185,8 +185,8 @@ def write_reports(
 
 
 def result_text(result: StudentResult) -> str:
-    """``results/<student>.json``'s text. Indented JSON is made by the json module's pure-Python encoder:
-    about 2 ms a student, 0.08 s of a run of 40 when all were made after the last result."""
+    """``results/<student>.json``'s text. Indented JSON is made by the json module's pure-Python encoder,
+    which is why the batch makes it as each result arrives (docs/performance.md)."""
     return json.dumps(result_json(result), ensure_ascii=False, indent=2) + "\n"
 
 

@@ -295,8 +295,8 @@ def _mistakes(
 
 
 # -- the plots: SVG written directly ------------------------------------------------------------------
-# Two simple charts do not need a plotting library: matplotlib's import and rendering were about 1.1 s
-# of CPU per grading run here (0.8 s of it the import), taken from the lanes while they grade.
+# Two simple charts do not need a plotting library, whose import and rendering took CPU from the lanes
+# while they grade (docs/performance.md).
 _BLUE, _GREEN, _INK, _GRID = "#3465a4", "#73d216", "#2e3436", "#d3d7cf"
 _FONT = "DejaVu Sans, Helvetica, Arial, sans-serif"
 

@@ -105,10 +105,10 @@ _ESCAPED_LINE = re.compile(r"([ \t]*)(?:%([A-Za-z_]\w*)(.*)|!(\S.*))")
 
 
 def _simple_translation(source: str) -> str | None:
-    """What IPython makes of the usual cells, line by line and without importing it (0.12 s of CPU a
-    process): ``%name args`` and ``!command`` each alone on its line, or a cell that starts with
-    ``%%name args``. None for anything else IPython must read itself (a ``?``, a ``!`` or ``%`` within
-    an expression, ``x = !ls``, a continued line, a string over several lines)."""
+    """What IPython makes of the usual cells, line by line and without importing it (an import that costs
+    every process CPU, docs/performance.md): ``%name args`` and ``!command`` each alone on its line, or
+    a cell that starts with ``%%name args``. None for anything else IPython must read itself (a ``?``,
+    a ``!`` or ``%`` within an expression, ``x = !ls``, a continued line, a string over several lines)."""
     if '"""' in source or "'''" in source:
         return None
     lines = source.split("\n")

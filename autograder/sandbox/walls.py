@@ -121,9 +121,8 @@ def huge_pages() -> int:
 
     Only what is there now is collapsed: the regions are not marked MADV_HUGEPAGE, so what the forks
     touch later there (malloc's 64 MiB top pad, see :mod:`autograder.sandbox.malloc`) is faulted in 4 KiB
-    pages, not zeroed 2 MiB at a time for a few small objects. Marked, a run of 40 notebooks took 183
-    such 2 MiB faults (none now) and the call processes spent 4.6 ms each clearing pages (0.6 now);
-    6 interleaved pairs, 8.20 -> 7.95 s (6/6)."""
+    pages, not zeroed 2 MiB at a time for a few small objects (marked, the call processes spent far
+    longer clearing pages: docs/performance.md)."""
     if _libc is None:
         return 0
     madvise = _libc.madvise
