@@ -130,8 +130,8 @@ print(code, seen["before"][1], seen["before"][2], seen["during"], gc.isenabled()
 
 def test_torch_pytest_and_the_suites_are_imported_without_garbage_collection(tmp_path):
     """No collection while the grader imports torch, pytest and the suites and collects them (a full one
-    ran again and again over the objects they keep: 0.19 s of 1.55); then they are frozen, never scanned
-    again, and collection is back on for the grading."""
+    ran again and again over the objects they keep, docs/performance.md); then they are frozen, never
+    scanned again, and collection is back on for the grading."""
     done = run_tool(
         "python", "-c", _COUNT_COLLECTIONS, str(EXAMPLE_NOTEBOOKS["alice_martin"]), str(tmp_path / "out"), timeout=120
     )

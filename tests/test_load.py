@@ -118,8 +118,9 @@ def test_damaged_notebooks_are_loaded_or_refused_with_a_status_never_a_crash():
 
 
 def test_the_grading_path_does_not_import_nbformat_or_ipython():
-    """nbformat's schema validator costs 1.7 s to import here: a grading run must not pay it for v4. IPython
-    translates magics in the sandboxed cell runner only: the grader loads a notebook with magics without it."""
+    """nbformat's schema validator is slow to import (docs/performance.md): a grading run must not pay it
+    for v4. IPython translates magics in the sandboxed cell runner only: the grader loads a notebook with
+    magics without it."""
     import subprocess
     import sys
 
