@@ -20,12 +20,17 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from autograder import __version__
 from autograder.assignment import BUNDLED_SUITE, Assignment, load_assignment, with_limits
 from autograder.errors import AutograderError
 from autograder.grading.discover import Submission
 from autograder.results import StudentResult
+
+if TYPE_CHECKING:
+    from autograder.grading.cluster import ClusterRun
+    from autograder.grading.zygote import Zygote
 
 
 @dataclass(frozen=True)
@@ -93,78 +98,112 @@ def grade(
     """Grade ``found`` in ``jobs`` local lanes, or on the Dask cluster at ``scheduler`` (``"local"``: one of
     ``jobs`` worker processes started here); ``path`` and ``out`` are hidden from the student code."""
     submissions = found.submissions
-    suite = found.suite
     hide = (path if path.is_dir() else path.parent, out)
-    pages: dict[str, str] = {}
-    texts: dict[str, str] = {}  # each student's results JSON, made as the result arrives
     with contextlib.ExitStack() as stack:
-        cluster = zygote = None
-        if scheduler is not None:
-            from autograder.grading.cluster import ClusterRun
-
-            # Asked first: the workers start their lanes while this process imports torch and the suites.
-            cluster = stack.enter_context(ClusterRun(scheduler, suite, dict(limits), hide, jobs))
-        elif any(s.problem is None for s in submissions):
-            from autograder.grading.zygote import Zygote
-
-            # The lanes' workers are forked from one warm interpreter, started now: it imports torch
-            # on one core while this process imports torch, pytest and the suites on another.
-            zygote = Zygote()
-            stack.callback(zygote.close)  # grade_batch closes it; this is for a failure before
-        # Imported here: torch, pytest and the suites are slow to import, which `--help` should not pay.
-        # Without garbage collection until they are imported and collected: a full collection ran again
-        # and again over the hundreds of thousands of objects they make and keep (docs/performance.md).
-        gc.disable()
-        try:
-            assignment = import_and_load(suite, limits, collect=zygote is not None)
-        finally:
-            gc.freeze()  # all of it kept for the run: never scanned again, here or in the lanes forked from here
-            gc.enable()
+        cluster, zygote = _start_lanes(stack, found, scheduler, limits, hide, jobs)
+        assignment = _load_and_hold(stack, found.suite, limits, collect=zygote is not None)
         from autograder.grading import guard
         from autograder.grading.grade import grade_batch
-        from autograder.grading.suites import hold_session
-        from autograder.reports.gradebook import result_text
-        from autograder.reports.pages import load_templates, render_feedback
 
-        load_templates()  # read now, like every module of the trusted side: the snapshot below covers them
-        hold_session(assignment)  # collected once, before any submission runs; never again in this run
-        stack.callback(hold_session, None)
-        sys.dont_write_bytecode = True  # from here on the grader writes nothing into the kit's folders
-        # What the trusted side read (the suites, the kit's code) must stay as it was, student after student.
-        guard.hold(guard.Snapshot([assignment.folder, guard.KIT_PACKAGE]))
-        stack.callback(guard.hold, None)
         graded = list(submissions)
         if sandbox_check and any(s.problem is None for s in submissions):  # first, in the same lanes
             graded.insert(0, guard.canary_submission(assignment.folder, assignment.id))
             hide = (*hide, graded[0].path.resolve().parent)  # the solution's own folder, out of the students' sight
         started = time.monotonic()
-        progress = _progress(len(submissions), started)
-        canary: list[StudentResult] = []
-
-        def on_result(result: StudentResult) -> None:
-            guard.verify_trusted_files()
-            if require_sandbox:
-                guard.check_protections(result)
-            if result.student == guard.CANARY:
-                guard.check_canary(result)
-                canary.append(result)
-                return
-            # The reports' work that needs one result only is done as it arrives: the main process is
-            # idle while the lanes grade, and the end of the run is shorter.
-            with contextlib.suppress(Exception):  # done again at the end, which reports what fails there
-                pages[result.student] = render_feedback(result, assignment, lang)
-                texts[result.student] = result_text(result)
-            if progress is not None:
-                progress(result)
-
+        arrived = _Arrivals(assignment, lang, require_sandbox, _progress(len(submissions), started))
         if cluster is not None:
-            results = cluster.grade(graded, assignment, on_result)
+            results = cluster.grade(graded, assignment, arrived)
         else:
-            results = grade_batch(graded, assignment, on_result=on_result, jobs=jobs, hide=hide, zygote=zygote)
+            results = grade_batch(graded, assignment, on_result=arrived, jobs=jobs, hide=hide, zygote=zygote)
         guard.verify_trusted_files()
     seconds = time.monotonic() - started
     results = [result for result in results if result.student != guard.CANARY]
-    return Run(assignment, results, seconds, canary[0] if canary else None, pages, texts)
+    canary = arrived.canary[0] if arrived.canary else None
+    return Run(assignment, results, seconds, canary, arrived.pages, arrived.texts)
+
+
+def _start_lanes(
+    stack: contextlib.ExitStack,
+    found: Found,
+    scheduler: str | None,
+    limits: Mapping[str, float],
+    hide: tuple[Path, ...],
+    jobs: int,
+) -> tuple[ClusterRun | None, Zygote | None]:
+    """Asked first, so that they warm up while this process imports torch and the suites: the Dask
+    cluster's lanes, or the zygote the local lanes' workers are forked from (none when nothing is gradable)."""
+    if scheduler is not None:
+        from autograder.grading.cluster import ClusterRun
+
+        return stack.enter_context(ClusterRun(scheduler, found.suite, dict(limits), hide, jobs)), None
+    if any(s.problem is None for s in found.submissions):
+        from autograder.grading.zygote import Zygote
+
+        # One warm interpreter, started now: it imports torch on one core while this process imports
+        # torch, pytest and the suites on another.
+        zygote = Zygote()
+        stack.callback(zygote.close)  # grade_batch closes it; this is for a failure before
+        return None, zygote
+    return None, None
+
+
+def _load_and_hold(stack: contextlib.ExitStack, suite: Path, limits: Mapping[str, float], collect: bool) -> Assignment:
+    """The trusted side imported and the assignment loaded, then held still for the run (until ``stack`` closes)."""
+    # Imported here: torch, pytest and the suites are slow to import, which `--help` should not pay.
+    # Without garbage collection until they are imported and collected: a full collection ran again
+    # and again over the hundreds of thousands of objects they make and keep (docs/performance.md).
+    gc.disable()
+    try:
+        assignment = import_and_load(suite, limits, collect)
+    finally:
+        gc.freeze()  # all of it kept for the run: never scanned again, here or in the lanes forked from here
+        gc.enable()
+    from autograder.grading import guard
+    from autograder.grading.suites import hold_session
+    from autograder.reports.pages import load_templates
+
+    load_templates()  # read now, like every module of the trusted side: the snapshot below covers them
+    hold_session(assignment)  # collected once, before any submission runs; never again in this run
+    stack.callback(hold_session, None)
+    sys.dont_write_bytecode = True  # from here on the grader writes nothing into the kit's folders
+    # What the trusted side read (the suites, the kit's code) must stay as it was, student after student.
+    guard.hold(guard.Snapshot([assignment.folder, guard.KIT_PACKAGE]))
+    stack.callback(guard.hold, None)
+    return assignment
+
+
+class _Arrivals:
+    """What is done with each result as it arrives: the trusted files checked, the protections required,
+    the reference solution checked and kept apart; for a student, the page and the results JSON made now
+    (the main process is idle while the lanes grade, and the end of the run is shorter), the progress shown."""
+
+    def __init__(
+        self, assignment: Assignment, lang: str, require_sandbox: bool, progress: Callable[[object], None] | None
+    ) -> None:
+        from autograder.grading import guard
+        from autograder.reports.gradebook import result_text
+        from autograder.reports.pages import render_feedback
+
+        self._guard, self._render, self._text = guard, render_feedback, result_text
+        self.assignment, self.lang, self.require_sandbox, self.progress = assignment, lang, require_sandbox, progress
+        self.canary: list[StudentResult] = []
+        self.pages: dict[str, str] = {}
+        self.texts: dict[str, str] = {}
+
+    def __call__(self, result: StudentResult) -> None:
+        guard = self._guard
+        guard.verify_trusted_files()
+        if self.require_sandbox:
+            guard.check_protections(result)
+        if result.student == guard.CANARY:
+            guard.check_canary(result)
+            self.canary.append(result)
+            return
+        with contextlib.suppress(Exception):  # done again at the end, which reports what fails there
+            self.pages[result.student] = self._render(result, self.assignment, self.lang)
+            self.texts[result.student] = self._text(result)
+        if self.progress is not None:
+            self.progress(result)
 
 
 def import_and_load(suite: Path, limits: Mapping[str, float], collect: bool) -> Assignment:
