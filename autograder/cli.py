@@ -89,7 +89,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"autograder {__version__}")
     verbs = parser.add_subparsers(dest="verb", metavar="COMMAND", parser_class=_Parser)
     verbs.required = True
+    _add_release_verb(verbs)
+    _add_grade_verb(verbs)
+    _add_nbgrader_verbs(verbs)
+    return parser
 
+
+def _add_release_verb(verbs) -> None:
     release = verbs.add_parser(
         "release",
         help="regenerate the student notebook from the solution notebook",
@@ -109,6 +115,8 @@ def _parser() -> argparse.ArgumentParser:
         help="write nothing; exit 1 if the student notebook differs from a fresh release",
     )
 
+
+def _add_grade_verb(verbs) -> None:
     grade = verbs.add_parser(
         "grade",
         help="grade a folder of submissions (or one notebook) with the hidden test suites",
@@ -185,8 +193,6 @@ def _parser() -> argparse.ArgumentParser:
     for option, name, kind, text in LIMIT_OPTIONS:
         default = f" (default: {defaults[name]:g})" if name in defaults else ""
         limits.add_argument(option, dest=f"limit_{name}", type=kind, metavar="N", help=text + default)
-    _add_nbgrader_verbs(verbs)
-    return parser
 
 
 DASK_INSTALL = "pip install 'autograder[dask]'"
