@@ -300,7 +300,9 @@ def _worker_pids() -> set[int]:
 
 
 def _runs_worker(process: Path) -> bool:
+    """A worker of this checkout's kit (another checkout's runs on the machine are not this test's)."""
     try:
-        return b"autograder.sandbox.worker" in (process / "cmdline").read_bytes()
+        command = (process / "cmdline").read_bytes()
+        return command.startswith(os.fsencode(VENV_BIN / "python")) and b"autograder.sandbox.worker" in command
     except OSError:
         return False

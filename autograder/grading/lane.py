@@ -14,7 +14,6 @@ modules, never the sandbox nor the notebook client.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import os
 import select
 import signal
@@ -27,7 +26,6 @@ from autograder.assignment import SubmissionLimits
 from autograder.errors import AutograderError
 from autograder.grading.guard import verify_trusted_files
 from autograder.grading.zygote import Zygote, ZygoteError
-from autograder.language import Text
 from autograder.processes import pidfd_or_none
 from autograder.protocol import wire
 from autograder.protocol.messages import (
@@ -41,44 +39,13 @@ from autograder.protocol.messages import (
     RunOrder,
     Spawned,
 )
-from autograder.reports.wording import limit_error
-from autograder.results import CellRun, ErrorInfo
 
 CGROUP_PREFIX = "autograder-"
 UID_BASE = 61000  # lane i runs student code as uid/gid UID_BASE + i
-_ERROR_CHARS = 20_000  # an error record's fields as wire.error_from_wire keeps them (message, frames, types)
-
-
-def cell_caps(output_cap: int) -> wire.Caps:
-    """A cell's record: its output and its error, each character at most 6 bytes of JSON (``\\u001f``)."""
-    return wire.Caps(6 * (output_cap + _ERROR_CHARS) + 4096)
 
 
 class LaneError(AutograderError):
     """The worker could not start or stopped answering: a fault of the machine, not of a student."""
-
-
-def _limited(info: ErrorInfo, limit: str, limits: SubmissionLimits) -> ErrorInfo:
-    """``info`` marked with the limit behind it; a timer's own message replaced by the grader's, in both
-    languages (the worker's is French only, and the worker's word is not needed for it)."""
-    if info.type_name == "TimeLimitExceeded":
-        return dataclasses.replace(info, message=limit_error(limit, limits).message, limit=limit)
-    return dataclasses.replace(info, limit=limit)
-
-
-def limit_of(info: ErrorInfo, timer: str) -> str:
-    """Which limit an error from student code comes from, if any (read by the grader, not claimed by the
-    worker); ``timer`` is the limit whose alarm raises TimeLimitExceeded where the code ran."""
-    if info.type_name == "TimeLimitExceeded":
-        return timer
-    message = info.message.lower()
-    if info.type_name == "MemoryError" or "can't allocate memory" in message or "cannot allocate memory" in message:
-        return "memory_mb"
-    if "file too large" in message:
-        return "file_size_mb"
-    if info.type_name == "BlockingIOError" and "resource temporarily unavailable" in message:
-        return "processes"
-    return ""
 
 
 class _Cgroups:
@@ -355,32 +322,3 @@ class SubmissionProcess:
     fd: int
     pid: int
     status: dict | None = None  # how it ended, once it has
-
-
-def _with_limit(run: CellRun, limits: SubmissionLimits) -> CellRun:
-    """The limit behind a cell's error, as the grader reads it."""
-    limit = limit_of(run.error, "cell_seconds") if run.error is not None else ""
-    return dataclasses.replace(run, error=_limited(run.error, limit, limits), limit=limit) if limit else run
-
-
-def _exited(status: dict) -> ErrorInfo:
-    """The error a student reads when the process running their code ended; ``status`` may come from
-    the worker, so only small integers are believed."""
-    status = {k: v for k, v in status.items() if type(v) is int and 0 <= v < 256}
-    if status.get("signal"):
-        name = _signal_name(status["signal"])
-        fr, en = f"arrêté par le signal {status['signal']} ({name})", f"killed by signal {status['signal']} ({name})"
-    else:
-        fr, en = f"sorti avec le code {status.get('code')}", f"exited with code {status.get('code')}"
-    message = Text(
-        f"le processus qui exécutait votre code s'est arrêté : {fr} (os._exit, sys.exit ou plantage ?)",
-        f"the process running your code stopped: {en} (os._exit, sys.exit or a crash?)",
-    )
-    return ErrorInfo("ProcessExited", message, (), ("ProcessExited",))
-
-
-def _signal_name(number: int) -> str:
-    try:
-        return signal.Signals(number).name
-    except ValueError:
-        return "?"

@@ -17,16 +17,8 @@ import dataclasses
 import signal
 import time
 
-from autograder.grading.lane import (
-    Lane,
-    LaneError,
-    SubmissionProcess,
-    _exited,
-    _limited,
-    _with_limit,
-    cell_caps,
-    limit_of,
-)
+from autograder.assignment import SubmissionLimits
+from autograder.grading.lane import Lane, LaneError, SubmissionProcess
 from autograder.protocol import wire
 from autograder.protocol.messages import (
     LOOKUP_SECONDS,
@@ -47,7 +39,7 @@ from autograder.protocol.messages import (
     cell_wait,
     request_wait,
 )
-from autograder.reports.wording import limit_error
+from autograder.reports.wording import limit_error, process_exited
 from autograder.results import CellRun, CodeCell, ErrorInfo
 
 RELAUNCHES = 8  # fresh submission processes one notebook may need after hangs and crashes
@@ -154,7 +146,7 @@ class SandboxedNotebook:
             limit = "memory_mb"
         else:
             limit = ""
-        info = limit_error(limit, self.limits) if limit else _exited(status)
+        info = limit_error(limit, self.limits) if limit else process_exited(status)
         self.runs.setdefault(cell.cell, CellRun(cell.cell, ok=False, error=info, limit=limit))
         self._skip.add(cell.cell)
         if out_of_time:
@@ -221,7 +213,7 @@ class SandboxedNotebook:
         if lost.status.get("signal") == signal.SIGKILL and self.lane.oom_kills() > self._oom_before:
             self.limit_struck = "memory_mb"
             return limit_error("memory_mb", self.limits)
-        return _exited(lost.status)
+        return process_exited(lost.status)
 
     def _ask(self, request: Request, timeout: float) -> dict | None:
         """Send one request to the submission process; None (with ``limit_struck``) if no answer came."""
@@ -277,3 +269,40 @@ class SandboxedNotebook:
 def _error_chars(error: ErrorInfo) -> int:
     frames = sum(len(f.function) + len(f.text) for f in error.frames)
     return len(error.type_name) + len(error.message) + frames + sum(map(len, error.type_names))
+
+
+_ERROR_CHARS = 20_000  # an error record's fields as wire.error_from_wire keeps them (message, frames, types)
+
+
+def cell_caps(output_cap: int) -> wire.Caps:
+    """A cell's record: its output and its error, each character at most 6 bytes of JSON (``\\u001f``)."""
+    return wire.Caps(6 * (output_cap + _ERROR_CHARS) + 4096)
+
+
+def _limited(info: ErrorInfo, limit: str, limits: SubmissionLimits) -> ErrorInfo:
+    """``info`` marked with the limit behind it; a timer's own message replaced by the grader's, in both
+    languages (the worker's is French only, and the worker's word is not needed for it)."""
+    if info.type_name == "TimeLimitExceeded":
+        return dataclasses.replace(info, message=limit_error(limit, limits).message, limit=limit)
+    return dataclasses.replace(info, limit=limit)
+
+
+def limit_of(info: ErrorInfo, timer: str) -> str:
+    """Which limit an error from student code comes from, if any (read by the grader, not claimed by the
+    worker); ``timer`` is the limit whose alarm raises TimeLimitExceeded where the code ran."""
+    if info.type_name == "TimeLimitExceeded":
+        return timer
+    message = info.message.lower()
+    if info.type_name == "MemoryError" or "can't allocate memory" in message or "cannot allocate memory" in message:
+        return "memory_mb"
+    if "file too large" in message:
+        return "file_size_mb"
+    if info.type_name == "BlockingIOError" and "resource temporarily unavailable" in message:
+        return "processes"
+    return ""
+
+
+def _with_limit(run: CellRun, limits: SubmissionLimits) -> CellRun:
+    """The limit behind a cell's error, as the grader reads it."""
+    limit = limit_of(run.error, "cell_seconds") if run.error is not None else ""
+    return dataclasses.replace(run, error=_limited(run.error, limit, limits), limit=limit) if limit else run

@@ -17,6 +17,7 @@ which may not import reports, takes its one sentence (a timer's) from :mod:`auto
 from __future__ import annotations
 
 import re
+import signal
 from pathlib import PurePath
 
 from autograder.assignment import SubmissionLimits
@@ -394,3 +395,26 @@ FALLBACKS = {
     "rlimits": "the cgroup caps",
     "cgroup": "memory capped by RLIMIT_AS; processes by RLIMIT_NPROC, counted in the lane's own user namespace",
 }
+
+
+def process_exited(status: dict) -> ErrorInfo:
+    """The error a student reads when the process running their code ended; ``status`` may come from
+    the worker, so only small integers are believed."""
+    status = {k: v for k, v in status.items() if type(v) is int and 0 <= v < 256}
+    if status.get("signal"):
+        name = _signal_name(status["signal"])
+        fr, en = f"arrêté par le signal {status['signal']} ({name})", f"killed by signal {status['signal']} ({name})"
+    else:
+        fr, en = f"sorti avec le code {status.get('code')}", f"exited with code {status.get('code')}"
+    message = Text(
+        f"le processus qui exécutait votre code s'est arrêté : {fr} (os._exit, sys.exit ou plantage ?)",
+        f"the process running your code stopped: {en} (os._exit, sys.exit or a crash?)",
+    )
+    return ErrorInfo("ProcessExited", message, (), ("ProcessExited",))
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return "?"
