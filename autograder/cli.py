@@ -474,6 +474,10 @@ def run_nbgrader_init(options: NbgraderInitOptions) -> int:
     settings = report.settings
     config = settings.root / "nbgrader_config.py"
     print(f"{'wrote' if report.config_written else 'kept (edited by hand)'} {config}")
+    if report.executor_renamed:
+        print(
+            "  updated in it: the kit's executor is now autograder.nbgrader.executor (was autograder.nbgrader_executor)"
+        )
     if report.executor_added:
         print("  added to it: nbgrader autograde through the kit's sandbox (autograder.nbgrader.executor)")
     if options.in_kernel:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import subprocess
+import sys
+
 import nbformat
 import pytest
 from conftest import LAYOUT, run_cli
@@ -128,6 +132,51 @@ def test_init_grades_through_the_sandbox_unless_in_kernel_and_moves_older_course
         again = init_course(course, LAYOUT, ASSIGNMENT)
         assert not again.executor_added
         assert config.read_text().count(EXECUTOR_MARK) == 1
+
+
+def test_init_moves_an_edited_config_to_the_executors_new_module_name(tmp_path):
+    """A course whose config an instructor edited after an init of autograder 0.1 imports the executor from
+    autograder.nbgrader_executor, which no longer exists: init rewrites that name in place, keeps every other
+    line, and says so; the config then loads and selects the kit's executor."""
+    from autograder.nbgrader.course import EXECUTOR_MARK, FORMER_EXECUTOR_MARK
+
+    course = tmp_path / "course"
+    init_course(course, LAYOUT, ASSIGNMENT, exchange=tmp_path / "exchange")
+    config = course / CONFIG_FILE
+    old = config.read_text().replace(EXECUTOR_MARK, FORMER_EXECUTOR_MARK) + "c.Execute.timeout = 120\n"
+    config.write_text(old)
+    result = run_cli("nbgrader", "init", str(course))
+    assert result.returncode == 0, result.stderr
+    assert "updated in it: the kit's executor is now autograder.nbgrader.executor" in result.stdout
+    text = config.read_text()
+    assert text == old.replace(FORMER_EXECUTOR_MARK, EXECUTOR_MARK)
+    loaded = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from traitlets.config import Config; c = Config(); get_config = lambda: c; "
+            f"exec(open({str(config)!r}).read()); import importlib; name = c.Autograde.autograde_preprocessors[0]; "
+            "module, _, cls = name.rpartition('.'); getattr(importlib.import_module(module), cls); print(name)",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert loaded.stdout.strip() == f"{EXECUTOR_MARK}.SandboxedExecute", loaded.stderr
+    again = run_cli("nbgrader", "init", str(course))
+    assert "updated in it" not in again.stdout
+    assert config.read_text() == text
+    # Unedited, as 0.1's init left it: renamed and still rewritten as init's own.
+    unedited = tmp_path / "unedited"
+    init_course(unedited, LAYOUT, ASSIGNMENT, exchange=tmp_path / "exchange")
+    current = (unedited / CONFIG_FILE).read_text()
+    body = current.rstrip("\n").rpartition("\n")[0].replace(EXECUTOR_MARK, FORMER_EXECUTOR_MARK) + "\n"
+    checksum = hashlib.sha256(body.encode()).hexdigest()[:16]  # the last line, as every init writes it
+    (unedited / CONFIG_FILE).write_text(f"{body}# autograder-checksum: {checksum}\n")
+    result = run_cli("nbgrader", "init", str(unedited))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("wrote ")
+    assert (unedited / CONFIG_FILE).read_text() == current
 
 
 def test_wrong_use_of_the_nbgrader_commands_is_one_line_and_exit_2(tmp_path):

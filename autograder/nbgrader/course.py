@@ -77,6 +77,7 @@ class InitReport:
     exchange_created: bool
     kernel_problem: str  # why nbgrader's python3 kernel cannot run the hidden tests here ("" when it can)
     executor_added: bool = False  # the sandboxed executor appended to a config edited by hand
+    executor_renamed: bool = False  # an edited config's import of the executor moved to its module's new name
     exchange_missing: bool = False  # not named with --exchange and not there: left for the instructor to create
 
 
@@ -166,6 +167,7 @@ def init_course(
     # Our release and nbgrader's own must still give students the published notebook.
     if release_notebook(source_nb) != release_notebook(solution):
         raise CourseError("the hidden test regions would change the student notebook")
+    executor_renamed = _rename_former_executor(course_dir / CONFIG_FILE)  # else the config cannot even be read
     previous = read_settings(course_dir) if (course_dir / CONFIG_FILE).is_file() else None
     settings = CourseSettings(
         root=course_dir,
@@ -191,7 +193,9 @@ def init_course(
     with gradebook(settings) as book:
         book.update_or_create_assignment(assignment.id)
     problem = kernel_problem() if in_kernel else ""  # sandboxed, autograde starts no kernel
-    return InitReport(settings, config_written, source, exchange_created, problem, executor_added, exchange_missing)
+    return InitReport(
+        settings, config_written, source, exchange_created, problem, executor_added, executor_renamed, exchange_missing
+    )
 
 
 def kernel_problem(kernel: str = "python3") -> str:
@@ -218,6 +222,7 @@ def kernel_problem(kernel: str = "python3") -> str:
 
 
 EXECUTOR_MARK = "autograder.nbgrader.executor"
+FORMER_EXECUTOR_MARK = "autograder.nbgrader_executor"  # its name before the package had subpackages (0.1)
 EXECUTOR_LINES = (
     "# nbgrader autograde runs each notebook in the kit's sandbox and its hidden tests in nbgrader's own\n"
     "# process (`autograder nbgrader init --in-kernel` leaves these lines out: the student's kernel then).\n"
@@ -241,6 +246,24 @@ def config_text(settings: CourseSettings, in_kernel: bool = False) -> str:
     )
     body += "" if in_kernel else EXECUTOR_LINES
     return body + _CHECKSUM_PREFIX + _checksum(body) + "\n"
+
+
+def _rename_former_executor(path: Path) -> bool:
+    """A config an init of autograder 0.1 wrote imports the executor from its former module: the name is
+    changed in place (an unedited config keeps a valid checksum, so init still rewrites it). True if changed."""
+    if not path.is_file():
+        return False
+    text = path.read_text(encoding="utf-8")
+    if FORMER_EXECUTOR_MARK not in text:
+        return False
+    body, _, last = text.rstrip("\n").rpartition("\n")
+    if last.startswith(_CHECKSUM_PREFIX) and last[len(_CHECKSUM_PREFIX) :] == _checksum(body + "\n"):
+        body = (body + "\n").replace(FORMER_EXECUTOR_MARK, EXECUTOR_MARK)
+        text = body + _CHECKSUM_PREFIX + _checksum(body) + "\n"
+    else:
+        text = text.replace(FORMER_EXECUTOR_MARK, EXECUTOR_MARK)
+    path.write_text(text, encoding="utf-8")
+    return True
 
 
 def _checksum(text: str) -> str:
