@@ -14,6 +14,7 @@ import contextlib
 import itertools
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import cast
 
 import torch
 
@@ -77,7 +78,7 @@ def title(fr: str, en: str, **words: Mapping[object, tuple[str, str]]) -> Callab
     """Give a hidden test its title (see :class:`Title`); the runner shows it instead of the docstring."""
 
     def give(test: Callable) -> Callable:
-        test.title = Title(fr, en, words)
+        test.title = Title(fr, en, words)  # type: ignore[attr-defined]  # a function's attribute: the runner reads it
         return test
 
     return give
@@ -115,7 +116,7 @@ THE_RESULT = Text("le résultat", "the result")
 
 def expect_close(
     got: object,
-    expected: torch.Tensor,
+    expected: torch.Tensor | tuple[torch.Tensor, ...],
     hint: Hint,
     mistakes: Mapping[Hint, object] | None = None,
     *,
@@ -130,8 +131,11 @@ def expect_close(
     tensors, or a list of such forms); when ``got`` matches one, that hint is the one the
     student reads.
     """
-    if _close(got, expected, atol, rtol):
-        pairs = zip(got, expected, strict=True) if isinstance(expected, tuple) else [(got, expected)]
+    if _close(got, expected, atol, rtol):  # so got is a tensor, or a tuple of them, as expected is
+        if isinstance(expected, tuple):
+            pairs = list(zip(cast(tuple, got), expected, strict=True))
+        else:
+            pairs = [(cast(torch.Tensor, got), expected)]
         for got_part, expected_part in pairs:
             if check_dtype and got_part.dtype != expected_part.dtype:
                 detail = fr_en(
@@ -149,8 +153,8 @@ def expect_close(
         if any(form is not None and _close(got, form, atol, rtol) for form in forms):
             raise Mistake(mistake, _difference(got, expected, what))
     if isinstance(expected, tuple):
-        _expect_same_structure(got, expected, what)
-        raise Mistake(hint, _difference(tuple(got), expected, what))
+        _expect_same_structure(got, expected, what)  # so got is a tuple or a list
+        raise Mistake(hint, _difference(tuple(cast("tuple | list", got)), expected, what))
     if not isinstance(got, torch.Tensor):
         raise Mistake(_not_a_tensor(got), _expected_got(what, _describe(expected), _describe(got)))
     if got.shape != expected.shape:
@@ -160,7 +164,7 @@ def expect_close(
 
 def expect_answered(
     call: CallResult,
-    expected: object,
+    expected: torch.Tensor | tuple[torch.Tensor, ...],
     hint: Hint,
     mistakes: Mapping[Hint, object] | None = None,
     *,
@@ -421,7 +425,7 @@ def _same_value(got: object, expected: object) -> bool:
     return type(got) is type(expected) and got == expected
 
 
-def _difference(got: object, expected: torch.Tensor, what: str) -> Text:
+def _difference(got: object, expected: torch.Tensor | tuple[torch.Tensor, ...], what: str) -> Text:
     if isinstance(expected, tuple) and isinstance(got, tuple) and len(got) == len(expected):
         for index, (got_part, expected_part) in enumerate(zip(got, expected, strict=True)):
             if not _close(got_part, expected_part, 1e-5, 1.3e-6):

@@ -24,7 +24,7 @@ import autograder
 from autograder.errors import AutograderError
 from autograder.grading.discover import Submission
 from autograder.language import english
-from autograder.results import Status, StudentResult
+from autograder.results import ErrorInfo, Status, StudentResult
 
 KIT_PACKAGE = Path(autograder.__file__).resolve().parent  # the whole package, every subpackage in it
 KIT_ROOT = KIT_PACKAGE.parent  # the clone, where the kit runs from one (solutions/ beside the package)
@@ -151,7 +151,7 @@ def what_broke(result: StudentResult) -> str:
     return "; ".join(parts) or "no test passed"
 
 
-def _error(error) -> str:
+def _error(error: ErrorInfo) -> str:
     return f"{error.type_name}: {english(error.message)}" if error.message else error.type_name
 
 

@@ -111,7 +111,7 @@ def fit_report_budget(result: StudentResult, budget: int = REPORT_BUDGET_BYTES) 
     reported = [index for index, run in enumerate(result.cells) if not run.ok or run.limit]
     kept, dropped = reported[:MAX_REPORTED_CELLS], set(reported[MAX_REPORTED_CELLS:])
     errors = [t.error for q in result.questions for t in q.tests if t.error is not None]
-    cell_errors = [result.cells[index].error for index in kept if result.cells[index].error is not None]
+    cell_errors = [error for index in kept if (error := result.cells[index].error) is not None]
     # What is paid before any text: the kept cells' layout, their errors' type names (always shown whole)
     # and every note that may end a field (a question's reason; a test's messages and error; a cell's
     # error and output; two more in the traceback line where the budget runs out).

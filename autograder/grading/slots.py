@@ -36,6 +36,8 @@ def slot_folder() -> Path:
 class Slot:
     """A lane number held by this process until :meth:`release` (or its death)."""
 
+    _fd: int | None  # the lock file's descriptor; None once released
+
     def __init__(self, folder: Path | str | None = None) -> None:
         folder = Path(folder) if folder is not None else slot_folder()
         _private_folder(folder)

@@ -270,10 +270,17 @@ class StudentFunction:
         if refused is not None and not (keep_arguments and reply.arguments is not None):
             raise refused from None
         try:  # a refused result still hands the arguments back: a test of them can judge them
-            after_args, after_kwargs = codec.decode(reply.arguments) if keep_arguments else ((), {})
+            after_args, after_kwargs = _call_arguments(codec.decode(reply.arguments)) if keep_arguments else ((), {})
         except (CodecError, RecursionError, TypeError, ValueError) as error:
             raise refused or self._student._unusable(self.name, str(error), returned=True) from None
-        return CallResult(value, tuple(after_args), after_kwargs, reply.output, refused)
+        return CallResult(value, after_args, after_kwargs, reply.output, refused)
+
+
+def _call_arguments(decoded: object) -> tuple[tuple, dict]:
+    """A call's ``[args, kwargs]`` as the worker sent them back; ValueError for any other shape (a forged reply)."""
+    if type(decoded) is list and len(decoded) == 2 and type(decoded[0]) is list and type(decoded[1]) is dict:
+        return tuple(decoded[0]), decoded[1]
+    raise ValueError("malformed call arguments")
 
 
 def _not_defined(name: str) -> str:

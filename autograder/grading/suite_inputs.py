@@ -51,7 +51,7 @@ def remembered(function: Callable) -> Callable:
     return wrapper
 
 
-def _value_key(value: object):
+def _value_key(value: object) -> tuple | None:
     if value is None or type(value) in (bool, int, float, str):
         return (type(value).__name__, value)
     if isinstance(value, torch.Tensor):
@@ -65,7 +65,7 @@ def _value_key(value: object):
         if any(key is None for _, key in state):
             return None
         return ("module", type(value).__qualname__, repr(value), value.training, state)
-    if type(value) in (list, tuple):
+    if type(value) is list or type(value) is tuple:
         items = tuple(_value_key(item) for item in value)
         return None if any(item is None for item in items) else (type(value).__name__, items)
     return None
@@ -74,8 +74,10 @@ def _value_key(value: object):
 def _copied(value: object) -> object:
     if isinstance(value, torch.Tensor):
         return value.detach().clone()
-    if type(value) in (list, tuple):
-        return type(value)(_copied(item) for item in value)
+    if type(value) is list:
+        return [_copied(item) for item in value]
+    if type(value) is tuple:
+        return tuple(_copied(item) for item in value)
     if type(value) is dict:
         return {key: _copied(item) for key, item in value.items()}
     return value  # ints, strings, None, hints: not changed in place

@@ -16,6 +16,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Literal
 
 import pytest
 
@@ -25,7 +26,7 @@ from autograder.grading.student import MissingDefinition, Returns, Student, Stud
 from autograder.language import Text, english
 from autograder.output import captured_output
 from autograder.reports.wording import stopped_by_limit
-from autograder.results import Outcome, TestOutcome
+from autograder.results import ErrorInfo, Outcome, TestOutcome
 
 
 def run_suite(
@@ -93,6 +94,7 @@ class SuiteSession:
 
     def run(self, make_student: Callable[[], object], questions: tuple[str, ...] | None = None) -> list[TestOutcome]:
         items = [item for item in self.items if questions is None or self._collector.question(item).id in questions]
+        assert self._config is not None, "a closed session runs nothing"
         hook = self._config.hook
         with self._lock, captured_output(io.StringIO()):
             self._collector.begin(make_student)
@@ -149,7 +151,7 @@ def suite_session(assignment: Assignment) -> SuiteSession:
 
 def _suite_key(assignment: Assignment) -> tuple:
     folder = assignment.folder.resolve()
-    versions = []
+    versions: list[tuple[str, int | None, int | None]] = []
     for name in sorted({q.tests for q in assignment.questions} | {"pytest.ini", "conftest.py", "assignment.yaml"}):
         try:
             stat = (folder / name).stat()
@@ -193,7 +195,7 @@ class _Collector:
         self._questions = {(assignment.folder / q.tests).resolve(): q for q in assignment.questions}
         self._of_item: dict[int, Question] = {}  # id(item) -> its question, resolved once per item
         self._direct: dict[int, dict[str, object]] = {}  # id(item) -> its parametrized arguments, as given
-        self._keywords: dict[int, dict[str, int]] = {}  # id(item) -> its keywords, as its reports list them
+        self._keywords: dict[int, dict[str, Literal[1]]] = {}  # id(item) -> its keywords, as its reports list them
         self._titles: dict[int, Text] = {}  # id(item) -> its title, in both languages
         self.outcomes: list[TestOutcome] = []
         self.collection_errors: list[str] = []
@@ -249,13 +251,15 @@ class _Collector:
         if keywords is None:
             keywords = self._keywords[id(item)] = dict.fromkeys(item.keywords, 1)
         sections = [(f"Captured {key} {when}", content) for when, key, content in item._report_sections]
+        stage = call.when
+        assert stage != "collect"  # a test's own stages only (pytest's TestReport.from_item_and_call asserts it too)
         return pytest.TestReport(
             item.nodeid,
             item.location,
             keywords,
             "passed" if excinfo is None else "failed",
             None if excinfo is None else excinfo.exconly(),
-            call.when,
+            stage,
             sections,
             call.duration,
             call.start,
@@ -282,35 +286,48 @@ class _Collector:
         description = self._titles.get(id(item))
         if description is None:
             description = self._titles[id(item)] = _title(item)
-        common = {
-            "question": question.id,
-            "name": item.name,
-            **_texts(description, "description"),
-            "weight": question.weights.get(function, 1.0),
-            "limit": self._student.limit_struck if isinstance(self._student, Student) else "",  # none: no fixture
-            "property_only": took_property_test(),
-        }
+        weight = question.weights.get(function, 1.0)
+        limit = self._student.limit_struck if isinstance(self._student, Student) else ""  # none: no fixture
+        property_only = took_property_test()
+
+        def ended(
+            outcome: Outcome, message: object = "", hint: str = "", error: ErrorInfo | None = None
+        ) -> TestOutcome:
+            fr, en = _texts(message)
+            return TestOutcome(
+                question=question.id,
+                name=item.name,
+                description=str(description),
+                description_en=english(description),
+                outcome=outcome,
+                message=fr,
+                message_en=en,
+                hint=hint,
+                weight=weight,
+                limit=limit,
+                error=error,
+                property_only=property_only,
+            )
+
         if call.excinfo is None:
-            return TestOutcome(outcome=Outcome.PASSED, **common)
+            return ended(Outcome.PASSED)
         error = call.excinfo.value
         if isinstance(error, Mistake):
             # A student's exception a check recognised (hints_for_errors) keeps its traceback for the feedback.
             cause = error.__cause__.info if isinstance(error.__cause__, StudentError) else None
-            return TestOutcome(
-                outcome=Outcome.FAILED, hint=error.hint.id, error=cause, **common, **_texts(error.message)
-            )
+            return ended(Outcome.FAILED, error.message, hint=error.hint.id, error=cause)
         if isinstance(error, MissingDefinition):
-            return TestOutcome(outcome=Outcome.FAILED, hint="missing_definition", **common, **_texts(error.args[0]))
+            return ended(Outcome.FAILED, error.args[0], hint="missing_definition")
         if isinstance(error, UnusableResult):
             # Said again with what the question wants, which its suite knows (RETURNS) and the fixture does not.
             returns = getattr(getattr(item, "module", None), "RETURNS", None)
             message = error.explained(returns if isinstance(returns, Returns) else None)
-            return TestOutcome(outcome=Outcome.FAILED, hint="unusable_result", **common, **_texts(message))
+            return ended(Outcome.FAILED, message, hint="unusable_result")
         if isinstance(error, StudentError):
             message = student_error_text(error)
-            return TestOutcome(outcome=Outcome.ERROR, hint="raised", error=error.info, **common, **_texts(message))
+            return ended(Outcome.ERROR, message, hint="raised", error=error.info)
         if isinstance(error, AssertionError):
-            return TestOutcome(outcome=Outcome.FAILED, **common, **_texts(str(error)))
+            return ended(Outcome.FAILED, str(error))
         # A name the test calls that the notebook made a value (rnn_cell_forward = 3): Python's error when the test
         # calls it (or asks it for StudentFunction.keeping_arguments) is the student's, not ours.
         text = str(error) if type(error) in (TypeError, AttributeError) else ""
@@ -326,12 +343,12 @@ class _Collector:
                     f"`{name}` must be a function (def {name}(...):), but your notebook makes it a value of type "
                     f"{kind}.",
                 )
-                return TestOutcome(outcome=Outcome.FAILED, hint="not_a_function", **common, **_texts(message))
+                return ended(Outcome.FAILED, message, hint="not_a_function")
         message = Text(
             f"Erreur interne du correcteur ({type(error).__name__}: {error}) ; signalez-la à l'enseignant.",
             f"Internal grader error ({type(error).__name__}: {error}); please report it to your teacher.",
         )
-        return TestOutcome(outcome=Outcome.ERROR, hint="grader_error", **common, **_texts(message))
+        return ended(Outcome.ERROR, message, hint="grader_error")
 
 
 def _direct_arguments(item: pytest.Item) -> dict[str, object]:
@@ -350,10 +367,10 @@ def _direct_arguments(item: pytest.Item) -> dict[str, object]:
     }
 
 
-def _texts(message: object, field: str = "message") -> dict[str, str]:
+def _texts(message: object) -> tuple[str, str]:
     """A message's French and English, as a TestOutcome stores them."""
     text = message if isinstance(message, str) else str(message)
-    return {field: str(text), f"{field}_en": english(text)}
+    return str(text), english(text)
 
 
 def _title(item: pytest.Item) -> Text:

@@ -65,6 +65,8 @@ def start_worker(*arguments: str) -> tuple[subprocess.Popen, socket.socket]:
 class Zygote:
     """The zygote process; :meth:`fork_worker` gives a lane its worker: ``(pid, socket)``."""
 
+    _control: socket.socket | None  # None once closed or forgotten
+
     def __init__(self) -> None:
         self._process, self._control = start_worker("--zygote")
         self._ready = False

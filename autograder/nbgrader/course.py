@@ -21,6 +21,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import nbformat
 from nbformat import NotebookNode
@@ -29,6 +30,10 @@ from autograder.assignment import Assignment
 from autograder.errors import AutograderError, one_line
 from autograder.nbgrader.layout import CourseLayout
 from autograder.nbgrader.release import CODE_STUB, read_solution, release_notebook, render_notebook
+
+if TYPE_CHECKING:
+    from nbgrader.api import Gradebook
+    from traitlets.config import Config
 
 CONFIG_FILE = "nbgrader_config.py"
 GRADEBOOK_FILE = "gradebook.db"
@@ -321,7 +326,7 @@ def read_settings(course_dir: Path) -> CourseSettings:
     return CourseSettings(root, directory.course_id, Path(Exchange(config=config).root), directory.db_url)
 
 
-def _load_config(folders: Sequence[Path]):
+def _load_config(folders: Sequence[Path]) -> Config:
     """nbgrader's config files in ``folders``, later ones winning, as traitlets loads them."""
     from traitlets.config import Config, PyFileConfigLoader
 
@@ -336,7 +341,7 @@ def _load_config(folders: Sequence[Path]):
 
 
 @contextmanager
-def gradebook(settings: CourseSettings) -> Iterator[object]:
+def gradebook(settings: CourseSettings) -> Iterator[Gradebook]:
     """The course's nbgrader ``Gradebook``, closed afterwards."""
     from nbgrader.api import Gradebook
 
@@ -368,7 +373,7 @@ def check_gradebook(course_dir: Path, assignment: Assignment) -> CourseSettings:
     return settings
 
 
-def _grade_cells(book, assignment: Assignment) -> str:
+def _grade_cells(book: Gradebook, assignment: Assignment) -> str:
     """The notebook name under which nbgrader knows the assignment's questions (its grade cells)."""
     from nbgrader.api import MissingEntry
 

@@ -22,6 +22,7 @@ import dataclasses
 import os
 import signal
 from pathlib import Path
+from types import FrameType
 
 import nbformat
 from nbconvert.preprocessors import Preprocessor
@@ -82,7 +83,7 @@ def _shared_lane(hide: tuple[str, ...], overrides: dict) -> tuple[Lane, Assignme
         atexit.register(_close)
         previous = signal.getsignal(signal.SIGTERM)
 
-        def stop(signum: int, frame: object) -> None:  # killed: the lane's workers first
+        def stop(signum: int, frame: FrameType | None) -> None:  # killed: the lane's workers first
             _close()
             if callable(previous):
                 previous(signum, frame)
@@ -92,6 +93,7 @@ def _shared_lane(hide: tuple[str, ...], overrides: dict) -> tuple[Lane, Assignme
         signal.signal(signal.SIGTERM, stop)
         if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # not if ignored (a background job)
             signal.signal(signal.SIGINT, _on_interrupt)
+    assert _assignment is not None  # set with the lane
     return _lane, _assignment
 
 

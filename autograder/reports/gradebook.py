@@ -13,7 +13,7 @@ import math
 import os
 import statistics
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from autograder import __version__
@@ -274,7 +274,7 @@ def terminal_table(results: Sequence[StudentResult], assignment: Assignment, col
     return "\n".join(lines)
 
 
-def _distribution(totals: Sequence[float], max_score: float, paint) -> list[str]:
+def _distribution(totals: Sequence[float], max_score: float, paint: Callable[[str, str], str]) -> list[str]:
     """Totals in bins of whole points (about ten of them), drawn as bars; the last bin holds the maximum."""
     step = max(1, math.ceil(max_score / 10))
     bins = max(1, math.ceil(max_score / step))
@@ -302,13 +302,13 @@ def _tone(share: float, status: Status = Status.GRADED) -> str:
 _ANSI = {"red": "31", "yellow": "33", "green": "32"}
 
 
-def _painter(color: bool):
+def _painter(color: bool) -> Callable[[str, str], str]:
     def paint(text: str, tone: str) -> str:
         return f"\033[{_ANSI[tone]}m{text}\033[0m" if color and text else text
 
     return paint
 
 
-def use_color(stream) -> bool:
+def use_color(stream: object) -> bool:
     """ANSI colours only on a terminal, and never when NO_COLOR is set (https://no-color.org)."""
     return bool(getattr(stream, "isatty", lambda: False)()) and not os.environ.get("NO_COLOR")

@@ -281,16 +281,16 @@ def _mistakes(
                     line = _short(message.partition("\n")[0])
                     texts[question.question, hint] = line if lang == "en" else french_spacing(line)
     rows = []
-    for order, question in enumerate(assignment.questions):
-        hints = who[question.id]
+    for order, asked in enumerate(assignment.questions):
+        hints = who[asked.id]
         if not hints:
             continue
         mistakes = tuple(
-            Mistake(hint, texts[question.id, hint], tuple(students))
+            Mistake(hint, texts[asked.id, hint], tuple(students))
             for hint, students in sorted(hints.items(), key=lambda item: (-len(item[1]), item[0]))
         )
         affected = len({s.student for m in mistakes for s in m.students})
-        rows.append((-affected, order, QuestionMistakes(question.id, affected, mistakes)))
+        rows.append((-affected, order, QuestionMistakes(asked.id, affected, mistakes)))
     return tuple(row for *_key, row in sorted(rows, key=lambda r: r[:2]))
 
 

@@ -23,7 +23,7 @@ Reading all of it runs no student code: only built-in types' own methods and tor
 
 from __future__ import annotations
 
-import _signal
+import _signal  # type: ignore[import-not-found]  # signal's C module (no stub): see _signal_handlers
 import contextlib
 import ctypes
 import itertools
@@ -33,6 +33,11 @@ import stat
 import sys
 import threading
 import warnings
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
 
 FILE_BUDGET = 64 * 2**20  # bytes of the notebook's files kept in memory, to put back after a test
 MAX_ENTRIES = 5_000  # files and folders in the writable folders; more, and the state is not summarised
@@ -78,13 +83,16 @@ class _ModuleGlobals:
     """
 
     def __init__(self) -> None:
+        self._clear()
+
+    def _clear(self) -> None:
         self._count = 0  # len(sys.modules) when the arrays below were last extended
         self._modules_tag: int | None = None
         self._dicts: list[dict] = []  # the modules' dicts (a module without one is skipped)
-        self._addresses = None  # where each dict's tag lies
-        self._read_tags = lambda: None
-        self._tags = None  # the tags the summaries below were made at
-        self._identities = None  # each dict's summary (:func:`_identity`)
+        self._addresses: np.ndarray | None = None  # where each dict's tag lies
+        self._read_tags: Callable[[], np.ndarray | None] = lambda: None
+        self._tags: np.ndarray | None = None  # the tags the summaries below were made at
+        self._identities: np.ndarray | None = None  # each dict's summary (:func:`_identity`)
 
     def state(self) -> tuple:
         import numpy as np
@@ -98,19 +106,21 @@ class _ModuleGlobals:
                 # writes every module's reference count (copy-on-write faults; docs/performance.md).
                 self._add(list(itertools.islice(reversed(sys.modules.values()), grown))[::-1])
             else:
-                self.__init__()
+                self._clear()
                 self._modules_tag = tag
                 self._add(list(sys.modules.values()))
         if _VERSION_OFFSET is None:  # no version tags: every summary made again
             return (tag, hash(tuple(map(_identity, self._dicts))))
         tags = self._read_tags()
+        identities = self._identities
+        assert identities is not None  # made by _add: sys.modules always holds modules with a dict
         moved = np.flatnonzero(tags != self._tags)
         for index in moved.tolist():
-            self._identities[index] = _identity(self._dicts[index])
+            identities[index] = _identity(self._dicts[index])
         self._tags = tags
         # sys.modules's own tag is part of the state: a test that imports, removes or replaces a module
         # changes it, whatever the arrays follow.
-        return (tag, hash(self._identities.tobytes()))
+        return (tag, hash(identities.tobytes()))
 
     def _add(self, modules: list) -> None:
         """The arrays extended with ``modules``' dicts (all of them, the first time)."""
@@ -123,12 +133,13 @@ class _ModuleGlobals:
             return
         addresses = np.array([id(d) + _VERSION_OFFSET for d in dicts], dtype=np.uint64)
         identities = np.array([_identity(d) for d in dicts], dtype=np.int64)
-        if self._addresses is not None:
+        if self._addresses is not None and self._identities is not None:  # both made together
             addresses = np.concatenate([self._addresses, addresses])
             identities = np.concatenate([self._identities, identities])
         base = int(addresses.min())
         words = (int(addresses.max()) - base) // 8 + 1
-        view = np.ndarray((words,), dtype=np.uint64, buffer=(ctypes.c_char * (words * 8)).from_address(base))
+        memory = (ctypes.c_char * (words * 8)).from_address(base)
+        view = np.ndarray((words,), dtype=np.uint64, buffer=memory)  # type: ignore[arg-type]  # has the buffer protocol
         where = ((addresses - base) // 8).astype(np.intp)
         self._read_tags = lambda: view[where]
         tags = self._read_tags()
@@ -154,7 +165,7 @@ def prepare() -> None:
 def process_state() -> tuple:
     """A summary of the process-wide state outside the notebook's namespace (see the module's doc)."""
     parts: list = [
-        hash(tuple(os.environ._data.items())),  # the mapping os.environ wraps: no student code runs
+        hash(tuple(os.environ._data.items())),  # type: ignore[attr-defined]  # the mapping it wraps: no student code runs
         _cwd(),
         sys.getrecursionlimit(),
         sys.get_int_max_str_digits(),
@@ -166,7 +177,7 @@ def process_state() -> tuple:
         hash(tuple(map(id, sys.path_hooks))),
         len(sys.path_importer_cache),
         hash(tuple(map(id, warnings.filters))),
-        hash(tuple(threading._active)),  # a thread a test started would run on (by ident: fork makes new objects)
+        hash(tuple(threading._active)),  # type: ignore[attr-defined]  # a thread a test started would run on (by ident: fork makes new objects)
         hash(_signal_handlers()),
         *_module_globals.state(),
         hash(_random_state()),
@@ -197,7 +208,8 @@ def _random_state() -> tuple:
 
     generator = random._inst
     if _RANDOM_OFFSET is not None and type(generator) is random.Random:  # its C state read in place
-        state = [ctypes.string_at(id(generator) + _RANDOM_OFFSET, _MT19937_BYTES), generator.gauss_next]
+        gauss_next = generator.gauss_next  # type: ignore[attr-defined]  # the C object's own, no stub lists it
+        state = [ctypes.string_at(id(generator) + _RANDOM_OFFSET, _MT19937_BYTES), gauss_next]
     else:
         state = [random.getstate()]
     numpy_random = sys.modules.get("numpy.random")
@@ -347,7 +359,7 @@ class ScratchFiles:
         microseconds): an entry added, removed or renamed moves its folder's change time, a write its file's."""
         if self.entries is None:
             return None
-        parts = []
+        parts: list[tuple[int, int, int, int] | None] = []
         for path in self._watched:
             try:
                 info = os.lstat(path)
@@ -373,6 +385,7 @@ class ScratchFiles:
             return False
         before = self.entries
         now = now if now is not None else self.scan(unlimited=True)
+        assert now is not None  # an unlimited scan always lists its entries
         for path in sorted(now, reverse=True):  # the deepest first
             if path not in before or now[path][0] != before[path][0]:
                 _remove(path)

@@ -17,6 +17,7 @@ import signal
 import threading
 import traceback
 from collections.abc import Iterator
+from typing import Any, cast
 
 import torch
 
@@ -99,7 +100,7 @@ class InProcessTransport:
         return self._codec.encode(self._namespace[name])
 
     def call(self, name: str, arguments: object, keep_arguments: bool) -> Reply:
-        args, kwargs = self._codec.decode(arguments)
+        args, kwargs = cast("list[Any]", self._codec.decode(arguments))  # [args, kwargs], from the grader
         function = self._namespace[name]
         output = CappedText(MAX_CALL_OUTPUT)
         with torch_globals_restored(), captured_output(output):
@@ -129,9 +130,11 @@ def error_info(error: BaseException) -> ErrorInfo:
         cell = cell_number(summary.filename)
         if cell is not None:
             frames.append(Frame(cell, summary.lineno or 0, summary.name[:200], (summary.line or "").strip()[:500]))
-    if isinstance(error, SyntaxError) and cell_number(error.filename or "") is not None:
-        text = (error.text or "").strip()[:500]
-        frames.append(Frame(cell_number(error.filename), error.lineno or 0, "<module>", text))
+    if isinstance(error, SyntaxError):
+        cell = cell_number(error.filename or "")
+        if cell is not None:
+            text = (error.text or "").strip()[:500]
+            frames.append(Frame(cell, error.lineno or 0, "<module>", text))
     message = str(error) if not isinstance(error, SyntaxError) else (error.msg or "")
     type_names = tuple(cls.__name__ for cls in type(error).__mro__ if cls.__module__ == "builtins")[:16]
     # The sizes the grader keeps (autograder.protocol.wire.error_from_wire): an honest record always fits its cap.

@@ -92,10 +92,12 @@ def unshare(flags: int) -> None:
 
 
 def setns(fd: int, nstype: int) -> None:
+    assert _libc is not None, "namespaces: not Linux"
     _check(_libc.setns(fd, nstype), "setns")
 
 
 def mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
+    assert _libc is not None, "mounts: not Linux"
     encode = lambda text: text.encode() if text is not None else None  # noqa: E731
     _check(
         _libc.mount(encode(source), encode(target), encode(fstype), ctypes.c_ulong(flags), encode(data)),
@@ -189,6 +191,7 @@ def _landlock(read_paths: list[str], write_paths: list[str]) -> None:
     abi = landlock_abi()
     if abi < 1:
         raise OSError(errno.ENOSYS, "Landlock not available")
+    assert _libc is not None  # Linux: landlock_abi() is 0 elsewhere
     handled = _FS_ALL_V1 | (_FS_REFER if abi >= 2 else 0) | (_FS_TRUNCATE if abi >= 3 else 0)
     handled |= _FS_IOCTL_DEV if abi >= 5 else 0
     sizes = {1: 8, 2: 8, 3: 8, 4: 16, 5: 16}
@@ -357,6 +360,7 @@ class _CapData(ctypes.Structure):
 
 def _drop_capabilities() -> None:
     """Every capability gone (effective, permitted, inheritable); without exec, none comes back."""
+    assert _libc is not None  # called only where namespaces were made: Linux
     header, data = _CapHeader(0x20080522, 0), (_CapData * 2)()  # _LINUX_CAPABILITY_VERSION_3
     _check(_libc.capset(ctypes.byref(header), data), "capset")
 
@@ -437,7 +441,11 @@ def _mount_flags(path: str) -> int:
     """The flags of the mount holding ``path`` that a remount in a user namespace must keep (the kernel locks
     them: a remount that drops one is refused)."""
     flag = os.statvfs(path).f_flag
-    pairs = ((os.ST_NODEV, MS_NODEV), (os.ST_NOEXEC, MS_NOEXEC), (os.ST_NOATIME, MS_NOATIME))
+    pairs: tuple[tuple[int, int], ...] = (
+        (os.ST_NODEV, MS_NODEV),
+        (os.ST_NOEXEC, MS_NOEXEC),
+        (os.ST_NOATIME, MS_NOATIME),
+    )
     pairs += ((os.ST_NODIRATIME, MS_NODIRATIME), (os.ST_RELATIME, MS_RELATIME))
     flags = sum(ms for st, ms in pairs if flag & st)
     return flags if flag & (os.ST_NOATIME | os.ST_RELATIME) else flags | MS_STRICTATIME

@@ -137,7 +137,7 @@ def _not_an_int(got, expected):
     the contract's shapes are tuples of ints."""
     if not isinstance(got, (tuple, list)) or len(got) != len(expected):
         return None
-    dims = []
+    dims: list[object] = []
     for shape, expected_shape in zip(got, expected, strict=True):
         if not isinstance(shape, (tuple, list)) or len(shape) != len(expected_shape):
             return None

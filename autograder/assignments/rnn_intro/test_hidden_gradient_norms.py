@@ -108,6 +108,7 @@ def _reference(cell, x):
         hidden.retain_grad()
         states.append(hidden)
     states[-1].sum().backward()
+    assert h_0.grad is not None  # a leaf of the graph: backward() filled it
     norms = torch.stack([s.grad.norm() for s in states])
     per_sequence = torch.stack([s.grad.norm(dim=1) for s in states])  # (T, N)
     variants = [

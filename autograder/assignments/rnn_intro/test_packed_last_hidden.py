@@ -102,8 +102,8 @@ def _expected_and_mistakes(rnn, x_in, lengths):
     order = sorted(range(len(lengths)), key=lambda b: -lengths[b])
     mistakes = {
         SORTED_ORDER: expected[order] if order != sorted(order) else None,
-        RETURNED_C_N: [c_n[-1], c_n] if lstm else None,
-        LSTM_STATE_TUPLE: [(h_n, c_n), (h_n[-1], c_n[-1])] if lstm else None,
+        RETURNED_C_N: [c_n[-1], c_n] if c_n is not None else None,
+        LSTM_STATE_TUPLE: [(h_n, c_n), (h_n[-1], c_n[-1])] if c_n is not None else None,
         WHOLE_H_N: h_n,
         FIRST_LAYER: h_n[0] if rnn.num_layers > 1 else None,
         PADDED_LAST_STEP: [out_padded[:, -1], rnn(x_in)[0][:, -1]],
