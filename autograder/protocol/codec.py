@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
@@ -74,7 +75,8 @@ class Codec:
         budget = _Budget(self.limits)
         return self._encode(value, budget, 0)
 
-    def _encode(self, value: object, budget: _Budget, depth: int) -> object:
+    # Any: the value is dispatched on its exact type (``kind``), which mypy cannot narrow it by.
+    def _encode(self, value: Any, budget: _Budget, depth: int) -> object:
         if depth > self.limits.max_depth:
             raise CodecError(_REASONS["depth"].format(self.limits.max_depth))
         kind = type(value)
@@ -133,7 +135,7 @@ class Codec:
         }
 
     def _encode_module(self, module: nn.Module, budget: _Budget) -> dict:
-        if list(module.buffers()) or list(module.children()):
+        if list(module.buffers()) or list(module.children()):  # type: ignore[arg-type]  # mypy types `or` by its left
             raise CodecError(_REASONS["module"].format(type(module).__name__))
         budget.container()
         state, grads = {}, {}
@@ -155,7 +157,8 @@ class Codec:
         budget = _Budget(self.limits)
         return self._decode(tree, budget, 0)
 
-    def _decode(self, tree: object, budget: _Budget, depth: int) -> object:
+    # Any: the tree is dispatched on its exact type (``kind``), which mypy cannot narrow it by.
+    def _decode(self, tree: Any, budget: _Budget, depth: int) -> object:
         if depth > self.limits.max_depth:
             raise CodecError(_REASONS["depth"].format(self.limits.max_depth))
         kind = type(tree)
@@ -201,7 +204,7 @@ class Codec:
     def _decode_tensor(self, tree: dict, budget: _Budget) -> torch.Tensor:
         dtype = DTYPES.get(_field(tree, "dtype", str))
         shape = _field(tree, "shape", list)
-        data = tree.get("data")
+        data: Any = tree.get("data")  # its exact type is checked below
         budget.tensor()
         if type(data) not in (bytes, bytearray):
             raise CodecError("malformed encoded value: field 'data'")
@@ -331,6 +334,7 @@ def _parameter_count(name: str, init: dict) -> int:
 
 def _constructor_arguments(module: nn.Module) -> dict:
     name = type(module).__name__
+    init: dict[str, object]
     if name == "Linear":
         return {"in_features": module.in_features, "out_features": module.out_features, "bias": module.bias is not None}
     if name in _CELLS:
@@ -344,7 +348,7 @@ def _constructor_arguments(module: nn.Module) -> dict:
         "num_layers": module.num_layers,
         "bias": module.bias,
         "batch_first": module.batch_first,
-        "dropout": float(module.dropout),
+        "dropout": float(module.dropout),  # type: ignore[arg-type]  # an RNN's: a float (nn.Module says Tensor | Module)
         "bidirectional": module.bidirectional,
     }
     if name == "RNN":
@@ -396,7 +400,10 @@ def _check_int(value: int, limits: Limits) -> None:
         raise CodecError(_REASONS["digits"].format(limits.max_int_digits))
 
 
-def _field(tree: dict, key: str, kind: type) -> object:
+_T = TypeVar("_T")
+
+
+def _field(tree: dict, key: str, kind: type[_T]) -> _T:
     value = tree.get(key)
     if type(value) is not kind:
         raise CodecError(f"malformed encoded value: field {key!r}")

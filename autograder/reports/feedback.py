@@ -243,7 +243,6 @@ def _question(question: QuestionResult, limits: SubmissionLimits, lang: str) -> 
         elif view.headline:
             said = view.headline
         tests.append(view)
-    tests = tuple(tests)
     return QuestionView(
         id=question.question,
         score=format_points(question.score),
@@ -252,7 +251,7 @@ def _question(question: QuestionResult, limits: SubmissionLimits, lang: str) -> 
         passed=sum(t.passed for t in tests),
         total=len(tests),
         reason=question.reason_in(lang),
-        tests=tests,
+        tests=tuple(tests),
     )
 
 
