@@ -1,4 +1,4 @@
-"""Reports: the gradebook CSV, one JSON result per student, and the terminal table.
+"""Gradebook: the gradebook CSV, one JSON result per student, and the terminal table.
 
 Report writers read :class:`StudentResult` records; they never grade. File names and columns
 are the contract's (docs/contract.md): ``grades.csv`` and ``results/<student>.json``.
