@@ -64,10 +64,11 @@ class _Cgroups:
         # Kept open: the counter is read before every request, and a pread costs a fraction of opening and
         # reading the file each time (docs/performance.md).
         try:
-            self._oom_control = os.open(self.folders["memory"] / "memory.oom_control", os.O_RDONLY | os.O_CLOEXEC)
+            control = os.open(self.folders["memory"] / "memory.oom_control", os.O_RDONLY | os.O_CLOEXEC)
         except OSError:
             self.remove()
             raise
+        self._oom_control: int | None = control
 
     def limit(self, memory_bytes: int, tasks: int) -> None:
         (self.folders["memory"] / "memory.limit_in_bytes").write_text(str(memory_bytes))
@@ -109,7 +110,7 @@ class _Cgroups:
 
 def _own_cgroups() -> dict[str, Path]:
     """This process's cgroup v1 folders for the memory and pids controllers, where they exist."""
-    folders = {}
+    folders: dict[str, Path] = {}
     for line in Path("/proc/self/cgroup").read_text().splitlines():
         _, controllers, path = line.split(":", 2)
         for controller in ("memory", "pids"):
@@ -249,7 +250,11 @@ class Lane:
             while True:
                 message = self._receive(ORDER_SECONDS)
                 if message.get("op") == Op.EXITED:
-                    submission.status = Exited.from_wire(message).status
+                    try:
+                        submission.status = Exited.from_wire(message).status
+                    except wire.WireError as error:
+                        self.close()
+                        raise LaneError(f"the grading worker stopped answering ({error})") from None
                     break
             os.close(submission.fd)
         return submission.status

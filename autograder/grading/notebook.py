@@ -111,7 +111,7 @@ class SandboxedNotebook:
             ready = Ready.from_wire(self._receive(min(READY_SECONDS, self._left()), READY_CAPS))
         except (wire.WireError, OSError) as error:
             return self._cell_failed(None, submission, error)
-        self._kinds.update(ready.kinds)
+        self._kinds.update(ready.kinds or {})  # Ready.from_wire reads no kinds as {}
         self._all_kinds = ready.complete
         return True
 
@@ -159,7 +159,7 @@ class SandboxedNotebook:
     def reset(self) -> None:
         """A new test begins: the worker replaces the call process with a fresh copy of the notebook."""
         self.limit_struck = ""
-        if self._alive():
+        if self._current is not None and self._alive():
             try:
                 wire.send(self._current.fd, Request(Op.END_TEST).to_wire())
             except OSError:
@@ -192,17 +192,18 @@ class SandboxedNotebook:
         message = self._ask(request, request_wait(self.limits.call_seconds))
         if message is None:
             return Reply(error=limit_error(self.limit_struck, self.limits))
-        lost = Lost.from_wire(message)
-        if lost is not None:
-            return Reply(error=self._lost(lost))
         try:
+            lost = Lost.from_wire(message)
+            if lost is not None:
+                return Reply(error=self._lost(lost))
             reply = Reply.from_wire(message)
         except wire.WireError as error:
             return Reply(unusable=str(error))
-        limit = limit_of(reply.error, "call_seconds") if reply.error is not None else ""
-        if limit:
+        info = reply.error
+        limit = limit_of(info, "call_seconds") if info is not None else ""
+        if info is not None and limit:
             self.limit_struck = limit
-            reply = dataclasses.replace(reply, error=_limited(reply.error, limit, self.limits))
+            reply = dataclasses.replace(reply, error=_limited(info, limit, self.limits))
         return reply
 
     def _lost(self, lost: Lost) -> ErrorInfo:
@@ -222,6 +223,7 @@ class SandboxedNotebook:
             return None
         if not self._alive() and not self._relaunch():
             return None
+        assert self._current is not None  # alive, or relaunched (_relaunch returns _alive())
         self._oom_before = self.lane.oom_kills()
         try:
             wire.send(self._current.fd, request.to_wire())
@@ -253,6 +255,7 @@ class SandboxedNotebook:
             self.lane.kill(self._current)
 
     def _receive(self, timeout: float, caps: wire.Caps) -> dict:
+        assert self._current is not None  # set by _launch before anything is received
         message = wire.receive(self._current.fd, timeout=max(timeout, 0.001), caps=caps)
         if not isinstance(message, dict):
             raise wire.WireError("expected a record")
@@ -304,5 +307,7 @@ def limit_of(info: ErrorInfo, timer: str) -> str:
 
 def _with_limit(run: CellRun, limits: SubmissionLimits) -> CellRun:
     """The limit behind a cell's error, as the grader reads it."""
-    limit = limit_of(run.error, "cell_seconds") if run.error is not None else ""
+    if run.error is None:
+        return run
+    limit = limit_of(run.error, "cell_seconds")
     return dataclasses.replace(run, error=_limited(run.error, limit, limits), limit=limit) if limit else run

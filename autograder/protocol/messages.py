@@ -14,6 +14,7 @@ and the shared modules at the package's top (``results``, ``output``), never eit
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Protocol
@@ -150,7 +151,7 @@ class Report:
     on: set[str] = field(default_factory=set)
     off: dict[str, str] = field(default_factory=dict)
 
-    def step(self, name: str, action) -> bool:
+    def step(self, name: str, action: Callable[[], object]) -> bool:
         try:
             action()
         except Exception as error:
@@ -215,7 +216,10 @@ class Hello:
     @classmethod
     def from_wire(cls, tree: object) -> Hello:
         tree = _op(tree, Op.HELLO, "expected hello")
-        return cls(tree.get("pid"), tree.get("lane"), dict(tree.get("off") or {}))
+        pid, lane = tree.get("pid"), tree.get("lane")
+        if type(pid) is not int or (lane is not None and type(lane) is not int):
+            raise wire.WireError("expected hello")
+        return cls(pid, lane, dict(tree.get("off") or {}))
 
 
 @dataclass(frozen=True)
@@ -273,7 +277,10 @@ class Exited:
     @classmethod
     def from_wire(cls, tree: object) -> Exited:
         tree = _op(tree, Op.EXITED, "expected exited")
-        return cls(tree.get("pid"), {k: v for k, v in tree.items() if k in ("code", "signal")})
+        pid = tree.get("pid")
+        if type(pid) is not int:
+            raise wire.WireError("expected exited")
+        return cls(pid, {k: v for k, v in tree.items() if k in ("code", "signal")})
 
 
 # -- a submission's channel ----------------------------------------------------------------------------
@@ -406,9 +413,12 @@ class Request:
             return cls(Op.END_TEST)
         if op not in (Op.KIND, Op.FETCH, Op.CALL):
             return None
+        name = tree.get("name")
+        if type(name) is not str:
+            raise wire.WireError(f"expected a name in {op}")
         if op == Op.CALL:
-            return cls(Op.CALL, tree.get("name"), tree["arguments"], bool(tree.get("keep")))
-        return cls(Op(op), tree.get("name"))
+            return cls(Op.CALL, name, tree["arguments"], bool(tree.get("keep")))
+        return cls(Op(op), name)
 
 
 @dataclass(frozen=True)
@@ -463,7 +473,10 @@ class Lost:
 
     @classmethod
     def from_wire(cls, tree: dict) -> Lost | None:
-        """The message as a Lost, or None when it is an answer."""
+        """The message as a Lost, or None when it is an answer; a WireError when its ``why`` is no text."""
         if "why" not in tree or tree.get("op") != Op.LOST:
             return None
-        return cls(tree.get("why"), {k: tree.get(k) for k in ("code", "signal") if k in tree})
+        why = tree["why"]
+        if type(why) is not str:
+            raise wire.WireError("expected why the call process was lost")
+        return cls(why, {k: tree.get(k) for k in ("code", "signal") if k in tree})
