@@ -330,7 +330,9 @@ class CellsOrder:
         }
 
     @classmethod
-    def from_wire(cls, tree: dict) -> CellsOrder:
+    def from_wire(cls, tree: object) -> CellsOrder:
+        if not isinstance(tree, dict):
+            raise wire.WireError("expected the cells")
         return cls(
             tree["cells"],
             list(tree.get("skip", ())),

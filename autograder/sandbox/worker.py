@@ -38,6 +38,7 @@ import sys
 import tempfile
 import time
 import traceback
+from collections.abc import Callable
 
 if __name__ == "__main__":  # a worker's own interpreter: its imports (torch) without collections
     # A full collection runs again and again while torch is imported (hundreds of thousands of new
@@ -203,7 +204,7 @@ def _serve_lane(control: int, report: Report, own_user_namespace: bool, scratch:
         # Without pidfds (not Linux), the child's end is noticed by polling every 50 ms.
         ready, _, _ = select.select(watched, [], [], None if child is None or child[1] is not None else 0.05)
         ended = _ended(child, ready) if child else None
-        if ended is not None:
+        if child is not None and ended is not None:
             if child[1] is not None:
                 os.close(child[1])
             _kill_strays()  # what the submission left running (none where it had its own PID namespace)
@@ -216,6 +217,8 @@ def _serve_lane(control: int, report: Report, own_user_namespace: bool, scratch:
             continue
         try:
             order = wire.receive(control)
+            if not isinstance(order, dict):
+                raise wire.WireError("expected an order")
         except wire.WireError:
             order = {"op": Op.QUIT.value}
         op = order.get("op")
@@ -256,7 +259,7 @@ def _children() -> list[int]:
 def _remove_tree(folder: str) -> None:
     """A scratch folder and everything in it, whatever modes the student code gave its entries."""
 
-    def writable(function, path, _error) -> None:
+    def writable(function: Callable[[str], object], path: str, _error: object) -> None:
         with contextlib.suppress(OSError):
             os.chmod(os.path.dirname(path), 0o700)
             os.chmod(path, 0o700)
@@ -308,6 +311,7 @@ def _start_submission(
         finally:
             os._exit(code)
     if isolated:
+        assert pid_namespace is not None  # isolated only when there is a namespace to come back to
         walls.setns(pid_namespace, walls.CLONE_NEWPID)  # back: the lane's next fork is a normal one
     theirs.close()
     with socket.socket(fileno=os.dup(control)) as sender:
@@ -409,7 +413,7 @@ _STATE_CHANGED = 75  # a call process's exit code: its test changed the notebook
 _WATCH_SECONDS = 0.25  # how often an idle call process's deadline is looked at
 
 
-def _watch(pid: int, request) -> tuple[str, dict]:
+def _watch(pid: int, request: ctypes.Array[ctypes.c_double]) -> tuple[str, dict]:
     """Wait for the call process to end, killing it if a request overruns its deadline: ("exit" or
     "timeout", how it ended)."""
     pidfd = pidfd_or_none(pid)
@@ -436,7 +440,12 @@ def _watch(pid: int, request) -> tuple[str, dict]:
 
 
 def _fork_call_process(
-    channel: int, namespace: dict, call_seconds: float, random_state: object, request, files: ScratchFiles
+    channel: int,
+    namespace: dict,
+    call_seconds: float,
+    random_state: tuple[object, ...],
+    request: ctypes.Array[ctypes.c_double],
+    files: ScratchFiles,
 ) -> int:
     try:
         pid = os.fork()
@@ -453,7 +462,12 @@ def _fork_call_process(
 
 
 def _answer_calls(
-    channel: int, namespace: dict, call_seconds: float, random_state: object, clock, files: ScratchFiles
+    channel: int,
+    namespace: dict,
+    call_seconds: float,
+    random_state: tuple[object, ...],
+    clock: ctypes.Array[ctypes.c_double],
+    files: ScratchFiles,
 ) -> int:
     """The grader's requests, answered on the channel, until a test ends having changed the state
     (exit ``_STATE_CHANGED``) or the grader closes the channel (exit 0). ``clock`` is the page shared with
