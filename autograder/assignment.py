@@ -14,6 +14,7 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from autograder.errors import AutograderError
 
@@ -93,9 +94,10 @@ def load_assignment(assignment_id: str = BUNDLED_ASSIGNMENT, folder: Path | None
     return assignment
 
 
-def with_limits(assignment: Assignment, overrides: Mapping[str, float]) -> Assignment:
+def with_limits(assignment: Assignment, overrides: Mapping[str, Any]) -> Assignment:
     """``assignment`` with some :class:`SubmissionLimits` fields set for one run (the command line's options,
-    an nbgrader course's config); the same assignment when there are none."""
+    an nbgrader course's config); the same assignment when there are none. Each value has its field's type
+    (an int or a float, by name: hence ``Any``)."""
     if not overrides:
         return assignment
     return dataclasses.replace(assignment, limits=dataclasses.replace(assignment.limits, **overrides))

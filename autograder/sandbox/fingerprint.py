@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+from types import ModuleType
 
 from autograder.sandbox.isolation import VERSION_TAGS, ScratchFiles, dict_version, process_state
 
@@ -23,7 +24,7 @@ _ATOM, _DICT, _TENSOR, _SKIP, _SEQUENCE, _FUNCTION, _OBJECT, _MODULE, _CLASS, _B
 _SEQUENCES = (list, tuple, set, frozenset)
 
 
-def _action(kind: type, torch) -> int:
+def _action(kind: type, torch: ModuleType) -> int:
     """How :func:`state_fingerprint` reads the objects of type ``kind``."""
     import types
 
@@ -76,7 +77,8 @@ def state_fingerprint(namespace: dict, files: ScratchFiles | None = None) -> int
     # How each type's objects are read, decided once per type per fingerprint (about 20 types, 400 objects):
     # from the type alone, by issubclass, so that no object's own __class__ is ever asked.
     actions: dict[type, int] = dict.fromkeys(_ATOMS, _ATOM)
-    bases: dict[type, type] = {}  # a list, tuple or set type -> the base whose iterator reads it
+    # a list, tuple or set type -> the base whose iterator reads it
+    bases: dict[type, type[list] | type[tuple] | type[set] | type[frozenset]] = {}
     append, extend, pop, push, pushes, add = parts.append, parts.extend, stack.pop, stack.append, stack.extend, seen.add
     while stack:
         obj = pop()
@@ -154,11 +156,13 @@ _dict_version = dict_version if VERSION_TAGS else None
 
 def _namespace_version(namespace: object) -> int:
     """A module's or a class's attributes, summarised: changed if any was set, replaced or deleted."""
-    attributes = vars(namespace)
+    attributes: dict[str, object] | None = vars(namespace)
     if type(attributes) is not dict:  # a class's: its mappingproxy holds the dict itself
         attributes = next((d for d in gc.get_referents(attributes) if type(d) is dict), None)
         if attributes is None:
             return hash(tuple(map(id, vars(namespace).values())))
     if _dict_version is None:
         return hash(tuple(map(id, attributes.values())))
-    return _dict_version(attributes)
+    version = _dict_version(attributes)
+    assert version is not None  # set only with VERSION_TAGS: the tag's offset is known
+    return version
