@@ -15,9 +15,9 @@ import dataclasses
 import os
 import re
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from autograder.assignment import Assignment, AssignmentError, SubmissionLimits
 from autograder.grading.discover import Submission, read_submission
@@ -32,13 +32,19 @@ from autograder.language import Text
 from autograder.protocol.messages import Transport
 from autograder.results import CellRun, CodeCell, ErrorInfo, Status, StudentResult
 
+if TYPE_CHECKING:
+    from multiprocessing.sharedctypes import Synchronized
+
 
 class NotebookRun(Transport, Protocol):
     """A notebook being run: :meth:`run` its cells, then the hidden tests' calls (the ``Transport``), then
     :meth:`close`. :class:`~autograder.grading.lane.SandboxedNotebook` is the one ``autograder grade`` uses."""
 
-    off: Mapping[str, str]  # the sandbox protections that were off, and why
     submission_limit: str  # the limit that struck the notebook as a whole, if one did
+
+    @property
+    def off(self) -> Mapping[str, str]:
+        """The sandbox protections that were off, and why (read only: a run's own dict attribute fits it)."""
 
     def run(self) -> Sequence[CellRun]: ...
 
@@ -54,6 +60,7 @@ def submission_bytes(submission: Submission, assignment: Assignment) -> bytes | 
     source = str(submission.path) if submission.path else ""
     if submission.problem is not None:
         return not_graded(submission.student, assignment, submission.problem, submission.message, source)
+    assert submission.path is not None  # discover leaves a path out only with a problem
     try:
         return read_submission(submission.path)
     except NotebookLoadError as error:
@@ -173,7 +180,7 @@ def grade_batch(
     or from one started here; it is closed here either way.
     """
     submissions = list(submissions)
-    lanes: Iterator[tuple[int, StudentResult]] | None = None
+    lanes: Generator[tuple[int, StudentResult], None, None] | None = None
 
     def in_lanes(gradable: list[int]) -> Iterator[tuple[int, StudentResult]]:
         nonlocal lanes, zygote
@@ -239,7 +246,7 @@ def _many_lanes(submissions, indices, assignment, hide, workers, zygote):
         remove_cgroups(owner)  # what a lane killed mid-way could not remove itself
 
 
-def _start_pool_lane(counter, assignment: Assignment, hide: tuple[str, ...], owner: int) -> None:
+def _start_pool_lane(counter: Synchronized[int], assignment: Assignment, hide: tuple[str, ...], owner: int) -> None:
     import multiprocessing.util
     import signal
 
