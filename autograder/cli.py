@@ -95,7 +95,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_release_verb(verbs) -> None:
+def _add_release_verb(verbs: argparse._SubParsersAction[_Parser]) -> None:
     release = verbs.add_parser(
         "release",
         help="regenerate the student notebook from the solution notebook",
@@ -116,7 +116,7 @@ def _add_release_verb(verbs) -> None:
     )
 
 
-def _add_grade_verb(verbs) -> None:
+def _add_grade_verb(verbs: argparse._SubParsersAction[_Parser]) -> None:
     grade = verbs.add_parser(
         "grade",
         help="grade a folder of submissions (or one notebook) with the hidden test suites",
@@ -225,7 +225,7 @@ def _cores() -> int:
         return os.cpu_count() or 1
 
 
-def _add_nbgrader_verbs(verbs) -> None:
+def _add_nbgrader_verbs(verbs: argparse._SubParsersAction[_Parser]) -> None:
     nbgrader = verbs.add_parser(
         "nbgrader",
         help="run the assignment in an nbgrader course",
@@ -433,6 +433,7 @@ def run_grade_into_nbgrader(options: GradeOptions) -> int:
     from autograder.nbgrader import course as nbgrader_course
     from autograder.reports.gradebook import GRADEBOOK
 
+    assert options.nbgrader_course is not None  # main calls this only with --nbgrader-course
     assignment = load_assignment(folder=options.suite)
     settings = nbgrader_course.check_gradebook(options.nbgrader_course, assignment)
     code = run_grade(options)

@@ -98,7 +98,7 @@ def grade(
     """Grade ``found`` in ``jobs`` local lanes, or on the Dask cluster at ``scheduler`` (``"local"``: one of
     ``jobs`` worker processes started here); ``path`` and ``out`` are hidden from the student code."""
     submissions = found.submissions
-    hide = (path if path.is_dir() else path.parent, out)
+    hide: tuple[Path, ...] = (path if path.is_dir() else path.parent, out)
     with contextlib.ExitStack() as stack:
         cluster, zygote = _start_lanes(stack, found, scheduler, limits, hide, jobs)
         assignment = _load_and_hold(stack, found.suite, limits, collect=zygote is not None)
@@ -107,8 +107,10 @@ def grade(
 
         graded = list(submissions)
         if sandbox_check and any(s.problem is None for s in submissions):  # first, in the same lanes
-            graded.insert(0, guard.canary_submission(assignment.folder, assignment.id))
-            hide = (*hide, graded[0].path.resolve().parent)  # the solution's own folder, out of the students' sight
+            reference = guard.canary_submission(assignment.folder, assignment.id)
+            assert reference.path is not None  # the canary grades the reference solution's notebook
+            graded.insert(0, reference)
+            hide = (*hide, reference.path.resolve().parent)  # the solution's own folder, out of the students' sight
         started = time.monotonic()
         arrived = _Arrivals(assignment, lang, require_sandbox, _progress(len(submissions), started))
         if cluster is not None:
