@@ -43,7 +43,12 @@ from autograder.grading.discover import Submission
 from autograder.results import Status, StudentResult
 
 if TYPE_CHECKING:
+    from dask.typing import Key
+    from distributed import Future, Worker
+
     from autograder.assignment import Assignment
+    from autograder.grading.lane import Lane
+    from autograder.grading.slots import Slot
 
 LOCAL = "local"  # `--scheduler local`: a LocalCluster on this machine
 SUITE_BYTES = 32 * 2**20  # an assignment folder larger than this is not shipped to every worker
@@ -115,7 +120,7 @@ class ClusterRun:
 
         client = self.client
         waiting = list(reversed(indices))
-        in_flight: dict[str, int] = {}  # task key -> submission index
+        in_flight: dict[Key, int] = {}  # task key -> submission index
         done = as_completed(loop=client.loop)
         while waiting or in_flight:
             # A few tasks per worker thread at a time: the notebooks' bytes wait in the scheduler's
@@ -165,7 +170,7 @@ def _client(scheduler: str, local_workers: int) -> Iterator[Client]:
         yield client
 
 
-def _result_of(future, submission: Submission, assignment: Assignment) -> StudentResult:
+def _result_of(future: Future, submission: Submission, assignment: Assignment) -> StudentResult:
     """A finished task's result; the workers it killed make it this student's grader_error, not the batch's."""
     from autograder.grading.scoring import not_graded
 
@@ -225,9 +230,13 @@ class LanePlugin(WorkerPlugin):
         self.hide = hide
         self.version = __version__
 
-    def setup(self, worker) -> None:
+    def setup(self, worker: Worker) -> None:
         self.address = worker.address
-        self._lane = self._slot = self._folder = self._assignment = None
+        # Set by _open, in the lane's thread; every task waits for it to have succeeded (_grade).
+        self._lane: Lane | None = None
+        self._slot: Slot | None = None
+        self._folder: Path | None = None
+        self._assignment: Assignment | None = None
         # Everything the lane does happens in this one thread: it starts the worker (whose parent-death
         # signal follows this thread), restarts it, grades, and closes it.
         self._thread = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="autograder-lane")
@@ -236,7 +245,7 @@ class LanePlugin(WorkerPlugin):
     def grade(self, student: str, source: str, notebook: bytes) -> StudentResult:
         return self._thread.submit(self._grade, student, source, notebook).result()
 
-    async def teardown(self, worker) -> None:
+    async def teardown(self, worker: Worker) -> None:
         await asyncio.get_running_loop().run_in_executor(None, self._stop)
 
     def _open(self) -> None:
@@ -274,6 +283,8 @@ class LanePlugin(WorkerPlugin):
             self._opened.result()
         except Exception as error:  # raised by every task of this worker: the client stops at the first
             raise ClusterError(f"the Dask worker {self.address} cannot grade: {one_line(error)}") from None
+        assert self._folder is not None  # _open succeeded: it set them all
+        assert self._assignment is not None
         path = self._folder / "notebooks" / f"{uuid.uuid4().hex}.ipynb"
         path.write_bytes(notebook)
         try:
