@@ -119,6 +119,40 @@ def test_records_from_the_worker_are_checked_and_capped():
     assert wire.cell_from_wire({"cell": 1, "ok": True, "limit": "output_kb"}, 100).limit == "output_kb"
 
 
+def test_control_messages_and_requests_are_refused_when_a_field_has_the_wrong_type():
+    from autograder.protocol.messages import CellsOrder, Exited, Hello, Lost, Op, Request
+
+    assert Hello.from_wire({"op": "hello", "pid": 1, "lane": 0, "off": {}}) == Hello(1, 0, {})
+    assert Exited.from_wire({"op": "exited", "pid": 7, "code": 0}) == Exited(7, {"code": 0})
+    assert Lost.from_wire({"op": "lost", "why": "exit", "signal": 9}) == Lost("exit", {"signal": 9})
+    assert Request.from_wire({"op": "kind", "name": "f"}) == Request(Op.KIND, "f")
+    for forged in ({"op": "hello"}, {"op": "hello", "pid": "1"}, {"op": "hello", "pid": 1, "lane": "0"}):
+        with pytest.raises(wire.WireError):
+            Hello.from_wire(forged)
+    with pytest.raises(wire.WireError):
+        Exited.from_wire({"op": "exited", "pid": None, "code": 0})
+    with pytest.raises(wire.WireError):
+        Lost.from_wire({"op": "lost", "why": ["exit"]})
+    with pytest.raises(wire.WireError):
+        Request.from_wire({"op": "call", "name": 3, "arguments": [[], {}]})
+    with pytest.raises(wire.WireError):
+        CellsOrder.from_wire([])
+
+
+def test_a_lost_message_with_a_malformed_why_is_an_unusable_reply():
+    from types import SimpleNamespace
+
+    from autograder.assignment import SubmissionLimits
+    from autograder.grading.notebook import SandboxedNotebook
+
+    lane = SimpleNamespace(limits=SubmissionLimits(), oom_kills=lambda: 0)
+    notebook = SandboxedNotebook(lane, (), time.monotonic() + 60)
+    notebook._ask = lambda request, timeout: {"op": "lost", "why": 5}
+    reply = notebook.call("f", [[], {}], False)
+    assert reply.error is None
+    assert "why" in reply.unusable
+
+
 def _writer(write: int, data: bytes):
     """Write ``data`` from a thread (a pipe holds 64 KiB), ignoring a reader that stopped reading. The
     caller joins it after closing the read end (the write then fails at once): a writer left running
