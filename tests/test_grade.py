@@ -16,6 +16,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from conftest import CONTRACT, LAYOUT, REPO, TOTAL_POINTS, VENV_BIN, run_cli, run_tool
+from worker_processes import descendants, worker_pids
 
 COLUMNS = ["student", "total", "max_total", "status", *CONTRACT]
 FULL_MARKS = {qid: str(points) for qid, (_, points) in CONTRACT.items()}
@@ -252,7 +253,7 @@ def test_ctrl_c_stops_the_lanes_and_leaves_no_process(tmp_path):
     # Enough students that the run is still grading when Ctrl-C comes (12 were all graded within 4 s).
     for i in range(160):
         shutil.copy(LAYOUT.solution_notebook, submissions / f"student_{i:03d}.ipynb")
-    before = _worker_pids()  # another run's workers on this machine are not this test's
+    before = worker_pids(VENV_BIN / "python")  # another run's workers on this machine are not this test's
     process = subprocess.Popen(
         [str(VENV_BIN / "autograder"), "grade", str(submissions), "-j", "2"],
         stdout=subprocess.DEVNULL,
@@ -266,7 +267,7 @@ def test_ctrl_c_stops_the_lanes_and_leaves_no_process(tmp_path):
         assert process.stderr.readline().startswith("grading 160 submission(s)")
         deadline = time.monotonic() + 60
         # This run's zygote, its two lane keepers and their lane workers (not another test's leftovers).
-        while len(_descendants(process.pid) & _worker_pids()) < 5 and time.monotonic() < deadline:
+        while len(descendants(process.pid) & worker_pids(VENV_BIN / "python")) < 5 and time.monotonic() < deadline:
             time.sleep(0.1)
         time.sleep(1)  # the lanes are grading
         os.killpg(process.pid, signal.SIGINT)
@@ -278,31 +279,4 @@ def test_ctrl_c_stops_the_lanes_and_leaves_no_process(tmp_path):
     assert process.returncode == 130
     assert stderr.strip().splitlines()[-1] == "autograder: interrupted"
     time.sleep(0.5)
-    assert _worker_pids() - before == set()
-
-
-def _descendants(pid: int) -> set[int]:
-    """Every process below ``pid``, from /proc's parent links."""
-    parents = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            with contextlib.suppress(OSError, IndexError, ValueError):
-                parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-    found, frontier = set(), {pid}
-    while frontier:
-        frontier = {child for child, parent in parents.items() if parent in frontier} - found
-        found |= frontier
-    return found
-
-
-def _worker_pids() -> set[int]:
-    return {int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit() and _runs_worker(p)}
-
-
-def _runs_worker(process: Path) -> bool:
-    """A worker of this checkout's kit (another checkout's runs on the machine are not this test's)."""
-    try:
-        command = (process / "cmdline").read_bytes()
-        return command.startswith(os.fsencode(VENV_BIN / "python")) and b"autograder.sandbox.worker" in command
-    except OSError:
-        return False
+    assert worker_pids(VENV_BIN / "python") - before == set()

@@ -26,8 +26,8 @@ from pathlib import Path
 
 import pytest
 from conftest import LAYOUT, REPO, TOTAL_POINTS, run_cli, run_tool
-from test_grade import _worker_pids
 from test_nbgrader_workflow import ASSIGNMENT, COURSE_ID, NOTEBOOK
+from worker_processes import worker_pids
 
 from autograder.nbgrader.course import gradebook, init_course, read_settings
 
@@ -77,10 +77,10 @@ def graded(tmp_path_factory, isolated_jupyter):
     for student in mixed:
         _collected(root / "class" / f"{student}.ipynb", course / "submitted" / student / ASSIGNMENT.id)
 
-    workers_before = _worker_pids()
+    workers_before = worker_pids()
     autograde = run_tool("nbgrader", "autograde", ASSIGNMENT.id, cwd=course, timeout=900)
     time.sleep(0.5)
-    workers_left = _worker_pids() - workers_before  # nbgrader ended with an error (Emma's): the lane must be gone
+    workers_left = worker_pids() - workers_before  # nbgrader ended with an error (Emma's): the lane must be gone
     export = run_tool("nbgrader", "export", "--to", str(root / "export.csv"), cwd=course, timeout=300)
     assert export.returncode == 0, export.stderr
     ours = run_cli("grade", str(course / "submitted"), "--out", str(root / "ours"))

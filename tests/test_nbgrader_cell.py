@@ -10,7 +10,7 @@ from synthetic import failed_with_hint
 from autograder.assignment import load_assignment
 from autograder.grading.scoring import score_question
 from autograder.nbgrader.cell import hidden_tests, summary
-from autograder.nbgrader.executor import _write_outputs
+from autograder.nbgrader.executor import write_outputs
 from autograder.results import CellRun, ErrorInfo, Frame, Status, StudentResult
 from autograder.sandbox.execute import new_namespace
 
@@ -69,7 +69,7 @@ def test_a_course_in_english_reads_the_hidden_tests_and_the_errors_in_english():
             nbformat.v4.new_code_cell("raise ValueError('bad')"),
         ]
     )
-    _write_outputs(notebook, result, {"classify_hidden": question}, "", "en")
+    write_outputs(notebook, result, {"classify_hidden": question}, "", "en")
     check, student = notebook.cells
     text = check.outputs[0]["text"]
     assert text.startswith("Hidden tests of `classify_hidden`: 0 passed of 1, 0 / 2 point(s).")

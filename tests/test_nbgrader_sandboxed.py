@@ -26,8 +26,8 @@ import nbformat
 import pytest
 from conftest import LAYOUT, TOTAL_POINTS, VENV_BIN, run_cli
 from nbgrader_attacks import ATTACKERS, HONEST, MARK, SECRETS, STUDENTS, Listener, submit_all
-from test_grade import _descendants, _worker_pids
 from test_nbgrader_workflow import ASSIGNMENT, COURSE_ID, NOTEBOOK, Workflow, nbgrader
+from worker_processes import descendants, worker_pids
 
 from autograder.nbgrader.course import gradebook, init_course, read_settings
 
@@ -140,7 +140,7 @@ def test_stopping_nbgrader_mid_run_leaves_no_process_of_the_sandbox(tmp_path):
         folder.mkdir(parents=True)
         shutil.copy(HONEST, folder / ASSIGNMENT.notebook)
     for stop in (signal.SIGINT, signal.SIGTERM):  # the second run skips the notebooks the first graded
-        before = _worker_pids()  # another run's workers on this machine are not this test's
+        before = worker_pids()  # another run's workers on this machine are not this test's
         process = subprocess.Popen(
             [str(VENV_BIN / "nbgrader"), "autograde", ASSIGNMENT.id],
             cwd=course,
@@ -153,9 +153,9 @@ def test_stopping_nbgrader_mid_run_leaves_no_process_of_the_sandbox(tmp_path):
         try:
             deadline = time.monotonic() + 120
             # The run's zygote, its lane keeper and the lane's worker: grading has begun.
-            while len(_descendants(process.pid) & _worker_pids()) < 3 and time.monotonic() < deadline:
+            while len(descendants(process.pid) & worker_pids()) < 3 and time.monotonic() < deadline:
                 time.sleep(0.1)
-            assert len(_descendants(process.pid) & _worker_pids()) >= 3, "the lane never started"
+            assert len(descendants(process.pid) & worker_pids()) >= 3, "the lane never started"
             if stop == signal.SIGINT:
                 os.killpg(process.pid, stop)
             else:
@@ -168,7 +168,7 @@ def test_stopping_nbgrader_mid_run_leaves_no_process_of_the_sandbox(tmp_path):
         assert process.returncode != 0, (stop, stderr)
         assert len(list((course / "autograded").glob("*/" + ASSIGNMENT.id))) < 40  # stopped mid-run
         time.sleep(0.5)
-        assert _worker_pids() - before == set(), stop
+        assert worker_pids() - before == set(), stop
 
 
 # As an ordinary user: the attacks that reach for what the user owns (the course in their home, the
@@ -208,12 +208,12 @@ def test_as_an_ordinary_user_in_their_home_the_attacks_score_nothing_and_reach_n
         instructor.give(course / "submitted")
         source = course / "source" / ASSIGNMENT.id / ASSIGNMENT.notebook
         source_before = source.read_bytes()
-        before = _worker_pids()
+        before = worker_pids()
         autograde = instructor.run(
             str(instructor.bin / "nbgrader"), "autograde", ASSIGNMENT.id, cwd=course, timeout=600, **environment
         )
         time.sleep(0.5)
-        left = _worker_pids() - before  # nbgrader has ended: nothing of the sandbox stays behind
+        left = worker_pids() - before  # nbgrader has ended: nothing of the sandbox stays behind
     finally:
         listener.close()
         instructor.kill_all()

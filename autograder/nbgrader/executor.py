@@ -129,11 +129,11 @@ class SandboxedExecute(Preprocessor):
             notebook = load_notebook(nbformat.writes(nb).encode())
         except NotebookLoadError as error:  # nbgrader read it, so this is rare: every check cell scores 0
             self.log.warning("autograder: %s: %s", student, error)
-            _write_outputs(nb, None, {}, str(error), self.lang)
+            write_outputs(nb, None, {}, str(error), self.lang)
             return nb, resources
         result = grade_notebook(student, notebook, assignment, lane=lane)
         _stop_if_interrupted()
-        _write_outputs(nb, result, {q.question: q for q in result.questions}, "", self.lang)
+        write_outputs(nb, result, {q.question: q for q in result.questions}, "", self.lang)
         return nb, resources
 
 
@@ -148,9 +148,12 @@ def _course_root(preprocessor: Preprocessor) -> str:
     return str(Path(root).resolve())
 
 
-def _write_outputs(
+def write_outputs(
     nb: NotebookNode, result: StudentResult | None, questions: dict, problem: str, lang: str = "fr"
 ) -> None:
+    """Write the grading into ``nb`` as nbgrader reads it: each check cell gets its question's summary and
+    score (``problem``, or a missing-suite note, when ``questions`` has none for it); each student cell its
+    output and error, in ``lang``."""
     runs: dict[int, CellRun] = {run.cell: run for run in (result.cells if result else ())}
     count = 0
     for position, cell in enumerate(nb.cells, start=1):

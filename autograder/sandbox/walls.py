@@ -344,7 +344,7 @@ def isolate(policy: Policy, report: Report, own_user_namespace: bool = False, sc
     if namespaces and not root:
         _drop_capabilities()  # what the user namespace gave: none is left for student code
     shm = ["/dev/shm"] if "filesystem" in report.on else []  # else the machine's own, shared with everyone
-    report.step("landlock", lambda: _landlock(_read_paths(policy), [writable, *shm, "/dev/null"]))
+    report.step("landlock", lambda: _landlock(read_paths(policy), [writable, *shm, "/dev/null"]))
     if "seccomp" not in report.off:
         report.step("seccomp", _seccomp)
     return workdir
@@ -481,7 +481,7 @@ def _drop_user(uid: int) -> None:
     os.setresuid(uid, uid, uid)
 
 
-def _read_paths(policy: Policy) -> list[str]:
+def read_paths(policy: Policy) -> list[str]:
     """The trees student code may read: the system's libraries, Python's, and the installed packages
     other than this kit (whose folder holds the hidden suites)."""
     paths = ["/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin", "/etc", "/proc", "/sys/devices/system/cpu"]
