@@ -22,6 +22,7 @@ import csv
 import importlib.util
 import shutil
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -78,12 +79,16 @@ def graded(tmp_path_factory, isolated_jupyter):
         _collected(root / "class" / f"{student}.ipynb", course / "submitted" / student / ASSIGNMENT.id)
 
     workers_before = worker_pids()
-    autograde = run_tool("nbgrader", "autograde", ASSIGNMENT.id, cwd=course, timeout=900)
+    # Both tools grade the same submitted/ folder at once (ours only reads it).
+    with ThreadPoolExecutor(1) as pool:
+        grading = pool.submit(run_cli, "grade", str(course / "submitted"), "--out", str(root / "ours"))
+        autograde = run_tool("nbgrader", "autograde", ASSIGNMENT.id, cwd=course, timeout=900)
+        ours = grading.result()
     time.sleep(0.5)
-    workers_left = worker_pids() - workers_before  # nbgrader ended with an error (Emma's): the lane must be gone
+    # nbgrader ended with an error (Emma's): its lane must be gone, as must every one of ours
+    workers_left = worker_pids() - workers_before
     export = run_tool("nbgrader", "export", "--to", str(root / "export.csv"), cwd=course, timeout=300)
     assert export.returncode == 0, export.stderr
-    ours = run_cli("grade", str(course / "submitted"), "--out", str(root / "ours"))
     with gradebook(read_settings(course)) as book:
         scores = {}
         for student in [*examples, *mixed]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import nbformat
@@ -45,5 +46,7 @@ def test_nbgrader_validate_passes_the_solution_and_flags_every_stub(tmp_path):
     def validate(notebook: Path) -> str:
         return run_tool("nbgrader", "validate", str(notebook), cwd=tmp_path).stdout
 
-    assert "Success! Your notebook passes all the tests." in validate(LAYOUT.solution_notebook)
-    assert f"VALIDATION FAILED ON {len(CONTRACT)} CELL(S)!" in validate(LAYOUT.exercise_notebook)
+    with ThreadPoolExecutor(2) as pool:  # two notebooks, two kernels: at once
+        solution, exercise = pool.map(validate, (LAYOUT.solution_notebook, LAYOUT.exercise_notebook))
+    assert "Success! Your notebook passes all the tests." in solution
+    assert f"VALIDATION FAILED ON {len(CONTRACT)} CELL(S)!" in exercise

@@ -13,7 +13,9 @@ from __future__ import annotations
 import csv
 import shutil
 import sys
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import nbformat
@@ -67,12 +69,21 @@ class Workflow:
         self.nbgrader_scores: dict[str, dict[str, float | None]] = {}  # right after nbgrader's autograde
         self.stored_scores: dict[str, dict[str, float | None]] = {}  # ours, stored by --nbgrader-course
         self.scores_after_init: dict[str, dict[str, float | None]] = {}
+        self._lock = threading.Lock()
 
     def step(self, name: str, action, *args, **kwargs):
         started = time.perf_counter()
         value = action(*args, **kwargs)
-        self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - started
+        with self._lock:
+            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - started
         return value
+
+    def at_once(self, *calls) -> list:
+        """Independent steps (each a function of no argument: its own processes, its own files) run side by
+        side, as students and instructors do; their values in order, the first failure raised."""
+        with ThreadPoolExecutor(len(calls)) as pool:
+            futures = [pool.submit(call) for call in calls]
+            return [future.result() for future in futures]
 
     def as_student(self, *args: str, student: str) -> list[str]:
         """The exchange options a student's nbgrader needs here (no course config in their folder)."""
@@ -91,7 +102,8 @@ def run(tmp_path_factory, isolated_jupyter) -> Workflow:
     assert init.stderr == "", init.stderr  # no warning: the grading kernel imports autograder
     flow.step("generate_assignment", nbgrader, "generate_assignment", ASSIGNMENT.id, cwd=course)
     flow.step("release_assignment", nbgrader, "release_assignment", ASSIGNMENT.id, cwd=course)
-    for student, answers in STUDENTS.items():
+
+    def fetch_and_submit(student: str, answers: Path | None) -> None:
         home = flow.root / "students" / student
         home.mkdir(parents=True)
         flow.step(
@@ -105,6 +117,9 @@ def run(tmp_path_factory, isolated_jupyter) -> Workflow:
             *flow.as_student("submit", ASSIGNMENT.id, f"--student={student}", student=student),
             cwd=home,
         )
+
+    # Each student from their own folder and cache, at the same time.
+    flow.at_once(*(lambda s=student, a=answers: fetch_and_submit(s, a) for student, answers in STUDENTS.items()))
     flow.step("collect", nbgrader, "collect", ASSIGNMENT.id, cwd=course)
 
     # Our grades first, into the gradebook of a course nbgrader has not autograded yet.
@@ -125,11 +140,13 @@ def run(tmp_path_factory, isolated_jupyter) -> Workflow:
 
     flow.step("autograde", nbgrader, "autograde", ASSIGNMENT.id, cwd=course)
     flow.nbgrader_scores = nbgrader_scores(course)
-    flow.step("generate_feedback", nbgrader, "generate_feedback", ASSIGNMENT.id, cwd=course)
-    flow.step("export", nbgrader, "export", "--to", str(flow.root / "export.csv"), cwd=course)
-
-    autograded = flow.step(
-        "autograder grade autograded/", run_cli, "grade", str(course / "autograded"), "--out", str(flow.root / "ag")
+    # Three readers of what autograde wrote (the gradebook, autograded/), each writing its own files.
+    _, _, autograded = flow.at_once(
+        lambda: flow.step("generate_feedback", nbgrader, "generate_feedback", ASSIGNMENT.id, cwd=course),
+        lambda: flow.step("export", nbgrader, "export", "--to", str(flow.root / "export.csv"), cwd=course),
+        lambda: flow.step(
+            "autograder grade autograded/", run_cli, "grade", str(course / "autograded"), "--out", str(flow.root / "ag")
+        ),
     )
     assert autograded.returncode == 0, autograded.stderr
     # An instructor refreshes the source notebook mid-course: the grades stay. (In process: the
