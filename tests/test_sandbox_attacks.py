@@ -26,6 +26,7 @@ import textwrap
 import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -542,6 +543,10 @@ class _Run:
 
     def grade(self, *arguments: str) -> dict:
         """The batch graded as this runner; then (5 s at most) the run's processes gone."""
+        return self.settle(self.run(*arguments))
+
+    def run(self, *arguments: str) -> dict:
+        """The batch graded as this runner: its exit code, output and results, and the processes alive before."""
         if self.person is not None:
             self.person.give(self.root)
         before = set(self.processes())
@@ -557,9 +562,6 @@ class _Run:
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
-        deadline = time.monotonic() + 5
-        while set(self.processes()) - before and time.monotonic() < deadline:
-            time.sleep(0.1)
         results = {p.stem: json.loads(p.read_text()) for p in (self.out / "results").glob("*.json")}
         return {
             "runner": "root" if self.person is None else "instructor",
@@ -567,70 +569,109 @@ class _Run:
             "stdout": stdout,
             "stderr": stderr,
             "results": results,
-            "survivors": sorted(set(self.processes()) - before),
+            "before": before,
         }
 
+    def settle(self, graded: dict) -> dict:
+        """Once the run has ended: (5 s at most) its processes gone; those still alive are its survivors."""
+        before = graded.pop("before")
+        deadline = time.monotonic() + 5
+        while set(self.processes()) - before and time.monotonic() < deadline:
+            time.sleep(0.1)
+        return {**graded, "survivors": sorted(set(self.processes()) - before)}
 
-@pytest.fixture(scope="module", params=RUNNERS)
-def batch(request, tmp_path_factory):
-    run = _Run(request.param, request, tmp_path_factory, "attacks")
-    root, submissions, out = run.root, run.submissions, run.out
-    listener = socket.create_server(("127.0.0.1", 0))
-    listener.settimeout(0.2)
-    unix_path = str(root / "grader.sock")
-    unix = socket.socket(socket.AF_UNIX)
-    unix.bind(unix_path)
-    os.chmod(unix_path, 0o777)  # anyone may connect, were the walls down
-    unix.listen()
-    unix.settimeout(0.2)
-    connections: list[str] = []
-    stop = threading.Event()
 
-    def accept() -> None:
-        while not stop.is_set():
-            for server in (listener, unix):
+class _AttackBatch:
+    """A runner's batch: every attack and its honest copy in its folder, and a TCP and a Unix listener
+    that record any connection the attacks make."""
+
+    def __init__(self, run: _Run) -> None:
+        self.run = run
+        root, submissions = run.root, run.submissions
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.listener.settimeout(0.2)
+        unix_path = str(root / "grader.sock")
+        self.unix = socket.socket(socket.AF_UNIX)
+        self.unix.bind(unix_path)
+        os.chmod(unix_path, 0o777)  # anyone may connect, were the walls down
+        self.unix.listen()
+        self.unix.settimeout(0.2)
+        self.connections: list[str] = []
+        self.stop = threading.Event()
+        self.watcher = threading.Thread(target=self._accept, daemon=True)
+        self.watcher.start()
+        home = run.person.home if run.person is not None else root
+        solution = run.kit / "solutions" / "rnn_intro" / "rnn_intro.ipynb"
+        fill = {
+            "@TARGETS@": repr(
+                [str(p) for p in (root, submissions, run.out, run.kit, solution.parent, run.suites, home)]
+            ),
+            "@SECRETS@": repr([str(run.secret), str(run.suites / "test_classify_hidden.py"), str(solution)]),
+            "@SUITES@": repr(str(run.suites)),
+            "@PWNED@": repr(str(root / f"pwned-{MARK}")),
+            "@ROOT@": repr(str(root)),
+            "@MARK@": MARK,
+            "@PORT@": str(self.listener.getsockname()[1]),
+            "@UNIX@": repr(unix_path),
+        }
+        (submissions / "alice_martin.ipynb").write_bytes(HONEST.read_bytes())
+        for name, attack in ATTACKS.items():
+            nbformat.write(_build(attack, fill), submissions / f"{name}.ipynb")
+            (submissions / f"{name}_then_honest.ipynb").write_bytes(HONEST.read_bytes())
+        self.suites_before = self._suites()
+
+    def _accept(self) -> None:
+        while not self.stop.is_set():
+            for server in (self.listener, self.unix):
                 try:
                     connection, _ = server.accept()
-                    connections.append(repr(connection.recv(100)))
+                    self.connections.append(repr(connection.recv(100)))
                     connection.close()
                 except OSError:
                     pass
 
-    watcher = threading.Thread(target=accept, daemon=True)
-    watcher.start()
-    home = run.person.home if run.person is not None else root
-    solution = run.kit / "solutions" / "rnn_intro" / "rnn_intro.ipynb"
-    fill = {
-        "@TARGETS@": repr([str(p) for p in (root, submissions, out, run.kit, solution.parent, run.suites, home)]),
-        "@SECRETS@": repr([str(run.secret), str(run.suites / "test_classify_hidden.py"), str(solution)]),
-        "@SUITES@": repr(str(run.suites)),
-        "@PWNED@": repr(str(root / f"pwned-{MARK}")),
-        "@ROOT@": repr(str(root)),
-        "@MARK@": MARK,
-        "@PORT@": str(listener.getsockname()[1]),
-        "@UNIX@": repr(unix_path),
-    }
-    (submissions / "alice_martin.ipynb").write_bytes(HONEST.read_bytes())
-    for name, attack in ATTACKS.items():
-        nbformat.write(_build(attack, fill), submissions / f"{name}.ipynb")
-        (submissions / f"{name}_then_honest.ipynb").write_bytes(HONEST.read_bytes())
-    suites_before = {p.name: p.read_bytes() for p in run.suites.iterdir() if p.is_file()}
-    started = time.monotonic()
-    graded = run.grade("-j", "2", *LIMITS)
-    stop.set()
-    watcher.join()
-    listener.close()
-    unix.close()
-    suites_after = {p.name: p.read_bytes() for p in run.suites.iterdir() if p.is_file()}
-    return {
-        **graded,
-        "root": root,
-        "out": out,
-        "kit": run.kit,
-        "suites_changed": suites_after != suites_before,
-        "connections": connections,
-        "seconds": time.monotonic() - started,
-    }
+    def _suites(self) -> dict[str, bytes]:
+        return {p.name: p.read_bytes() for p in self.run.suites.iterdir() if p.is_file()}
+
+    def grade(self) -> dict:
+        started = time.monotonic()
+        graded = self.run.run("-j", "2", *LIMITS)
+        return {**graded, "seconds": time.monotonic() - started}
+
+    def finish(self, graded: dict) -> dict:
+        """Once the run has ended: the listeners closed, what they and the suites' folder saw."""
+        graded = self.run.settle(graded)
+        self.stop.set()
+        self.watcher.join()
+        self.listener.close()
+        self.unix.close()
+        return {
+            **graded,
+            "root": self.run.root,
+            "out": self.run.out,
+            "kit": self.run.kit,
+            "suites_changed": self._suites() != self.suites_before,
+            "connections": self.connections,
+        }
+
+
+@pytest.fixture(scope="module")
+def batches(request, tmp_path_factory) -> dict[str, dict]:
+    """Both runners' batches. When the instructor is a user of their own, the two are graded at the same
+    time (a batch mostly waits on its time limits), and each run's processes are counted once both have
+    ended: the one a run leaves is never taken for the other's still at work."""
+    batches = [_AttackBatch(_Run(runner, request, tmp_path_factory, "attacks")) for runner in RUNNERS]
+    if all(b.run.person is None or b.run.person.made for b in batches):
+        with ThreadPoolExecutor(len(batches)) as pool:
+            graded = list(pool.map(_AttackBatch.grade, batches))
+        return {runner: b.finish(g) for runner, b, g in zip(RUNNERS, batches, graded, strict=True)}
+    # One user runs both: one after the other, so that each run's processes are its own.
+    return {runner: b.finish(b.grade()) for runner, b in zip(RUNNERS, batches, strict=True)}
+
+
+@pytest.fixture(scope="module", params=RUNNERS)
+def batch(request, batches):
+    return batches[request.param]
 
 
 def test_the_batch_finishes_and_grades_everyone(batch):
