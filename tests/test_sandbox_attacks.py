@@ -550,6 +550,7 @@ class _Run:
         if self.person is not None:
             self.person.give(self.root)
         before = set(self.processes())
+        started = time.monotonic()
         command = [str(self.bin / "autograder"), "grade", str(self.submissions), "--out", str(self.out), *arguments]
         options = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True, "start_new_session": True}
         if self.person is not None:
@@ -569,6 +570,7 @@ class _Run:
             "stdout": stdout,
             "stderr": stderr,
             "results": results,
+            "seconds": time.monotonic() - started,
             "before": before,
         }
 
@@ -633,14 +635,8 @@ class _AttackBatch:
     def _suites(self) -> dict[str, bytes]:
         return {p.name: p.read_bytes() for p in self.run.suites.iterdir() if p.is_file()}
 
-    def grade(self) -> dict:
-        started = time.monotonic()
-        graded = self.run.run("-j", "2", *LIMITS)
-        return {**graded, "seconds": time.monotonic() - started}
-
     def finish(self, graded: dict) -> dict:
         """Once the run has ended: the listeners closed, what they and the suites' folder saw."""
-        graded = self.run.settle(graded)
         self.stop.set()
         self.watcher.join()
         self.listener.close()
@@ -655,18 +651,24 @@ class _AttackBatch:
         }
 
 
+def _graded_at_once(runs: list[_Run], *arguments: str) -> list[dict]:
+    """Each run's batch graded with ``arguments``, then its survivors. When every runner is a user of its own,
+    the batches are graded at the same time (a batch mostly waits on its time limits) and each run's
+    processes are counted once all have ended, so that none is taken for another's still at work; when one
+    user runs them all, one after the other, as each run's processes are then told apart by time alone."""
+    if all(run.person is None or run.person.made for run in runs):
+        with ThreadPoolExecutor(len(runs)) as pool:
+            graded = list(pool.map(lambda run: run.run(*arguments), runs))
+        return [run.settle(one) for run, one in zip(runs, graded, strict=True)]
+    return [run.grade(*arguments) for run in runs]
+
+
 @pytest.fixture(scope="module")
 def batches(request, tmp_path_factory) -> dict[str, dict]:
-    """Both runners' batches. When the instructor is a user of their own, the two are graded at the same
-    time (a batch mostly waits on its time limits), and each run's processes are counted once both have
-    ended: the one a run leaves is never taken for the other's still at work."""
+    """Both runners' attack batches, by runner."""
     batches = [_AttackBatch(_Run(runner, request, tmp_path_factory, "attacks")) for runner in RUNNERS]
-    if all(b.run.person is None or b.run.person.made for b in batches):
-        with ThreadPoolExecutor(len(batches)) as pool:
-            graded = list(pool.map(_AttackBatch.grade, batches))
-        return {runner: b.finish(g) for runner, b, g in zip(RUNNERS, batches, graded, strict=True)}
-    # One user runs both: one after the other, so that each run's processes are its own.
-    return {runner: b.finish(b.grade()) for runner, b in zip(RUNNERS, batches, strict=True)}
+    graded = _graded_at_once([batch.run for batch in batches], "-j", "2", *LIMITS)
+    return {runner: b.finish(g) for runner, b, g in zip(RUNNERS, batches, graded, strict=True)}
 
 
 @pytest.fixture(scope="module", params=RUNNERS)
@@ -838,19 +840,29 @@ def _ipc_keys() -> set[int]:
     return keys
 
 
-@pytest.fixture(scope="module", params=RUNNERS)
-def ipc_batch(request, tmp_path_factory):
-    """One lane: a writer of SysV and POSIX IPC objects, then a reader, then an honest student."""
-    run = _Run(request.param, request, tmp_path_factory, "ipc")
+@pytest.fixture(scope="module")
+def ipc_batches(request, tmp_path_factory) -> dict[str, dict]:
+    """Each runner's batch in one lane: a writer of SysV and POSIX IPC objects, then a reader, then an
+    honest student; by runner."""
+    runs = [_Run(runner, request, tmp_path_factory, "ipc") for runner in RUNNERS]
     fill = {"@KEY@": str(IPC_KEY), "@MARK@": MARK}
-    for name, code in (("a_ipc_writer", IPC_WRITER), ("b_ipc_reader", IPC_READER)):
-        notebook = nbformat.read(HONEST, as_version=4)
-        notebook.cells.insert(0, nbformat.v4.new_code_cell(_fill(code, fill)))
-        nbformat.write(notebook, run.submissions / f"{name}.ipynb")
-    (run.submissions / "c_honest.ipynb").write_bytes(HONEST.read_bytes())
+    for run in runs:
+        for name, code in (("a_ipc_writer", IPC_WRITER), ("b_ipc_reader", IPC_READER)):
+            notebook = nbformat.read(HONEST, as_version=4)
+            notebook.cells.insert(0, nbformat.v4.new_code_cell(_fill(code, fill)))
+            nbformat.write(notebook, run.submissions / f"{name}.ipynb")
+        (run.submissions / "c_honest.ipynb").write_bytes(HONEST.read_bytes())
     # The lane's memory cap as in the attacks' batch; time enough to touch 1.4 GB on a loaded machine.
-    graded = run.grade("-j", "1", "--memory-mb", "768", "--call-seconds", "5")
-    return {**graded, "keys": _ipc_keys(), "shm": os.listdir("/dev/shm")}
+    graded = _graded_at_once(runs, "-j", "1", "--memory-mb", "768", "--call-seconds", "5")
+    return {
+        runner: {**one, "keys": _ipc_keys(), "shm": os.listdir("/dev/shm")}
+        for runner, one in zip(RUNNERS, graded, strict=True)
+    }
+
+
+@pytest.fixture(scope="module", params=RUNNERS)
+def ipc_batch(request, ipc_batches):
+    return ipc_batches[request.param]
 
 
 def test_no_ipc_object_passes_between_submissions_or_outlives_them(ipc_batch):
