@@ -346,7 +346,7 @@ def test_a_submission_that_killed_its_workers_is_one_grader_error_row():
     assignment = load_assignment()
     died = KilledWorker("grade-run-3", SimpleNamespace(address="tcp://127.0.0.1:1"), 3)
     future = SimpleNamespace(result=lambda: (_ for _ in ()).throw(died))
-    result = cluster._result_of(future, Submission("ana", Path("ana.ipynb")), assignment)
+    result = cluster.result_of(future, Submission("ana", Path("ana.ipynb")), assignment)
     assert (result.student, result.status, result.score) == ("ana", Status.GRADER_ERROR, 0)
     assert "4 Dask workers died while grading this submission" in result.message
 

@@ -147,7 +147,7 @@ def test_a_lost_message_with_a_malformed_why_is_an_unusable_reply():
 
     lane = SimpleNamespace(limits=SubmissionLimits(), oom_kills=lambda: 0)
     notebook = SandboxedNotebook(lane, (), time.monotonic() + 60)
-    notebook._ask = lambda request, timeout: {"op": "lost", "why": 5}
+    notebook.ask = lambda request, timeout: {"op": "lost", "why": 5}
     reply = notebook.call("f", [[], {}], False)
     assert reply.error is None
     assert "why" in reply.unusable

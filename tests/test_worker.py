@@ -172,25 +172,25 @@ def test_each_wall_holds(notebook):
 def test_the_kinds_of_the_notebooks_names_come_with_ready(notebook, monkeypatch):
     """Every public name's kind arrives with "ready": no round trip per name, and a name the notebook never
     defined is missing at once. A malformed list (the worker is untrusted) is only partly believed."""
-    from autograder.protocol.messages import _complete, _kinds_from_wire
+    from autograder.protocol.messages import kinds_complete, kinds_from_wire
 
     sandboxed, _ = notebook
     asked = []
-    original = SandboxedNotebook._ask
+    original = SandboxedNotebook.ask
 
     def counted(self, request, timeout):
         asked.append(request)
         return original(self, request, timeout)
 
-    monkeypatch.setattr(SandboxedNotebook, "_ask", counted)
+    monkeypatch.setattr(SandboxedNotebook, "ask", counted)
     names = ("bump", "state", "after_the_hang", "never_defined")
     assert [sandboxed.kind(name) for name in names] == ["callable", "value", "callable", "missing"]
     assert asked == []
     forged = {"f": "callable", "g": "weird", "h": ["value"]}
-    assert _kinds_from_wire(forged) == {"f": "callable"}
-    assert not _complete(forged, _kinds_from_wire(forged))  # then a name not listed is asked, as before
-    assert _kinds_from_wire(["f"]) == {}
-    assert not _complete(None, {})
+    assert kinds_from_wire(forged) == {"f": "callable"}
+    assert not kinds_complete(forged, kinds_from_wire(forged))  # then a name not listed is asked, as before
+    assert kinds_from_wire(["f"]) == {}
+    assert not kinds_complete(None, {})
 
 
 def test_student_code_reads_installed_packages_but_never_the_kits_folder(tmp_path, monkeypatch):
@@ -284,9 +284,9 @@ def test_the_state_fingerprint_sees_what_a_call_can_change(reader, monkeypatch):
     from autograder.sandbox import fingerprint
     from autograder.sandbox.fingerprint import state_fingerprint
 
-    assert fingerprint._dict_version is not None  # CPython 3.11: modules are summarised by their dict's version
+    assert fingerprint.read_dict_version is not None  # CPython 3.11: modules are summarised by their dict's version
     if reader == "identities":  # what another interpreter gets
-        monkeypatch.setattr(fingerprint, "_dict_version", None)
+        monkeypatch.setattr(fingerprint, "read_dict_version", None)
 
     class Loud(dict):
         def __len__(self):  # student code: the fingerprint must not run it

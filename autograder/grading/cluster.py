@@ -142,7 +142,7 @@ class ClusterRun:
             if in_flight:
                 future = next(done)
                 index = in_flight.pop(future.key)
-                yield index, _result_of(future, submissions[index], assignment)
+                yield index, result_of(future, submissions[index], assignment)
                 future.release()
 
 
@@ -170,7 +170,7 @@ def _client(scheduler: str, local_workers: int) -> Iterator[Client]:
         yield client
 
 
-def _result_of(future: Future, submission: Submission, assignment: Assignment) -> StudentResult:
+def result_of(future: Future, submission: Submission, assignment: Assignment) -> StudentResult:
     """A finished task's result; the workers it killed make it this student's grader_error, not the batch's."""
     from autograder.grading.scoring import not_graded
 

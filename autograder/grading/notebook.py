@@ -171,7 +171,7 @@ class SandboxedNotebook:
         if name not in self._kinds and self._all_kinds and not name.startswith("_"):
             return "missing"
         if name not in self._kinds:
-            message = self._ask(Request(Op.KIND, name), request_wait(LOOKUP_SECONDS))
+            message = self.ask(Request(Op.KIND, name), request_wait(LOOKUP_SECONDS))
             kind = KindReply.from_wire(message).kind if message else None
             if kind is None:
                 return "missing"
@@ -179,7 +179,7 @@ class SandboxedNotebook:
         return self._kinds[name]
 
     def fetch(self, name: str) -> object:
-        message = self._ask(Request(Op.FETCH, name), request_wait(LOOKUP_SECONDS))
+        message = self.ask(Request(Op.FETCH, name), request_wait(LOOKUP_SECONDS))
         reply = FetchReply(unusable="no value") if message is None else FetchReply.from_wire(message)
         if reply.unusable is not None:
             from autograder.protocol.codec import CodecError
@@ -189,7 +189,7 @@ class SandboxedNotebook:
 
     def call(self, name: str, arguments: object, keep_arguments: bool) -> Reply:
         request = Request(Op.CALL, name, arguments, keep_arguments)
-        message = self._ask(request, request_wait(self.limits.call_seconds))
+        message = self.ask(request, request_wait(self.limits.call_seconds))
         if message is None:
             return Reply(error=limit_error(self.limit_struck, self.limits))
         try:
@@ -216,7 +216,7 @@ class SandboxedNotebook:
             return limit_error("memory_mb", self.limits)
         return process_exited(lost.status)
 
-    def _ask(self, request: Request, timeout: float) -> dict | None:
+    def ask(self, request: Request, timeout: float) -> dict | None:
         """Send one request to the submission process; None (with ``limit_struck``) if no answer came."""
         if self._left() <= 0:
             self.limit_struck = self.submission_limit = "submission_seconds"

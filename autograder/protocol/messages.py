@@ -371,11 +371,11 @@ class Ready:
     @classmethod
     def from_wire(cls, tree: object) -> Ready:
         kinds = _op(tree, Op.READY, "expected ready").get("kinds")
-        read = _kinds_from_wire(kinds)
-        return cls(read, _complete(kinds, read))
+        read = kinds_from_wire(kinds)
+        return cls(read, kinds_complete(kinds, read))
 
 
-def _kinds_from_wire(kinds: object) -> dict[str, str]:
+def kinds_from_wire(kinds: object) -> dict[str, str]:
     """The names' kinds the worker sent with "ready" (untrusted): well-formed entries only; a name left out
     is asked for when a test needs it, as before."""
     if type(kinds) is not dict or len(kinds) > MAX_KINDS:
@@ -383,7 +383,7 @@ def _kinds_from_wire(kinds: object) -> dict[str, str]:
     return {name: kind for name, kind in kinds.items() if type(name) is str and kind in ("callable", "value")}
 
 
-def _complete(kinds: object, read: dict[str, str]) -> bool:
+def kinds_complete(kinds: object, read: dict[str, str]) -> bool:
     """Whether the worker sent every public name, each well formed: then a name not among them is missing."""
     return type(kinds) is dict and len(kinds) == len(read) <= MAX_KINDS
 

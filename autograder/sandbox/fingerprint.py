@@ -151,7 +151,7 @@ def state_fingerprint(namespace: dict, files: ScratchFiles | None = None) -> int
 
 # A dict's version tag (PEP 509), read in place of hashing the identities of every value (torch's
 # namespace has 1,500); None where this interpreter's dicts have no such tags (the identities are hashed).
-_dict_version = dict_version if VERSION_TAGS else None
+read_dict_version = dict_version if VERSION_TAGS else None
 
 
 def _namespace_version(namespace: object) -> int:
@@ -161,8 +161,8 @@ def _namespace_version(namespace: object) -> int:
         attributes = next((d for d in gc.get_referents(attributes) if type(d) is dict), None)
         if attributes is None:
             return hash(tuple(map(id, vars(namespace).values())))
-    if _dict_version is None:
+    if read_dict_version is None:
         return hash(tuple(map(id, attributes.values())))
-    version = _dict_version(attributes)
+    version = read_dict_version(attributes)
     assert version is not None  # set only with VERSION_TAGS: the tag's offset is known
     return version
