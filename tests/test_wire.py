@@ -126,11 +126,20 @@ def test_control_messages_and_requests_are_refused_when_a_field_has_the_wrong_ty
     assert Exited.from_wire({"op": "exited", "pid": 7, "code": 0}) == Exited(7, {"code": 0})
     assert Lost.from_wire({"op": "lost", "why": "exit", "signal": 9}) == Lost("exit", {"signal": 9})
     assert Request.from_wire({"op": "kind", "name": "f"}) == Request(Op.KIND, "f")
-    for forged in ({"op": "hello"}, {"op": "hello", "pid": "1"}, {"op": "hello", "pid": 1, "lane": "0"}):
+    assert Hello.from_wire({"op": "hello", "pid": 1, "lane": 0, "off": {"ipc": "no"}}).off == {"ipc": "no"}
+    for forged in (
+        {"op": "hello"},
+        {"op": "hello", "pid": "1"},
+        {"op": "hello", "pid": 1, "lane": "0"},
+        {"op": "hello", "pid": 1, "lane": 0, "off": 5},
+        {"op": "hello", "pid": 1, "lane": 0, "off": [["ipc", "no"]]},
+        {"op": "hello", "pid": 1, "lane": 0, "off": {"ipc": 1}},
+    ):
         with pytest.raises(wire.WireError):
             Hello.from_wire(forged)
-    with pytest.raises(wire.WireError):
-        Exited.from_wire({"op": "exited", "pid": None, "code": 0})
+    for forged in ({"op": "exited", "pid": None, "code": 0}, {"op": "exited", "pid": 7, "signal": "9"}):
+        with pytest.raises(wire.WireError):
+            Exited.from_wire(forged)
     with pytest.raises(wire.WireError):
         Lost.from_wire({"op": "lost", "why": ["exit"]})
     with pytest.raises(wire.WireError):

@@ -217,9 +217,15 @@ class Hello:
     def from_wire(cls, tree: object) -> Hello:
         tree = _op(tree, Op.HELLO, "expected hello")
         pid, lane = tree.get("pid"), tree.get("lane")
-        if type(pid) is not int or (lane is not None and type(lane) is not int):
+        off = tree.get("off") or {}
+        if type(pid) is not int or (lane is not None and type(lane) is not int) or not _text_map(off):
             raise wire.WireError("expected hello")
-        return cls(pid, lane, dict(tree.get("off") or {}))
+        return cls(pid, lane, dict(off))
+
+
+def _text_map(value: object) -> bool:
+    """A dict of strings to strings (the walls a worker could not raise, and why)."""
+    return type(value) is dict and all(type(k) is str and type(v) is str for k, v in value.items())
 
 
 @dataclass(frozen=True)
@@ -278,9 +284,10 @@ class Exited:
     def from_wire(cls, tree: object) -> Exited:
         tree = _op(tree, Op.EXITED, "expected exited")
         pid = tree.get("pid")
-        if type(pid) is not int:
+        status = {k: v for k, v in tree.items() if k in ("code", "signal")}
+        if type(pid) is not int or any(type(v) is not int for v in status.values()):
             raise wire.WireError("expected exited")
-        return cls(pid, {k: v for k, v in tree.items() if k in ("code", "signal")})
+        return cls(pid, status)
 
 
 # -- a submission's channel ----------------------------------------------------------------------------
