@@ -11,10 +11,7 @@ outside both; nothing in the package imports it.
 from __future__ import annotations
 
 import contextlib
-import os
 import tempfile
-from collections.abc import Iterator
-from pathlib import Path
 
 from autograder.assignment import Assignment, SubmissionLimits
 from autograder.grading import grade
@@ -38,7 +35,7 @@ class InProcessNotebook(InProcessTransport):
         self._limits = limits
         self._scratch = contextlib.ExitStack()
         folder = self._scratch.enter_context(tempfile.TemporaryDirectory(prefix="autograder-scratch-"))
-        self._scratch.enter_context(_working_folder(Path(folder)))
+        self._scratch.enter_context(contextlib.chdir(folder))
 
     def run(self) -> tuple[CellRun, ...]:
         limits = self._limits
@@ -48,16 +45,6 @@ class InProcessNotebook(InProcessTransport):
 
     def close(self) -> None:
         self._scratch.close()
-
-
-@contextlib.contextmanager
-def _working_folder(folder: Path) -> Iterator[None]:
-    previous = Path.cwd()
-    os.chdir(folder)
-    try:
-        yield
-    finally:
-        os.chdir(previous)
 
 
 def grade_submission(submission: Submission, assignment: Assignment) -> StudentResult:

@@ -250,7 +250,7 @@ def config_text(settings: CourseSettings, in_kernel: bool = False) -> str:
         f'c.ClearSolutions.code_stub = {{"python": {CODE_STUB!r}}}\n'
     )
     body += "" if in_kernel else EXECUTOR_LINES
-    return body + _CHECKSUM_PREFIX + _checksum(body) + "\n"
+    return _stamped(body)
 
 
 def _rename_former_executor(path: Path) -> bool:
@@ -261,14 +261,25 @@ def _rename_former_executor(path: Path) -> bool:
     text = path.read_text(encoding="utf-8")
     if FORMER_EXECUTOR_MARK not in text:
         return False
-    body, _, last = text.rstrip("\n").rpartition("\n")
-    if last.startswith(_CHECKSUM_PREFIX) and last[len(_CHECKSUM_PREFIX) :] == _checksum(body + "\n"):
-        body = (body + "\n").replace(FORMER_EXECUTOR_MARK, EXECUTOR_MARK)
-        text = body + _CHECKSUM_PREFIX + _checksum(body) + "\n"
+    body = _unedited_body(text)
+    if body is not None:
+        text = _stamped(body.replace(FORMER_EXECUTOR_MARK, EXECUTOR_MARK))
     else:
         text = text.replace(FORMER_EXECUTOR_MARK, EXECUTOR_MARK)
     path.write_text(text, encoding="utf-8")
     return True
+
+
+def _stamped(body: str) -> str:
+    """``body`` (ending with a newline) and the checksum line that marks it as init's own."""
+    return body + _CHECKSUM_PREFIX + _checksum(body) + "\n"
+
+
+def _unedited_body(text: str) -> str | None:
+    """The config's body, if its last line is the checksum of the rest (as init wrote it); None once edited."""
+    body, _, last = text.rstrip("\n").rpartition("\n")
+    body += "\n"
+    return body if last.startswith(_CHECKSUM_PREFIX) and last[len(_CHECKSUM_PREFIX) :] == _checksum(body) else None
 
 
 def _checksum(text: str) -> str:
@@ -277,11 +288,8 @@ def _checksum(text: str) -> str:
 
 def _write_config(path: Path, text: str) -> bool:
     """Write the config unless an instructor edited the one there (its checksum line no longer matches)."""
-    if path.is_file():
-        old = path.read_text(encoding="utf-8")
-        body, _, last = old.rstrip("\n").rpartition("\n")
-        if not (last.startswith(_CHECKSUM_PREFIX) and last[len(_CHECKSUM_PREFIX) :] == _checksum(body + "\n")):
-            return False
+    if path.is_file() and _unedited_body(path.read_text(encoding="utf-8")) is None:
+        return False
     path.write_text(text, encoding="utf-8")
     return True
 
