@@ -9,11 +9,15 @@ import shlex
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from autograder import __version__
 from autograder.assignment import BUNDLED_SUITE, AssignmentError, load_assignment
 from autograder.errors import AutograderError
 from autograder.nbgrader.layout import CourseLayout
+
+if TYPE_CHECKING:
+    from autograder.grading.batch import Found
 
 EXIT_OK = 0
 EXIT_FAILED = 1  # the command ran and found a problem (for example a stale release)
@@ -294,8 +298,8 @@ def _grade_options(args: argparse.Namespace) -> GradeOptions:
                 raise UsageError(f"{option} must be positive, not {value:g}")
             limits[name] = value
     if args.student is not None:
-        if path.is_dir():
-            raise UsageError("--student names the student of a single notebook; PATH is a folder")
+        if path.is_dir() or path.suffix.lower() == ".zip":
+            raise UsageError("--student names the student of a single notebook; PATH is a folder or a zip")
         if not args.student.strip() or "/" in args.student or args.student.startswith("."):
             raise UsageError(f"--student wants a plain name, not {args.student!r}")
     course = args.nbgrader_course.resolve() if args.nbgrader_course else None
@@ -323,8 +327,18 @@ def run_grade(options: GradeOptions) -> int:
 
     found = batch.find(options.submissions, options.out, options.suite, options.student)
     submissions = found.submissions
+    if found.unpacked is not None:
+        unpacked = found.unpacked
+        print(f"unpacked {unpacked.files} file(s) of {options.submissions.name} into {unpacked.root}", file=sys.stderr)
+        for skipped in unpacked.skipped:
+            print(f"{options.submissions.name}: not unpacked: {skipped.name}: {skipped.reason}", file=sys.stderr)
     if not submissions:
         raise UsageError(f"no submissions in {options.submissions}")
+    if found.lms:
+        from autograder.lms.download import LMS_NAMES
+
+        handed = sum(s.handin is not None for s in submissions)
+        print(f"read as a {LMS_NAMES[found.lms]} download: {handed} participant(s)", file=sys.stderr)
     jobs = min(options.jobs, len(submissions))
     where = _where(options, jobs)
     print(f"grading {len(submissions)} submission(s) from {options.submissions} {where}", file=sys.stderr)
@@ -368,7 +382,23 @@ def run_grade(options: GradeOptions) -> int:
     print(terminal_table(results, run.assignment, color=use_color(sys.stdout)))
     print(f"\nwrote {gradebook} and {len(results)} result file(s) in {gradebook.parent / 'results'}")
     print(f"wrote {summary} and {len(results)} feedback page(s) in {summary.parent / 'feedback'}")
+    if found.lms:
+        _write_roster(found, options)
     return EXIT_OK
+
+
+def _write_roster(found: Found, options: GradeOptions) -> None:
+    """lms.json beside the reports: who each student is in the LMS, for `autograder export`."""
+    from autograder.lms.download import LMS_NAMES
+    from autograder.lms.roster import Roster, member, write_roster
+
+    members = tuple(member(s.student, s.handin) for s in found.submissions if s.handin is not None)
+    skipped = tuple((s.name, s.reason) for s in found.unpacked.skipped) if found.unpacked else ()
+    path = write_roster(options.out, Roster(found.lms, str(options.submissions), members, skipped))
+    where = shlex.quote(str(options.out))
+    target = "--worksheet WORKSHEET.csv" if found.lms == "moodle" else "--gradebook GRADEBOOK.csv"
+    print(f"wrote {path}: each student's {LMS_NAMES[found.lms]} identity")
+    print(f"  next: autograder export {where} --to {found.lms} {target}")
 
 
 def _bundled_limits() -> dict[str, float]:

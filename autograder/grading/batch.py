@@ -31,6 +31,7 @@ from autograder.results import StudentResult
 if TYPE_CHECKING:
     from autograder.grading.cluster import ClusterRun
     from autograder.grading.zygote import Zygote
+    from autograder.lms.archive import Unpacked
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,12 @@ class Found:
     submissions: list[Submission]
     suite: Path  # the folder holding assignment.yaml and the hidden tests
     named_after_assignment: bool  # one notebook given, named as every student's is: graded as its folder's
+    unpacked: Unpacked | None = None  # a zip given: what of it was unpacked into the output folder, and where
+
+    @property
+    def lms(self) -> str:
+        """The LMS whose download this is ("moodle", "canvas"), or ""."""
+        return next((s.handin.participant.lms for s in self.submissions if s.handin is not None), "")
 
 
 @dataclass
@@ -65,9 +72,20 @@ def find(path: Path, out: Path, suite: Path | None, student: str | None) -> Foun
 
     suite = suite or BUNDLED_SUITE
     nbgrader_path = _nbgrader_path(suite)
+    unpacked = None
+    if is_archive(path):  # an LMS's "download all" zip: unpacked into the output folder, then read as a folder
+        from autograder.lms.archive import unpack_download
+
+        unpacked = unpack_download(path, out)
+        path = unpacked.root
     submissions = discover(path, exclude=out, nbgrader_path=nbgrader_path, student=student)
     named = student is None and not path.is_dir() and path.name == nbgrader_path.rpartition("/")[2]
-    return Found(submissions, suite, named)
+    return Found(submissions, suite, named, unpacked)
+
+
+def is_archive(path: Path) -> bool:
+    """A zip file given as the submissions: an LMS's download."""
+    return path.suffix.lower() == ".zip" and path.is_file()
 
 
 def _nbgrader_path(suite: Path) -> str:

@@ -4,7 +4,10 @@ Layouts (the contract): ``submissions/<id>.ipynb``; ``submissions/<id>/<any>/...
 the one notebook anywhere inside the student's folder; and nbgrader's
 ``submitted/<id>/rnn_intro/rnn_intro.ipynb``, which is the one graded when the student's folder
 holds other notebooks too (a ``-Copy1`` saved beside it), since nbgrader itself grades that one.
-Hidden files and folders, ``.ipynb_checkpoints`` and ``__MACOSX`` are ignored.
+Hidden files and folders, ``.ipynb_checkpoints`` and ``__MACOSX`` are ignored. A Moodle or Canvas
+download (its folder, or one folder holding it, as an unzipping tool makes) is read by the names
+those LMSs give (:mod:`autograder.lms.download`): each participant is one student, whose files may be
+spread over several entries; a Canvas file uploaded again (``-N``) counts in its latest upload.
 Nothing else is dropped silently: an unknown file, an empty folder or two notebooks for one
 student each become a :class:`Submission` whose ``problem`` says why it cannot be graded; the
 notebooks left beside nbgrader's are named in the graded submission's ``message``.
@@ -18,6 +21,7 @@ following a link, without waiting on a pipe, and reads at most the size the grad
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import os
 import stat
@@ -26,6 +30,7 @@ from pathlib import Path
 
 from autograder.errors import AutograderError
 from autograder.grading.load import MAX_NOTEBOOK_BYTES, NotebookLoadError
+from autograder.lms.download import CANVAS, Handin, Piece, recognise, resubmission
 from autograder.results import Status
 
 NOTEBOOK_SUFFIX = ".ipynb"
@@ -44,6 +49,7 @@ class Submission:
     path: Path | None  # the notebook to grade; None when there is none
     problem: Status | None = None  # set when it cannot be graded, with ``message`` saying why
     message: str = ""  # why not graded; for a graded one, the notebooks left beside it (nbgrader's layout)
+    handin: Handin | None = None  # from an LMS's download: who handed it in, as the LMS names them
 
 
 def discover(
@@ -69,11 +75,20 @@ def discover(
             entries = sorted(listing, key=lambda e: e.name)
     except OSError as error:
         raise DiscoveryError(f"cannot list the submissions folder {root}: {error.strerror}") from None
+    entries = [
+        entry
+        for entry in entries
+        if not _ignored(entry.name) and (exclude is None or os.path.realpath(root / entry.name) != str(exclude))
+    ]
+    root, entries, download = _download(root, entries)
     found: dict[str, list[Submission]] = {}
+    if download is not None:
+        lms, pieces = download
+        entries = [entry for entry in entries if entry.name not in pieces]
+        for submission in _from_download(root, lms, pieces):
+            found[submission.student] = [submission]
     for entry in entries:
         path = root / entry.name
-        if _ignored(entry.name) or (exclude is not None and os.path.realpath(path) == str(exclude)):
-            continue
         if entry.is_dir(follow_symlinks=False):
             submission = _from_folder(path, exclude, nbgrader_path)
         else:
@@ -90,6 +105,95 @@ def discover(
             paths = _listing([_relative(c.path, root) for c in candidates if c.path])
             result.append(Submission(student, None, Status.DUPLICATE, f"several submissions: {paths}"))
     return sorted(result, key=lambda s: (s.student.casefold(), s.student))
+
+
+def _download(
+    root: Path, entries: list[os.DirEntry[str]]
+) -> tuple[Path, list[os.DirEntry[str]], tuple[str, dict[str, Piece]] | None]:
+    """The folder's entries read as an LMS's download, when they are one: ``(root, entries, (lms, pieces))``.
+    A folder holding nothing but one folder that is a download (an unzipped ``Course-Lab-42/``) is
+    read as that folder."""
+    download = recognise((entry.name, entry.is_dir(follow_symlinks=False)) for entry in entries)
+    if download is None and len(entries) == 1 and entries[0].is_dir(follow_symlinks=False):
+        inner = root / entries[0].name
+        try:
+            with os.scandir(inner) as listing:
+                inside = sorted((e for e in listing if not _ignored(e.name)), key=lambda e: e.name)
+        except OSError:
+            return root, entries, None
+        download = recognise((entry.name, entry.is_dir(follow_symlinks=False)) for entry in inside)
+        if download is not None:
+            return inner, inside, download
+    return root, entries, download
+
+
+def _from_download(root: Path, lms: str, pieces: dict[str, Piece]) -> list[Submission]:
+    """One submission per participant of an LMS download, from all the entries that are theirs."""
+    theirs: dict[str, list[Piece]] = {}
+    for piece in pieces.values():
+        theirs.setdefault(piece.participant.student, []).append(piece)
+    return [_handed_in(root, lms, group) for group in theirs.values()]
+
+
+def _handed_in(root: Path, lms: str, group: list[Piece]) -> Submission:
+    participant = group[0].participant
+    student = participant.student
+    files: list[tuple[Path, str, int, Piece]] = []  # path, the file's own name, lstat mode, the entry it is in
+    try:
+        for piece in sorted(group, key=lambda p: p.entry):
+            path = root / piece.entry
+            if piece.folder:
+                files += [(found, found.name, mode, piece) for found, mode in _files_in(path)]
+            else:
+                own = piece.file_name or f"{piece.plugin}.html"  # a Canvas text or link entry has no file name
+                files.append((path, own, os.lstat(path).st_mode, piece))
+    except OSError as error:
+        return Submission(student, None, Status.UNREADABLE, f"cannot list {error.filename}: {error.strerror}")
+    handin = Handin(
+        participant,
+        tuple(sorted(piece.entry for piece in group)),
+        tuple(_relative(path, root) for path, *_ in files),
+        any(piece.late for piece in group),
+    )
+    notebooks = [item for item in files if item[1].endswith(NOTEBOOK_SUFFIX)]
+    others = [own for _, own, _, _ in files if not own.endswith(NOTEBOOK_SUFFIX)]
+    if not notebooks:
+        why = f"no notebook among the files handed in: {_listing(others)}" if others else "no file handed in"
+        return Submission(student, None, Status.NO_NOTEBOOK, why, handin)
+    message = ""
+    if len(notebooks) > 1 and lms == CANVAS and len({resubmission(own)[0] for _, own, _, _ in notebooks}) == 1:
+        # One file uploaded again under the same name: Canvas renamed the later ones -1, -2...
+        notebooks.sort(key=lambda item: (item[3].attachment, resubmission(item[1])[1]))
+        left = _listing([own for _, own, _, _ in notebooks[:-1]])
+        message = f"graded {notebooks[-1][1]}, the latest upload; also in the download: {left}"
+        notebooks = notebooks[-1:]
+    if len(notebooks) > 1:
+        listing = _listing([_relative(path, root) for path, *_ in notebooks])
+        return Submission(student, None, Status.DUPLICATE, f"several notebooks: {listing}", handin)
+    path, own, mode, _ = notebooks[0]
+    problem = _not_a_file(mode)
+    if problem:
+        return Submission(student, path, Status.NOT_A_NOTEBOOK, f"{_relative(path, root)}: {problem}", handin)
+    if others and not message:
+        message = f"graded {own}; also handed in, not graded: {_listing(others)}"
+    return Submission(student, path, message=message, handin=dataclasses.replace(handin, graded=_relative(path, root)))
+
+
+def _files_in(folder: Path) -> list[tuple[Path, int]]:
+    """Every entry under ``folder`` that is not a folder (links included, never followed), with its ``lstat`` mode."""
+    found, pending = [], [folder]
+    while pending:
+        here = pending.pop()
+        with os.scandir(here) as listing:
+            entries = sorted(listing, key=lambda e: e.name)
+        for entry in entries:
+            if _ignored(entry.name):
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                pending.append(here / entry.name)
+            else:
+                found.append((here / entry.name, entry.stat(follow_symlinks=False).st_mode))
+    return sorted(found)
 
 
 def single_student(path: Path, nbgrader_path: str = "") -> str:
