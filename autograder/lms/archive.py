@@ -136,12 +136,9 @@ def unpack(archive: Path, root: Path) -> Unpacked:
                 result.skipped.append(Skipped(name, f"past {MAX_TOTAL_BYTES / 2**30:g} GB for the whole download"))
                 continue
             declared += info.file_size
-            problem = _make_folders(root, parts[:-1])
-            if not problem:
-                written = _write(handle, info, root.joinpath(*parts))
-                problem = written if isinstance(written, str) else ""
-            if problem:
-                result.skipped.append(Skipped(name, problem))
+            written = _make_folders(root, parts[:-1]) or _write(handle, info, root.joinpath(*parts))
+            if isinstance(written, str):
+                result.skipped.append(Skipped(name, written))
                 continue
             seen.add(parts)
             result.files += 1
