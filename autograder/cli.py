@@ -8,6 +8,7 @@ import re
 import shlex
 import sys
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -95,8 +96,105 @@ def _parser() -> argparse.ArgumentParser:
     verbs.required = True
     _add_release_verb(verbs)
     _add_grade_verb(verbs)
+    _add_export_verb(verbs)
     _add_nbgrader_verbs(verbs)
     return parser
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    out: Path  # a run's output folder
+    to: str  # "moodle", "canvas" or "csv"
+    worksheet: Path | None = None  # Moodle's offline grading worksheet
+    gradebook: Path | None = None  # Canvas's gradebook export
+    column: str | None = None  # the gradebook's column for the assignment
+    scale: Decimal | None = None  # points on the LMS's scale (default: the LMS file's own maximum)
+    lang: str = "fr"  # the language of Moodle's feedback comments
+
+
+def _add_export_verb(verbs: argparse._SubParsersAction[_Parser]) -> None:
+    export = verbs.add_parser(
+        "export",
+        help="put a run's grades into the file Moodle or Canvas imports, or a per-question CSV",
+        description="Read a grading run's output folder and write into OUT_DIR/export/: for Moodle, the offline "
+        "grading worksheet you downloaded with Grade and Feedback comments filled in, and a zip of the feedback pages "
+        "for 'Upload multiple feedback files in a zip'; for Canvas, your gradebook export with the assignment's "
+        "column filled in; with --to csv, one row per student and a column per question. Grades are scaled to the "
+        "LMS's maximum (or --scale) and rounded to 2 decimals, half up. Moodle and Canvas need a run that graded "
+        "their download (zip or folder) as it is.",
+    )
+    export.add_argument("out", type=Path, metavar="OUT_DIR", help="the output folder of `autograder grade`")
+    export.add_argument("--to", required=True, choices=("moodle", "canvas", "csv"), help="what to write")
+    export.add_argument(
+        "--worksheet",
+        type=Path,
+        metavar="FILE",
+        help="Moodle: the assignment's grading worksheet (View all submissions > Grading action > "
+        "Download grading worksheet)",
+    )
+    export.add_argument(
+        "--gradebook", type=Path, metavar="FILE", help="Canvas: your gradebook export (Grades > Export > CSV)"
+    )
+    export.add_argument(
+        "--column",
+        metavar="TITLE",
+        help="Canvas: the assignment's column, 'Title (id)', its title or its id (default: the column whose "
+        "title holds the assignment's id, or the only assignment)",
+    )
+    export.add_argument(
+        "--scale",
+        metavar="N",
+        help="grades out of N (French grades: 20); default: the worksheet's maximum grade or the column's points "
+        "possible, which N must then equal; with --to csv, adds a grade column out of N",
+    )
+    export.add_argument(
+        "--lang",
+        choices=("fr", "en"),
+        default="fr",
+        help="language of the feedback comments written into Moodle's worksheet (default: fr)",
+    )
+
+
+def _export_options(args: argparse.Namespace) -> ExportOptions:
+    out = args.out.resolve()
+    if not out.is_dir():
+        raise UsageError(f"no such output folder: {args.out}")
+    needed = {"moodle": ("--worksheet", args.worksheet), "canvas": ("--gradebook", args.gradebook)}
+    for to, (option, value) in needed.items():
+        if args.to == to and value is None:
+            raise UsageError(f"--to {to} needs {option} FILE")
+        if args.to != to and value is not None:
+            raise UsageError(f"{option} is for --to {to}")
+    if args.column is not None and args.to != "canvas":
+        raise UsageError("--column is for --to canvas")
+    for value in (args.worksheet, args.gradebook):
+        if value is not None and not value.is_file():
+            raise UsageError(f"no such file: {value}")
+    scale = None
+    if args.scale is not None:
+        try:
+            scale = Decimal(args.scale.replace(",", "."))
+        except ArithmeticError:
+            scale = None
+        if scale is None or not scale.is_finite() or scale <= 0:
+            raise UsageError(f"--scale wants a positive number, not {args.scale!r}")
+    return ExportOptions(out, args.to, args.worksheet, args.gradebook, args.column, scale, args.lang)
+
+
+def run_export(options: ExportOptions) -> int:
+    from autograder.lms import export
+
+    if options.to == "moodle":
+        assert options.worksheet is not None  # _export_options requires it
+        report = export.export_moodle(options.out, options.worksheet, options.scale, options.lang)
+    elif options.to == "canvas":
+        assert options.gradebook is not None
+        report = export.export_canvas(options.out, options.gradebook, options.column, options.scale)
+    else:
+        report = export.export_table(options.out, options.scale)
+    for line in report.lines:
+        print(line)
+    return EXIT_OK
 
 
 def _add_release_verb(verbs: argparse._SubParsersAction[_Parser]) -> None:
@@ -383,18 +481,18 @@ def run_grade(options: GradeOptions) -> int:
     print(f"\nwrote {gradebook} and {len(results)} result file(s) in {gradebook.parent / 'results'}")
     print(f"wrote {summary} and {len(results)} feedback page(s) in {summary.parent / 'feedback'}")
     if found.lms:
-        _write_roster(found, options)
+        _write_roster(found, options, run.assignment.id)
     return EXIT_OK
 
 
-def _write_roster(found: Found, options: GradeOptions) -> None:
+def _write_roster(found: Found, options: GradeOptions, assignment: str) -> None:
     """lms.json beside the reports: who each student is in the LMS, for `autograder export`."""
     from autograder.lms.download import LMS_NAMES
     from autograder.lms.roster import Roster, member, write_roster
 
     members = tuple(member(s.student, s.handin) for s in found.submissions if s.handin is not None)
     skipped = tuple((s.name, s.reason) for s in found.unpacked.skipped) if found.unpacked else ()
-    path = write_roster(options.out, Roster(found.lms, str(options.submissions), members, skipped))
+    path = write_roster(options.out, Roster(found.lms, assignment, str(options.submissions), members, skipped))
     where = shlex.quote(str(options.out))
     target = "--worksheet WORKSHEET.csv" if found.lms == "moodle" else "--gradebook GRADEBOOK.csv"
     print(f"wrote {path}: each student's {LMS_NAMES[found.lms]} identity")
@@ -557,6 +655,8 @@ def main(argv: list[str] | None = None) -> int:
             return run_grade_into_nbgrader(options) if options.nbgrader_course else run_grade(options)
         if args.verb == "nbgrader":
             return run_nbgrader_init(_nbgrader_init_options(args))
+        if args.verb == "export":
+            return run_export(_export_options(args))
         return run_release(_release_options(args))
     except UsageError as error:
         print(f"autograder: error: {error}", file=sys.stderr)

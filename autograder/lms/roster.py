@@ -37,6 +37,7 @@ class Member:
 @dataclass(frozen=True)
 class Roster:
     lms: str
+    assignment: str  # the assignment's id (rnn_intro): how a gradebook's column for it is found
     download: str  # the zip or folder graded, as given
     members: tuple[Member, ...]
     skipped: tuple[tuple[str, str], ...] = ()  # entries of the archive not unpacked, and why
@@ -56,6 +57,7 @@ def member(student: str, handin: Handin) -> Member:
 def write_roster(out: Path, roster: Roster) -> Path:
     data = {
         "lms": roster.lms,
+        "assignment": roster.assignment,
         "download": roster.download,
         "participants": [
             {
@@ -99,6 +101,6 @@ def read_roster(out: Path) -> Roster | None:
             for item in data["participants"]
         )
         skipped = tuple((str(s["entry"]), str(s["reason"])) for s in data.get("not_unpacked", []))
-        return Roster(str(lms), str(data["download"]), members, skipped)
+        return Roster(str(lms), str(data["assignment"]), str(data["download"]), members, skipped)
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise RosterError(f"{path} is not a roster autograder wrote ({type(error).__name__}: {error})") from None
