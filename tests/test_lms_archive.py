@@ -3,12 +3,15 @@ and the rest is unpacked as its author named it."""
 
 from __future__ import annotations
 
+import csv
 import io
 import os
 import zipfile
 from pathlib import Path
 
 import pytest
+from conftest import run_cli
+from lms_fixtures import hostile_download
 from zips import Entry, build
 
 from autograder.lms.archive import MAX_ENTRY_BYTES, ArchiveError, unpack
@@ -126,3 +129,35 @@ def test_a_file_that_is_not_a_zip_is_one_error(tmp_path, content):
     with pytest.raises(ArchiveError, match=r"bad\.zip is not a readable zip archive"):
         unpack(tmp_path / "bad.zip", tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+def _tree(folder: Path) -> set[str]:
+    return {str(path) for path in folder.rglob("*")}
+
+
+def test_a_hostile_download_is_graded_without_its_attacks_and_nothing_lands_outside(tmp_path):
+    work = tmp_path / "work"
+    work.mkdir()
+    download = work / "download.zip"
+    download.write_bytes(hostile_download(tmp_path / "absolute.ipynb"))
+    before = _tree(tmp_path)
+    result = run_cli("grade", str(download), "-j", "1", cwd=work)
+    assert result.returncode == 0, result.stderr[-2000:]
+    out = work / "grading-output"
+    new = _tree(tmp_path) - before
+    assert str(out) in new
+    assert [path for path in new if path != str(out) and not path.startswith(f"{out}/")] == []
+    assert not (tmp_path / "absolute.ipynb").exists()
+    refused = [line for line in result.stderr.splitlines() if "not unpacked" in line]
+    assert len(refused) == 5
+    for name, why in [
+        ("../escaped.ipynb", "leave the extraction folder"),
+        ("Bob Roy_100002_assignsubmission_file/../../../escaped-too.ipynb", "leave the extraction folder"),
+        (str(tmp_path / "absolute.ipynb"), "an absolute path"),
+        ("Eve Noir_100003_assignsubmission_file/rnn_intro.ipynb", "a symbolic link"),
+        ("Zed Bomb_100004_assignsubmission_file/rnn_intro.ipynb", "10.0 GB uncompressed"),
+    ]:
+        assert sum(f"download.zip: not unpacked: {name}: " in line and why in line for line in refused) == 1, name
+    with (out / "grades.csv").open(encoding="utf-8") as stream:
+        rows = {row["student"]: (row["status"], row["total"]) for row in csv.DictReader(stream)}
+    assert rows == {"Alice Martin_100001": ("graded", "26"), "Chloé Lefèvre_100005": ("graded", "0")}

@@ -12,6 +12,7 @@ import subprocess
 import time
 
 from tests.conftest import REPO, VENV_BIN
+from tests.lms_fixtures import hostile_download
 from tests.unprivileged import DEBIAN_PYTHON
 
 EXAMPLES = REPO / "examples" / "submissions"
@@ -120,3 +121,34 @@ def test_the_user_runs_every_wall_but_the_user_id_and_cgroups(instructor, tmp_pa
     assert seen["cwd"] == "/tmp/work"  # a private scratch folder, not the home folder it was run from
     assert {seen[p] for p in seen if p.startswith("/")} <= {"PermissionError", "FileNotFoundError"}
     assert seen["net"] != "connected"
+
+
+def test_a_hostile_lms_download_grades_the_same_as_the_user_and_nothing_lands_outside(instructor, tmp_path):
+    """The zip's attacks (../, an absolute path into the user's home, a link, a bomb) as the user, from home."""
+    target = instructor.home / "absolute.ipynb"
+    archive = hostile_download(target)
+    (tmp_path / "download.zip").write_bytes(archive)
+    root = subprocess.run(
+        [str(VENV_BIN / "autograder"), "grade", str(tmp_path / "download.zip"), "--out", str(tmp_path / "root")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert root.returncode == 0, root.stderr[-2000:]
+    downloads = instructor.home / "Téléchargements"
+    downloads.mkdir()
+    (downloads / "download.zip").write_bytes(archive)
+    instructor.give(downloads)
+    before = {str(path) for path in instructor.home.rglob("*") if ".venv" not in path.parts and "kit" not in path.parts}
+    try:
+        graded = instructor.run(str(instructor.bin / "autograder"), "grade", "Téléchargements/download.zip")
+    finally:
+        instructor.kill_all()
+    assert graded.returncode == 0, graded.stderr[-2000:]
+    out = downloads / "grading-output"
+    assert (out / "grades.csv").read_text() == (tmp_path / "root" / "grades.csv").read_text()
+    assert "Alice Martin_100001,26,26,graded" in (out / "grades.csv").read_text()
+    after = {str(path) for path in instructor.home.rglob("*") if ".venv" not in path.parts and "kit" not in path.parts}
+    assert [path for path in after - before if not path.startswith(f"{out}")] == []
+    assert not target.exists()
+    assert sum("not unpacked" in line for line in graded.stderr.splitlines()) == 5
