@@ -397,7 +397,8 @@ def _grade_options(args: argparse.Namespace) -> GradeOptions:
             limits[name] = value
     if args.student is not None:
         if path.is_dir() or path.suffix.lower() == ".zip":
-            raise UsageError("--student names the student of a single notebook; PATH is a folder or a zip")
+            kind = "a folder" if path.is_dir() else "a zip, whose entries name their students"
+            raise UsageError(f"--student names the student of a single notebook; PATH is {kind}")
         if not args.student.strip() or "/" in args.student or args.student.startswith("."):
             raise UsageError(f"--student wants a plain name, not {args.student!r}")
     course = args.nbgrader_course.resolve() if args.nbgrader_course else None

@@ -14,7 +14,7 @@ from conftest import run_cli
 from lms_fixtures import hostile_download
 from zips import Entry, build
 
-from autograder.lms.archive import MAX_ENTRY_BYTES, ArchiveError, unpack
+from autograder.lms.archive import MAX_ENTRY_BYTES, ArchiveError, unpack, unpack_download
 
 GOOD = "Alice Martin_100001_assignsubmission_file_/rnn_intro.ipynb"
 
@@ -161,3 +161,29 @@ def test_a_hostile_download_is_graded_without_its_attacks_and_nothing_lands_outs
     with (out / "grades.csv").open(encoding="utf-8") as stream:
         rows = {row["student"]: (row["status"], row["total"]) for row in csv.DictReader(stream)}
     assert rows == {"Alice Martin_100001": ("graded", "26"), "Chloé Lefèvre_100005": ("graded", "0")}
+
+
+def test_a_second_run_replaces_the_download_it_unpacked_and_never_a_folder_of_yours(tmp_path):
+    first = tmp_path / "first.zip"
+    first.write_bytes(build([Entry(b"a_1_assignsubmission_file/old.ipynb", b"{}")]))
+    second = tmp_path / "second.zip"
+    second.write_bytes(build([Entry(b"a_1_assignsubmission_file/new.ipynb", b"{}")]))
+    out = tmp_path / "out"
+    unpack_download(first, out)
+    unpacked = unpack_download(second, out)
+    assert unpacked.root == out / "download"
+    assert _files(out / "download") == {"a_1_assignsubmission_file/new.ipynb", ".autograder-download"}
+    assert sorted(path.name for path in out.iterdir()) == ["download"]  # no staging folder left behind
+    mine = tmp_path / "mine"
+    (mine / "download").mkdir(parents=True)
+    (mine / "download" / "notes.txt").write_text("mes notes")
+    with pytest.raises(ArchiveError, match=r"download exists and was not unpacked by autograder"):
+        unpack_download(second, mine)
+    assert (mine / "download" / "notes.txt").read_text() == "mes notes"
+
+
+def test_grading_a_file_that_is_not_a_zip_is_one_line_and_exit_1(tmp_path):
+    (tmp_path / "download.zip").write_text("<html>Moodle session expired</html>")
+    result = run_cli("grade", str(tmp_path / "download.zip"), cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr == "autograder: download.zip is not a readable zip archive (File is not a zip file)\n"
