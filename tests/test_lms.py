@@ -307,3 +307,16 @@ def test_the_per_question_csv_names_each_student_as_the_lms_does(canvas):
     assert rows["lefèvreélodie_1002"]["late"] == "yes"
     assert rows["duboischloé_1004"]["message"].startswith("no notebook among the files handed in")
     assert len(CANVAS_CLASS) == len(rows)
+
+
+def test_a_grade_moodle_will_not_change_is_named(moodle, tmp_path):
+    _, out, _, _ = moodle
+    lines = moodle_worksheet(MOODLE_CLASS).decode().split("\n")
+    lines = [line.replace(",Yes,", ",No,") if line.startswith('"Participant 100005"') else line for line in lines]
+    sheet = tmp_path / "Grades-locked.csv"
+    sheet.write_text("\n".join(lines), encoding="utf-8")
+    exported = run_cli("export", str(out), "--to", "moodle", "--worksheet", str(sheet), cwd=tmp_path)
+    assert exported.returncode == 0, exported.stderr
+    assert "Moodle will not change them ('Grade can be changed' is No) (1):\n  David Roux (participant 100005)" in (
+        exported.stdout
+    )

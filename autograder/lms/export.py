@@ -223,10 +223,15 @@ def export_moodle(out: Path, worksheet_path: Path, scale: Decimal | None, lang: 
     if missing:
         report.lines.append(f"graded but not in the worksheet, so not written ({len(missing)}):")
         report.lines += missing
+    locked = [member for member in ready if member.participant.id in sheet.locked & set(grades)]
+    if locked:
+        report.lines.append(f"written, but Moodle will not change them ('Grade can be changed' is No) ({len(locked)}):")
+        report.lines += [f"  {_who(member)}" for member in locked]
     handed = {m.participant.id for m in members}
     nothing = [p for p in sheet.participants if p not in handed]
     if nothing:
         report.lines.append(f"{len(nothing)} participant(s) of the worksheet handed nothing in: left as they are")
+    _not_unpacked(report, roster)
     pages = {}
     for member in members:
         page = out / FEEDBACK_DIR / feedback_file_name(member.student)
@@ -244,6 +249,16 @@ def export_moodle(out: Path, worksheet_path: Path, scale: Decimal | None, lang: 
         f"  '{moodle.IGNORE_MODIFIED}'",
     ]
     return report
+
+
+def _not_unpacked(report: Report, roster: Roster) -> None:
+    if roster.skipped:
+        report.lines.append(
+            f"{len(roster.skipped)} entr{'y' if len(roster.skipped) == 1 else 'ies'} of the download "
+            f"{'was' if len(roster.skipped) == 1 else 'were'} not unpacked (see lms.json): "
+            + ", ".join(name for name, _ in roster.skipped[:5])
+            + (" and more" if len(roster.skipped) > 5 else "")
+        )
 
 
 def export_canvas(out: Path, gradebook_path: Path, column: str | None, scale: Decimal | None) -> Report:
@@ -277,6 +292,7 @@ def export_canvas(out: Path, gradebook_path: Path, column: str | None, scale: De
     nothing = [user for user in book.students if user not in handed]
     if nothing:
         report.lines.append(f"{len(nothing)} student(s) of the gradebook handed nothing in: left as they are")
+    _not_unpacked(report, roster)
     report.lines = head + report.lines
     report.lines.append("in Canvas: Grades > Import, with this file; Canvas shows the changes before it saves them")
     return report

@@ -35,6 +35,8 @@ MAXIMUM = ("Maximum grade", "Note maximale")
 SCALE = ("Scale", "Barème")
 MODIFIED = ("Last modified (grade)", "Dernière modification (note)")
 FULL_NAME = ("Full name", "Nom complet")
+CAN_CHANGE = ("Grade can be changed", "La note peut être modifiée")
+_NO = {"no", "non"}
 FEEDBACK = ("Feedback comments", "Commentaires de feedback", "Feedback par commentaires")
 IGNORE_MODIFIED = "Allow updating records that have been modified more recently in Moodle than in the spreadsheet."
 _PARTICIPANT = re.compile(r"^\D*?(\d+)\s*$")
@@ -57,6 +59,7 @@ class Worksheet:
     decimal: str  # the decimal separator Moodle wrote, "." or ","
     participants: dict[str, int]  # participant id -> row index
     names: dict[str, str]  # participant id -> full name, when the worksheet shows names
+    locked: set[str]  # participants whose grade Moodle will not change ("Grade can be changed: No")
 
     def fill(self, grades: dict[str, tuple[Decimal, str]]) -> str:
         """The worksheet's text with ``grades`` (participant id -> grade, feedback HTML) written in; every
@@ -107,6 +110,8 @@ def read_worksheet(path: Path) -> Worksheet:
     names: dict[str, str] = {}
     maxima: set[str] = set()
     full_name = _column(header, FULL_NAME)
+    can_change = _column(header, CAN_CHANGE)
+    locked: set[str] = set()
     for index, row in enumerate(rows[1:], start=1):
         match = _PARTICIPANT.match(row.get(found["identifier"]))
         if match is None:
@@ -115,6 +120,8 @@ def read_worksheet(path: Path) -> Worksheet:
         participants[participant] = index
         if full_name is not None:
             names[participant] = row.get(full_name)
+        if can_change is not None and row.get(can_change).strip().casefold() in _NO:
+            locked.add(participant)
         if maximum_column is not None and row.get(maximum_column).strip():
             maxima.add(row.get(maximum_column).strip())
     if not participants:
@@ -132,6 +139,7 @@ def read_worksheet(path: Path) -> Worksheet:
         decimal,
         participants,
         names,
+        locked,
     )
 
 
