@@ -147,12 +147,12 @@ def _add_export_verb(verbs: argparse._SubParsersAction[_Parser]) -> None:
         help="grades out of N (French grades: 20); default: the worksheet's maximum grade or the column's points "
         "possible, which N must then equal; with --to csv, adds a grade column out of N",
     )
-    export.add_argument(
-        "--lang",
-        choices=("fr", "en"),
-        default="fr",
-        help="language of the feedback comments written into Moodle's worksheet (default: fr)",
-    )
+    _add_lang(export, "the feedback comments written into Moodle's worksheet")
+
+
+def _add_lang(parser: argparse.ArgumentParser, what: str) -> None:
+    """``--lang``: the language of what students read (French by default)."""
+    parser.add_argument("--lang", choices=("fr", "en"), default="fr", help=f"language of {what} (default: fr)")
 
 
 def _export_options(args: argparse.Namespace) -> ExportOptions:
@@ -261,12 +261,7 @@ def _add_grade_verb(verbs: argparse._SubParsersAction[_Parser]) -> None:
         help="also store each graded student's question scores in the gradebook of the nbgrader course in DIR "
         "(as autograded scores: `nbgrader export` and formgrader show them)",
     )
-    grade.add_argument(
-        "--lang",
-        choices=("fr", "en"),
-        default="fr",
-        help="language of the students' feedback pages (default: fr)",
-    )
+    _add_lang(grade, "the students' feedback pages")
     grade.add_argument(
         "--require-sandbox",
         action="store_true",

@@ -16,6 +16,7 @@ import html
 import io
 import json
 import os
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -193,47 +194,58 @@ def _graded_members(report: Report, members: list[Member], outcomes: dict[str, O
     return ready
 
 
+def _place(
+    report: Report, roster: Roster, outcomes: dict[str, Outcome], scale: Decimal, rows: Collection[str], where: str
+) -> dict[str, tuple[Member, Decimal]]:
+    """Each graded member whose LMS id has a row in the LMS's file (``rows``), with their grade on ``scale``;
+    everyone else of the download, and the file's rows with no submission, go into the report."""
+    members = list(roster.members)
+    placed, missing = {}, []
+    for member in _graded_members(report, members, outcomes, where):
+        outcome = outcomes[member.student]
+        grade = on_scale(outcome.score, outcome.max_score, scale)
+        participant = member.participant
+        if participant.anonymous or participant.id not in rows:
+            why = " (anonymous grading: the gradebook has no such id)" if participant.anonymous else ""
+            missing.append(f"  {_who(member)}: {grade:f} / {_plain(scale)}{why}")
+        else:
+            placed[participant.id] = (member, grade)
+    if missing:
+        report.lines.append(f"graded but not in the {where}, so not written ({len(missing)}):")
+        report.lines += missing
+    handed = {member.participant.id for member in members}
+    nothing = [row for row in rows if row not in handed]
+    if nothing:
+        people = "participant(s)" if roster.lms == MOODLE else "student(s)"
+        report.lines.append(f"{len(nothing)} {people} of the {where} handed nothing in: left as they are")
+    if roster.skipped:
+        shown = ", ".join(name for name, _ in roster.skipped[:5]) + (" and more" if len(roster.skipped) > 5 else "")
+        report.lines.append(f"{len(roster.skipped)} entry(ies) of the download not unpacked (see lms.json): {shown}")
+    return placed
+
+
 def export_moodle(out: Path, worksheet_path: Path, scale: Decimal | None, lang: str) -> Report:
     roster = _roster(out, MOODLE)
     outcomes = {o.student: o for o in read_run(out)[0]}
     sheet = moodle.read_worksheet(worksheet_path)
     scale = _scale(scale, sheet.maximum, f"the worksheet's maximum grade ({worksheet_path.name})")
     report = Report()
-    members = list(roster.members)
-    ready = _graded_members(report, members, outcomes, "worksheet")
-    grades, missing = {}, []
-    for member in ready:
-        outcome = outcomes[member.student]
-        grade = on_scale(outcome.score, outcome.max_score, scale)
-        if member.participant.id not in sheet.participants:
-            missing.append(f"  {_who(member)}: {grade:f} / {_plain(scale)}")
-            continue
-        grades[member.participant.id] = (grade, comment(outcome, grade, scale, roster.assignment, lang))
+    placed = _place(report, roster, outcomes, scale, sheet.participants, "worksheet")
+    grades = {
+        participant: (grade, comment(outcomes[member.student], grade, scale, roster.assignment, lang))
+        for participant, (member, grade) in placed.items()
+    }
     target = out / EXPORT_DIR / worksheet_path.name
-    text = sheet.fill(grades)
-    report.written.append(_write(target, text))
-    head = [
-        f"wrote {target}: {len(grades)} grade(s) out of {_plain(scale)}, {ROUNDING}"
-        + ("" if sheet.feedback is not None else " (no 'Feedback comments' column: feedback comments are off)"),
-    ]
-    for member in ready:
-        if member.participant.id in grades:
-            grade = grades[member.participant.id][0]
-            head.append(f"  {_who(member)}: {grade:f}")
-    if missing:
-        report.lines.append(f"graded but not in the worksheet, so not written ({len(missing)}):")
-        report.lines += missing
-    locked = [member for member in ready if member.participant.id in sheet.locked & set(grades)]
+    report.written.append(_write(target, sheet.fill(grades)))
+    off = "" if sheet.feedback is not None else " (no 'Feedback comments' column: feedback comments are off)"
+    head = [f"wrote {target}: {len(grades)} grade(s) out of {_plain(scale)}, {ROUNDING}{off}"]
+    head += [f"  {_who(member)}: {grade:f}" for member, grade in placed.values()]
+    locked = [member for participant, (member, _) in placed.items() if participant in sheet.locked]
     if locked:
         report.lines.append(f"written, but Moodle will not change them ('Grade can be changed' is No) ({len(locked)}):")
         report.lines += [f"  {_who(member)}" for member in locked]
-    handed = {m.participant.id for m in members}
-    nothing = [p for p in sheet.participants if p not in handed]
-    if nothing:
-        report.lines.append(f"{len(nothing)} participant(s) of the worksheet handed nothing in: left as they are")
-    _not_unpacked(report, roster)
     pages = {}
-    for member in members:
+    for member in roster.members:
         page = out / FEEDBACK_DIR / feedback_file_name(member.student)
         if page.is_file():
             pages[member.participant.id] = (feedback_folder(member.participant, member.entries), page)
@@ -251,48 +263,17 @@ def export_moodle(out: Path, worksheet_path: Path, scale: Decimal | None, lang: 
     return report
 
 
-def _not_unpacked(report: Report, roster: Roster) -> None:
-    if roster.skipped:
-        report.lines.append(
-            f"{len(roster.skipped)} entr{'y' if len(roster.skipped) == 1 else 'ies'} of the download "
-            f"{'was' if len(roster.skipped) == 1 else 'were'} not unpacked (see lms.json): "
-            + ", ".join(name for name, _ in roster.skipped[:5])
-            + (" and more" if len(roster.skipped) > 5 else "")
-        )
-
-
 def export_canvas(out: Path, gradebook_path: Path, column: str | None, scale: Decimal | None) -> Report:
     roster = _roster(out, CANVAS)
     outcomes = {o.student: o for o in read_run(out)[0]}
     book = canvas.read_gradebook(gradebook_path, column, roster.assignment)
     scale = _scale(scale, book.points, f"the Points Possible of {book.title!r}")
     report = Report()
-    members = list(roster.members)
-    ready = _graded_members(report, members, outcomes, "gradebook")
-    scores, missing = {}, []
-    for member in ready:
-        outcome = outcomes[member.student]
-        score = on_scale(outcome.score, outcome.max_score, scale)
-        if member.participant.anonymous or member.participant.id not in book.students:
-            why = " (anonymous grading: the gradebook has no such id)" if member.participant.anonymous else ""
-            missing.append(f"  {_who(member)}: {score:f} / {_plain(scale)}{why}")
-            continue
-        scores[member.participant.id] = score
+    placed = _place(report, roster, outcomes, scale, book.students, "gradebook")
     target = out / EXPORT_DIR / gradebook_path.name
-    report.written.append(_write(target, book.fill(scores)))
-    head = [f"wrote {target}: {len(scores)} score(s) in {book.title!r}, out of {_plain(scale)}, {ROUNDING}"]
-    for member in ready:
-        if member.participant.id in scores and not member.participant.anonymous:
-            late = ", late" if member.late else ""
-            head.append(f"  {_who(member)}: {scores[member.participant.id]:f}{late}")
-    if missing:
-        report.lines.append(f"graded but not in the gradebook, so not written ({len(missing)}):")
-        report.lines += missing
-    handed = {m.participant.id for m in members}
-    nothing = [user for user in book.students if user not in handed]
-    if nothing:
-        report.lines.append(f"{len(nothing)} student(s) of the gradebook handed nothing in: left as they are")
-    _not_unpacked(report, roster)
+    report.written.append(_write(target, book.fill({user: grade for user, (_, grade) in placed.items()})))
+    head = [f"wrote {target}: {len(placed)} score(s) in {book.title!r}, out of {_plain(scale)}, {ROUNDING}"]
+    head += [f"  {_who(member)}: {grade:f}{', late' if member.late else ''}" for member, grade in placed.values()]
     report.lines = head + report.lines
     report.lines.append("in Canvas: Grades > Import, with this file; Canvas shows the changes before it saves them")
     return report
