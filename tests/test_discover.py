@@ -229,3 +229,19 @@ def test_a_file_that_is_not_a_notebook_is_not_a_notebook_alone_as_in_a_folder(tm
     assert [(s.student, s.problem, s.message) for s in in_folder] == [
         (s.student, s.problem, s.message) for s in by_itself
     ]
+
+
+def test_names_that_are_not_utf8_become_readable_student_ids_and_their_files_are_still_read(tmp_path):
+    """`unzip` writes a Windows zip's names as their raw code page 437 bytes; a copy from Windows, Windows-1252."""
+    cp437 = tmp_path / os.fsdecode("Chlo\x82 Lef\x8avre_100005_assignsubmission_file".encode("latin-1"))
+    _touch(cp437 / "rnn_intro.ipynb")
+    cp1252 = tmp_path / os.fsdecode(b"Zo\xeb Hadj_100006_assignsubmission_file")
+    _touch(cp1252 / os.fsdecode(b"tp\xe9.ipynb"))
+    rows = _rows(tmp_path)
+    assert set(rows) == {"Chloé Lefèvre_100005", "Zoë Hadj_100006"}
+    assert rows["Chloé Lefèvre_100005"].path == cp437 / "rnn_intro.ipynb"
+    assert read_submission(rows["Zoë Hadj_100006"].path) == b"{}"
+    assert rows["Zoë Hadj_100006"].source.endswith("Zoë Hadj_100006_assignsubmission_file/tpé.ipynb")
+    plain = tmp_path / "plain"
+    _touch(plain / os.fsdecode(b"Andr\xe9.ipynb"))
+    assert [s.student for s in discover(plain)] == ["André"]

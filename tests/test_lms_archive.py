@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from conftest import run_cli
-from lms_fixtures import hostile_download
+from lms_fixtures import hostile_download, notebook
 from zips import Entry, build
 
 from autograder.lms.archive import MAX_ENTRY_BYTES, ArchiveError, unpack, unpack_download
@@ -187,3 +187,20 @@ def test_grading_a_file_that_is_not_a_zip_is_one_line_and_exit_1(tmp_path):
     result = run_cli("grade", str(tmp_path / "download.zip"), cwd=tmp_path)
     assert result.returncode == 1
     assert result.stderr == "autograder: download.zip is not a readable zip archive (File is not a zip file)\n"
+
+
+def test_a_download_unzipped_with_raw_code_page_names_is_graded_under_readable_names(tmp_path):
+    """What `unzip` leaves from a Windows zip without the UTF-8 flag: names in code page 437 bytes."""
+    folder = tmp_path / "download"
+    raw = "Chloé Lefèvre_100005_assignsubmission_file".encode("cp437")
+    (folder / os.fsdecode(raw)).mkdir(parents=True)
+    (folder / os.fsdecode(raw) / "rnn_intro.ipynb").write_bytes(notebook("stubs"))
+    result = run_cli("grade", str(folder), "-j", "1", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    out = tmp_path / "grading-output"
+    with (out / "grades.csv").open(encoding="utf-8") as stream:
+        assert [(row["student"], row["status"]) for row in csv.DictReader(stream)] == [
+            ("Chloé Lefèvre_100005", "graded")
+        ]
+    assert (out / "feedback" / "Chloé Lefèvre_100005.html").is_file()
+    assert "Chloé Lefèvre_100005" in (out / "lms.json").read_text(encoding="utf-8")

@@ -174,7 +174,7 @@ def result_of(future: Future, submission: Submission, assignment: Assignment) ->
     """A finished task's result; the workers it killed make it this student's grader_error, not the batch's."""
     from autograder.grading.scoring import not_graded
 
-    source = str(submission.path)
+    source = submission.source
     try:
         result = future.result()
     except KilledWorker as error:

@@ -51,6 +51,11 @@ class Submission:
     message: str = ""  # why not graded; for a graded one, the notebooks left beside it (nbgrader's layout)
     handin: Handin | None = None  # from an LMS's download: who handed it in, as the LMS names them
 
+    @property
+    def source(self) -> str:
+        """The notebook's path as the reports show it (text, whatever bytes its name holds); "" when none."""
+        return readable(str(self.path)) if self.path is not None else ""
+
 
 def discover(
     root: Path, exclude: Path | None = None, nbgrader_path: str = "", student: str | None = None
@@ -84,15 +89,16 @@ def discover(
     found: dict[str, list[Submission]] = {}
     if download is not None:
         lms, pieces = download
-        entries = [entry for entry in entries if entry.name not in pieces]
-        for submission in _from_download(root, lms, pieces):
+        originals = {readable(entry.name): entry.name for entry in entries}
+        entries = [entry for entry in entries if readable(entry.name) not in pieces]
+        for submission in _from_download(root, lms, pieces, originals):
             found[submission.student] = [submission]
     for entry in entries:
         path = root / entry.name
         if entry.is_dir(follow_symlinks=False):
             submission = _from_folder(path, exclude, nbgrader_path)
         else:
-            submission = _file(path.stem if path.suffix == NOTEBOOK_SUFFIX else entry.name, path)
+            submission = _file(readable(path.stem if path.suffix == NOTEBOOK_SUFFIX else entry.name), path)
         found.setdefault(submission.student, []).append(submission)
     result = []
     for student, candidates in found.items():
@@ -113,7 +119,7 @@ def _download(
     """The folder's entries read as an LMS's download, when they are one: ``(root, entries, (lms, pieces))``.
     A folder holding nothing but one folder that is a download (an unzipped ``Course-Lab-42/``) is
     read as that folder."""
-    download = recognise((entry.name, entry.is_dir(follow_symlinks=False)) for entry in entries)
+    download = recognise((readable(entry.name), entry.is_dir(follow_symlinks=False)) for entry in entries)
     if download is None and len(entries) == 1 and entries[0].is_dir(follow_symlinks=False):
         inner = root / entries[0].name
         try:
@@ -121,29 +127,30 @@ def _download(
                 inside = sorted((e for e in listing if not _ignored(e.name)), key=lambda e: e.name)
         except OSError:
             return root, entries, None
-        download = recognise((entry.name, entry.is_dir(follow_symlinks=False)) for entry in inside)
+        download = recognise((readable(entry.name), entry.is_dir(follow_symlinks=False)) for entry in inside)
         if download is not None:
             return inner, inside, download
     return root, entries, download
 
 
-def _from_download(root: Path, lms: str, pieces: dict[str, Piece]) -> list[Submission]:
-    """One submission per participant of an LMS download, from all the entries that are theirs."""
+def _from_download(root: Path, lms: str, pieces: dict[str, Piece], originals: dict[str, str]) -> list[Submission]:
+    """One submission per participant of an LMS download, from all the entries that are theirs
+    (``originals``: each entry's name on disk, by its name as text)."""
     theirs: dict[str, list[Piece]] = {}
     for piece in pieces.values():
         theirs.setdefault(piece.participant.student, []).append(piece)
-    return [_handed_in(root, lms, group) for group in theirs.values()]
+    return [_handed_in(root, lms, group, originals) for group in theirs.values()]
 
 
-def _handed_in(root: Path, lms: str, group: list[Piece]) -> Submission:
+def _handed_in(root: Path, lms: str, group: list[Piece], originals: dict[str, str]) -> Submission:
     participant = group[0].participant
     student = participant.student
     files: list[tuple[Path, str, int, Piece]] = []  # path, the file's own name, lstat mode, the entry it is in
     try:
         for piece in sorted(group, key=lambda p: p.entry):
-            path = root / piece.entry
+            path = root / originals.get(piece.entry, piece.entry)
             if piece.folder:
-                files += [(found, found.name, mode, piece) for found, mode in _files_in(path)]
+                files += [(found, readable(found.name), mode, piece) for found, mode in _files_in(path)]
             else:
                 own = piece.file_name or f"{piece.plugin}.html"  # a Canvas text or link entry has no file name
                 files.append((path, own, os.lstat(path).st_mode, piece))
@@ -203,11 +210,11 @@ def single_student(path: Path, nbgrader_path: str = "") -> str:
     (nbgrader's ``<student>/rnn_intro/rnn_intro.ipynb``)."""
     assignment, _, notebook = nbgrader_path.rpartition("/")
     if not notebook or path.name != notebook:
-        return path.stem if path.suffix == NOTEBOOK_SUFFIX else path.name
+        return readable(path.stem if path.suffix == NOTEBOOK_SUFFIX else path.name)
     folder = path.parent
     if folder.name == assignment and folder.parent.name:
         folder = folder.parent
-    return folder.name or path.stem
+    return readable(folder.name or path.stem)
 
 
 def _file(student: str, path: Path) -> Submission:
@@ -225,13 +232,14 @@ def _file(student: str, path: Path) -> Submission:
 
 
 def _from_folder(folder: Path, exclude: Path | None, nbgrader_path: str = "") -> Submission:
+    student = readable(folder.name)
     try:
         notebooks = _notebooks_in(folder, exclude)
     except OSError as error:
-        where = _relative(Path(error.filename), folder.parent) if error.filename else folder.name
-        return Submission(folder.name, None, Status.UNREADABLE, f"cannot list {where}: {error.strerror}")
+        where = _relative(Path(error.filename), folder.parent) if error.filename else student
+        return Submission(student, None, Status.UNREADABLE, f"cannot list {where}: {error.strerror}")
     if not notebooks:
-        return Submission(folder.name, None, Status.NO_NOTEBOOK, "no notebook in this student's folder")
+        return Submission(student, None, Status.NO_NOTEBOOK, "no notebook in this student's folder")
     named = folder / nbgrader_path if nbgrader_path else None
     message = ""
     if len(notebooks) > 1 and named is not None and any(path == named for path, _mode in notebooks):
@@ -242,12 +250,12 @@ def _from_folder(folder: Path, exclude: Path | None, nbgrader_path: str = "") ->
         notebooks = [(path, mode) for path, mode in notebooks if path == named]
     if len(notebooks) > 1:
         paths = _listing([_relative(path, folder.parent) for path, _mode in notebooks])
-        return Submission(folder.name, None, Status.DUPLICATE, f"several notebooks: {paths}")
+        return Submission(student, None, Status.DUPLICATE, f"several notebooks: {paths}")
     path, mode = notebooks[0]
     problem = _not_a_file(mode)
     if problem:
-        return Submission(folder.name, path, Status.NOT_A_NOTEBOOK, f"{_relative(path, folder.parent)}: {problem}")
-    return Submission(folder.name, path, message=message)
+        return Submission(student, path, Status.NOT_A_NOTEBOOK, f"{_relative(path, folder.parent)}: {problem}")
+    return Submission(student, path, message=message)
 
 
 def _notebooks_in(folder: Path, exclude: Path | None) -> list[tuple[Path, int]]:
@@ -341,6 +349,19 @@ def _listing(paths: list[str]) -> str:
 
 def _relative(path: Path, root: Path) -> str:
     try:
-        return str(path.relative_to(root))
+        return readable(str(path.relative_to(root)))
     except ValueError:
-        return str(path)
+        return readable(str(path))
+
+
+def readable(name: str) -> str:
+    """A file name as text. Linux names are bytes: one that is not UTF-8 (Python holds its other bytes
+    as surrogates) is decoded as code page 437 when it holds a byte 0x80-0x9F, where that code page has
+    its accented letters (names that `unzip` wrote from a zip made on Windows), else as Windows-1252
+    (a file copied from a Western European Windows). Student ids and messages are made of these."""
+    if not any("\udc80" <= char <= "\udcff" for char in name):
+        return name
+    raw = os.fsencode(name)
+    if any(0x80 <= byte <= 0x9F for byte in raw):
+        return raw.decode("cp437")
+    return raw.decode("cp1252", errors="replace")

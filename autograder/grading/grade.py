@@ -57,7 +57,7 @@ Runner = Callable[[tuple[CodeCell, ...], SubmissionLimits], NotebookRun]  # a no
 def submission_bytes(submission: Submission, assignment: Assignment) -> bytes | StudentResult:
     """The notebook's bytes, or its row when it cannot be graded: refused at discovery, or unreadable.
     Read as a regular file, never more than the cap."""
-    source = str(submission.path) if submission.path else ""
+    source = submission.source
     if submission.problem is not None:
         return not_graded(submission.student, assignment, submission.problem, submission.message, source)
     assert submission.path is not None  # discover leaves a path out only with a problem
@@ -79,7 +79,7 @@ def grade_submission(
     :mod:`autograder.unsandboxed`.
     """
     started = time.perf_counter()
-    source = str(submission.path) if submission.path else ""
+    source = submission.source
     data = submission_bytes(submission, assignment)
     if isinstance(data, StudentResult):
         return data
