@@ -223,11 +223,15 @@ def _add_grade_verb(verbs: argparse._SubParsersAction[_Parser]) -> None:
         "grade",
         help="grade a folder of submissions (or one notebook) with the hidden test suites",
         description="Grade every student notebook under PATH: flat PATH/<student>.ipynb files, one folder per "
-        "student, or nbgrader's submitted/<student>/<assignment>/ folders. Writes grades.csv, "
+        "student, nbgrader's submitted/<student>/<assignment>/ folders, or a Moodle or Canvas download (its zip, "
+        "unpacked safely into the output folder, or its folder; lms.json keeps who each student is there, for "
+        "`autograder export`). Writes grades.csv, "
         "results/<student>.json, feedback/<student>.html and summary.html into the output folder and prints "
         "the class table.",
     )
-    grade.add_argument("path", type=Path, metavar="PATH", help="folder of submissions, or a single notebook")
+    grade.add_argument(
+        "path", type=Path, metavar="PATH", help="folder of submissions, a single notebook, or a Moodle or Canvas zip"
+    )
     grade.add_argument(
         "--out",
         type=Path,
