@@ -19,6 +19,7 @@ from autograder.nbgrader.layout import CourseLayout
 
 if TYPE_CHECKING:
     from autograder.grading.batch import Found
+    from autograder.similarity.run import Outcome as SimilarityOutcome
 
 EXIT_OK = 0
 EXIT_FAILED = 1  # the command ran and found a problem (for example a stale release)
@@ -66,6 +67,7 @@ class GradeOptions:
     require_sandbox: bool = False  # a missing sandbox protection stops the run
     sandbox_check: bool = True  # the reference solution is graded first, and must get every point
     student: str | None = None  # the student id of a single notebook (default: from its name or folder)
+    similarity: float | None = None  # copy detection after grading, with this threshold (None: not run)
 
 
 # The limits an instructor may override for one run: option, SubmissionLimits field, type, help.
@@ -97,6 +99,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_release_verb(verbs)
     _add_grade_verb(verbs)
     _add_export_verb(verbs)
+    _add_similarity_verb(verbs)
     _add_nbgrader_verbs(verbs)
     return parser
 
@@ -148,6 +151,87 @@ def _add_export_verb(verbs: argparse._SubParsersAction[_Parser]) -> None:
         "possible, which N must then equal; with --to csv, adds a grade column out of N",
     )
     _add_lang(export, "the feedback comments written into Moodle's worksheet")
+
+
+@dataclass(frozen=True)
+class SimilarityOptions:
+    out: Path  # a run's output folder
+    suite: Path | None  # None: the bundled suites
+    threshold: float
+
+
+SIMILARITY_HELP = (
+    "a pair of students is flagged when its score, the questions' worth of rare code they share, reaches N "
+    "(default: {default:g})"
+)
+
+
+def _add_similarity_verb(verbs: argparse._SubParsersAction[_Parser]) -> None:
+    from autograder.similarity import DEFAULT_THRESHOLD
+
+    similarity = verbs.add_parser(
+        "similarity",
+        help="copy detection across the graded students of a run: similarity.html, linked from summary.html",
+        description="Compare, question by question, the code of every graded student of a run (read again from "
+        "their notebooks), after taking out what everyone received and what hides a copy (names, comments, "
+        "strings, layout, cell order), weighing shared fragments by their rarity in the class. Writes "
+        "OUT_DIR/similarity.html (for you only) and links it from summary.html. `grade --similarity` does it "
+        "right after grading.",
+    )
+    similarity.add_argument("out", type=Path, metavar="OUT_DIR", help="the output folder of `autograder grade`")
+    similarity.add_argument(
+        "--threshold",
+        type=float,
+        default=DEFAULT_THRESHOLD,
+        metavar="N",
+        help=SIMILARITY_HELP.format(default=DEFAULT_THRESHOLD),
+    )
+    similarity.add_argument(
+        "--suite",
+        type=Path,
+        metavar="DIR",
+        help="the suite the run was graded with, whose solution.ipynb holds what every student received "
+        "(default: the bundled suites)",
+    )
+
+
+def _similarity_options(args: argparse.Namespace) -> SimilarityOptions:
+    out = args.out.resolve()
+    if not out.is_dir():
+        raise UsageError(f"no such output folder: {args.out}")
+    suite = args.suite.resolve() if args.suite else None
+    if suite is not None and not (suite / "assignment.yaml").is_file():
+        raise UsageError(f"no assignment.yaml in {args.suite}")
+    return SimilarityOptions(out, suite, _threshold(args.threshold, "--threshold"))
+
+
+def _threshold(value: float, option: str) -> float:
+    if not value > 0 or value != value or value == float("inf"):
+        raise UsageError(f"{option} wants a positive number, not {value:g}")
+    return value
+
+
+def run_similarity(options: SimilarityOptions) -> int:
+    from autograder.similarity.run import run_similarity as compare
+
+    outcome = compare(options.out, load_assignment(folder=options.suite), options.threshold)
+    _print_similarity(outcome)
+    return EXIT_OK
+
+
+def _print_similarity(outcome: SimilarityOutcome) -> None:
+    detection = outcome.detection
+    flagged = detection.flagged
+    print(
+        f"copy detection: {len(flagged)} pair(s) of {detection.students} students at or above "
+        f"{detection.threshold:g}, in {outcome.seconds:.2f} s; wrote {outcome.page}"
+    )
+    for pair in flagged[:20]:
+        print(f"  {pair.score:5.2f}  {pair.first} and {pair.second} ({pair.questions_shared} question(s) shared)")
+    if len(flagged) > 20:
+        print(f"  and {len(flagged) - 20} more in {outcome.page.name}")
+    for student, why in outcome.not_read:
+        print(f"  not compared: {student} ({why})")
 
 
 def _add_lang(parser: argparse.ArgumentParser, what: str) -> None:
@@ -266,6 +350,20 @@ def _add_grade_verb(verbs: argparse._SubParsersAction[_Parser]) -> None:
         "(as autograded scores: `nbgrader export` and formgrader show them)",
     )
     _add_lang(grade, "the students' feedback pages")
+    from autograder.similarity import DEFAULT_THRESHOLD
+
+    grade.add_argument(
+        "--similarity",
+        action="store_true",
+        help="after grading, compare the students' code for copies: similarity.html, linked from summary.html "
+        "(`autograder similarity OUT_DIR` does it later)",
+    )
+    grade.add_argument(
+        "--similarity-threshold",
+        type=float,
+        metavar="N",
+        help=SIMILARITY_HELP.format(default=DEFAULT_THRESHOLD) + "; implies --similarity",
+    )
     grade.add_argument(
         "--require-sandbox",
         action="store_true",
@@ -415,7 +513,16 @@ def _grade_options(args: argparse.Namespace) -> GradeOptions:
         require_sandbox=args.require_sandbox,
         sandbox_check=args.sandbox_check,
         student=args.student,
+        similarity=_grade_similarity(args),
     )
+
+
+def _grade_similarity(args: argparse.Namespace) -> float | None:
+    from autograder.similarity import DEFAULT_THRESHOLD
+
+    if args.similarity_threshold is not None:
+        return _threshold(args.similarity_threshold, "--similarity-threshold")
+    return DEFAULT_THRESHOLD if args.similarity else None
 
 
 def run_grade(options: GradeOptions) -> int:
@@ -482,6 +589,10 @@ def run_grade(options: GradeOptions) -> int:
     print(f"wrote {summary} and {len(results)} feedback page(s) in {summary.parent / 'feedback'}")
     if found.lms:
         _write_roster(found, options, run.assignment.id)
+    if options.similarity is not None:
+        from autograder.similarity.run import run_similarity as compare
+
+        _print_similarity(compare(options.out, run.assignment, options.similarity))
     return EXIT_OK
 
 
@@ -657,6 +768,8 @@ def main(argv: list[str] | None = None) -> int:
             return run_nbgrader_init(_nbgrader_init_options(args))
         if args.verb == "export":
             return run_export(_export_options(args))
+        if args.verb == "similarity":
+            return run_similarity(_similarity_options(args))
         return run_release(_release_options(args))
     except UsageError as error:
         print(f"autograder: error: {error}", file=sys.stderr)

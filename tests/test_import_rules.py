@@ -52,9 +52,11 @@ def package_copy(tmp_path_factory) -> Path:
     [
         ("sandbox/runtime.py", "import autograder.grading.scoring", "The sandbox (untrusted processes) never imports"),
         ("protocol/codec.py", "from autograder.sandbox import walls", "The protocol imports neither side"),
-        ("reports/pages.py", "import autograder.sandbox.worker", "Reports and the LMS files never import the sandbox"),
-        ("lms/archive.py", "import autograder.sandbox.walls", "Reports and the LMS files never import the sandbox"),
+        ("reports/pages.py", "import autograder.sandbox.worker", "Reports, the LMS files and copy detection"),
+        ("lms/archive.py", "import autograder.sandbox.walls", "Reports, the LMS files and copy detection"),
         ("lms/export.py", "import autograder.grading.discover", "Layers"),
+        ("similarity/compare.py", "import autograder.sandbox.execute", "Reports, the LMS files and copy detection"),
+        ("grading/scoring.py", "import autograder.similarity.compare", "Layers"),
         ("grading/scoring.py", "import autograder.sandbox.execute", "Grading starts student code by name only"),
         ("results.py", "import autograder.reports.gradebook", "Layers"),
         ("testing.py", "import autograder.sandbox.runtime", "The suite author's API"),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 import time
 from collections.abc import Mapping, Sequence
 from functools import cache
@@ -116,6 +117,32 @@ def render_summary(
         .get_template("summary.html.j2")
         .render(s=summary, lang="en", sort_script=SORT_SCRIPT, script_sources=f"'sha256-{digest}'")
     )
+
+
+SIMILARITY = "similarity.html"
+
+
+def render_similarity(view: object) -> str:
+    """The copy-detection page from its view (built by :mod:`autograder.similarity`: plain values)."""
+    return _environment().get_template("similarity.html.j2").render(v=view, lang="en")
+
+
+def link_similarity(summary: str, flagged: int, students: int, threshold: float, seconds: float) -> str:
+    """``summary.html``'s text with a link to ``similarity.html`` and the comparison's time in its time table,
+    in the places its template keeps for them (replaced, when a later comparison runs again)."""
+    environment = _environment()
+    link = environment.from_string(
+        '<p class="box" id="similarity"><a href="{{ page }}">Copy detection</a>: {{ flagged }} pair{{ "s" if '
+        "flagged != 1 }} of students above the threshold ({{ pts(threshold) }}), of {{ students }} compared.</p>"
+    ).render(page=SIMILARITY, flagged=flagged, threshold=threshold, students=students)
+    row = environment.from_string("<dt>copy detection</dt><dd>{{ '%.2f' % seconds }} s ({{ students }} students)</dd>")
+    filled = {"similarity-link": link, "similarity-time": row.render(seconds=seconds, students=students)}
+    for name, html in filled.items():
+        start, end = f"<!--{name}-->", f"<!--/{name}-->"
+        found = re.search(f"{re.escape(start)}.*?{re.escape(end)}", summary, flags=re.S)
+        if found is not None:
+            summary = summary[: found.start()] + start + html + end + summary[found.end() :]
+    return summary
 
 
 def write_pages(

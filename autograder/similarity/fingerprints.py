@@ -1,0 +1,144 @@
+"""Fingerprints: an answer's code as tokens with what hides a copy taken out, then winnowed.
+
+Normalising, with Python's own tokenizer: comments and blank space go (docstrings went with the
+answer's extraction); every string becomes one token ``S`` (numbers stay: a formula's constants are
+its substance); a name becomes ``V`` unless it is a keyword, a name after a dot (``torch.gather``'s
+``gather``: an API, which renaming a copy does not change), or one of the libraries and builtins a
+lab's code calls (``torch``, ``nn``, ``F``, ``len``, ``range``...). Each remaining token is one
+character of a private alphabet, so that a k-gram is k tokens, and each character remembers the
+span of source it stands for, to highlight it later.
+
+Fingerprinting is copydetect's (:func:`copydetect.utils.get_document_fingerprints`): hashes of all
+k-grams, winnowed (Schleimer, Wilkerson and Aiken, SIGMOD 2003: the minimum of each window, so that
+any shared run of ``k + window - 1`` tokens yields at least one shared fingerprint), with the
+fingerprints of what everyone received (the lab's given code and its reference answers) removed
+as boilerplate.
+"""
+
+from __future__ import annotations
+
+import builtins
+import io
+import keyword
+import token
+import tokenize
+from dataclasses import dataclass, field
+
+import numpy as np
+
+K = 10  # tokens per k-gram: shorter runs are no evidence
+WINDOW = 4  # winnowing window: any shared run of K + WINDOW - 1 = 13 tokens is seen
+KEPT_NAMES = frozenset(
+    {"torch", "nn", "F", "np", "numpy", "math", "functional", "self", "None", "True", "False"}
+    | {name for name in dir(builtins) if not name.startswith("_")}
+)
+_FSTRING = {getattr(token, name) for name in ("FSTRING_START", "FSTRING_MIDDLE", "FSTRING_END") if hasattr(token, name)}
+_SKIPPED = {token.COMMENT, token.NL, token.INDENT, token.DEDENT, token.ENCODING, token.ENDMARKER, token.TYPE_COMMENT}
+
+
+@dataclass
+class Alphabet:
+    """One character per distinct normalised token, shared by every document of a run."""
+
+    letters: dict[str, str] = field(default_factory=dict)
+
+    def letter(self, text: str) -> str:
+        letter = self.letters.get(text)
+        if letter is None:
+            letter = self.letters[text] = chr(0xE000 + len(self.letters))  # Unicode's private use area
+        return letter
+
+
+@dataclass(frozen=True)
+class Document:
+    """A text normalised to one character per token, each with its span in the text."""
+
+    text: str
+    normalised: str
+    spans: tuple[tuple[int, int], ...]  # for each character of ``normalised``, (start, end) in ``text``
+
+
+def normalise(text: str, alphabet: Alphabet) -> Document:
+    """``text`` as tokens with names, strings, comments and layout made uniform (a text that does not
+    tokenize keeps its tokens up to the error)."""
+    lines = text.splitlines(keepends=True)
+    starts = [0]
+    for line in lines:
+        starts.append(starts[-1] + len(line))
+    letters, spans = [], []
+    previous = ""
+    try:
+        for item in tokenize.generate_tokens(io.StringIO(text).readline):
+            if item.type in _SKIPPED:
+                continue
+            if item.type == token.NEWLINE:
+                word = ";"
+            elif item.type == token.STRING or item.type in _FSTRING:
+                word = "S"
+            elif item.type == token.NAME:
+                keep = keyword.iskeyword(item.string) or previous == "." or item.string in KEPT_NAMES
+                word = item.string if keep else "V"
+            else:
+                word = item.string
+            if word == "S" and previous == "S":
+                continue  # implicitly joined strings, or an f-string's parts: one string
+            previous = word
+            (row, column), (end_row, end_column) = item.start, item.end
+            letters.append(alphabet.letter(word))
+            spans.append((starts[row - 1] + column, starts[end_row - 1] + end_column))
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        pass
+    return Document(text, "".join(letters), tuple(spans))
+
+
+@dataclass(frozen=True)
+class Fingerprints:
+    """A document's winnowed fingerprints: each hash with the token positions where its k-gram starts."""
+
+    document: Document
+    positions: dict[int, list[int]]
+
+    @property
+    def hashes(self) -> set[int]:
+        return set(self.positions)
+
+
+def fingerprints(document: Document, boilerplate: np.ndarray | None = None) -> Fingerprints:
+    from copydetect.utils import get_document_fingerprints
+
+    if len(document.normalised) < K:
+        return Fingerprints(document, {})
+    plate = boilerplate if boilerplate is not None else np.array([], dtype=np.int64)
+    hashes, positions = get_document_fingerprints(document.normalised, K, WINDOW, plate)
+    return Fingerprints(document, {int(h): [int(i) for i in positions[h]] for h in hashes})
+
+
+def boilerplate_of(texts: list[str], alphabet: Alphabet) -> np.ndarray:
+    """Every k-gram hash of the given texts (not winnowed: any of them in a student's answer is not theirs)."""
+    from copydetect.utils import hashed_kgrams
+
+    found = [hashed_kgrams(normalise(text, alphabet).normalised, K) for text in texts]
+    found = [hashes for hashes in found if len(hashes)]
+    return np.unique(np.concatenate(found)) if found else np.array([], dtype=np.int64)
+
+
+def highlighted(document: Document, starts: list[int]) -> list[tuple[str, bool]]:
+    """The document's text cut into (text, highlighted) pieces: the k-grams starting at ``starts`` lit."""
+    from copydetect.utils import get_copied_slices
+
+    if not starts or not document.spans:
+        return [(document.text, False)]
+    slices = get_copied_slices(np.array(sorted(starts)), K)
+    ranges = []
+    for first, last in zip(slices[0], slices[1], strict=True):
+        last = min(int(last), len(document.spans)) - 1
+        ranges.append((document.spans[int(first)][0], document.spans[last][1]))
+    pieces, position = [], 0
+    for start, end in ranges:
+        if start > position:
+            pieces.append((document.text[position:start], False))
+        pieces.append((document.text[max(start, position) : end], True))
+        position = max(position, end)
+    if position < len(document.text):
+        pieces.append((document.text[position:], False))
+    return pieces
