@@ -30,7 +30,7 @@ from autograder.similarity.fingerprints import (
 )
 
 COMMON_SHARE = 0.1  # a fingerprint more than this share of the class has is nobody's evidence
-MIN_FINGERPRINTS = 5  # an answer is weighed as if it had at least this many fingerprints
+MIN_FINGERPRINTS = 12  # an answer is weighed as if it had at least this many fingerprints (about 50 tokens)
 HALF = 0.5  # a question counts as shared at this similarity
 
 
@@ -100,6 +100,14 @@ class Detection:
         return found
 
 
+def rarity(holders: int, students: int) -> float:
+    """What a fingerprint that ``holders`` of ``students`` have weighs: its inverse document frequency,
+    1 when only two students have it, less the more students do (0 from the common cutoff on)."""
+    if holders > common_cutoff(students):
+        return 0.0
+    return math.log(students / holders) / math.log(students / 2) if students > 2 else 1.0
+
+
 def common_cutoff(students: int) -> int:
     return max(2, math.ceil(COMMON_SHARE * students))
 
@@ -137,7 +145,7 @@ def detect(
             if 2 <= len(who) <= cutoff:
                 for index, first in enumerate(sorted(who)):
                     for second in sorted(who)[index + 1 :]:
-                        weight[(first, second)] += 1 / (len(who) - 1)
+                        weight[(first, second)] += rarity(len(who), students)
                         shared_hashes[(first, second, question)].append(value)
         for (first, second), total in weight.items():
             smaller = max(MIN_FINGERPRINTS, min(size[first], size[second]))

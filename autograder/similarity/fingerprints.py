@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-K = 10  # tokens per k-gram: shorter runs are no evidence
-WINDOW = 4  # winnowing window: any shared run of K + WINDOW - 1 = 13 tokens is seen
+K = 15  # tokens per k-gram: a statement or two; shorter runs are no evidence
+WINDOW = 4  # winnowing window: any shared run of K + WINDOW - 1 = 18 tokens is seen
 KEPT_NAMES = frozenset(
     {"torch", "nn", "F", "np", "numpy", "math", "functional", "self", "None", "True", "False"}
     | {name for name in dir(builtins) if not name.startswith("_")}
