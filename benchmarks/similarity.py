@@ -34,7 +34,9 @@ BIN = Path(sys.executable).parent
 PEER = """
 import sys
 from copydetect import CopyDetector
-detector = CopyDetector(test_dirs=[sys.argv[1]], extensions=["py"], display_t=0.5, silent=True, disable_autoopen=True)
+detector = CopyDetector(
+    test_dirs=[sys.argv[1]], extensions=["py"], display_t=0.5, silent=True, autoopen=False, out_file=sys.argv[2]
+)
 detector.run()
 detector.generate_html_report(output_mode="save")
 """
@@ -95,7 +97,7 @@ def main() -> int:
         ours, peer = [], []
         for _ in range(3):
             ours.append(timed([str(BIN / "autograder"), "similarity", str(out)], work))
-            peer.append(timed([sys.executable, "-c", PEER, str(files)], work))
+            peer.append(timed([sys.executable, "-c", PEER, str(files), str(work / "copydetect.html")], work))
         page = (out / "similarity.html").read_text(encoding="utf-8")
         flagged = page.count('<section class="pair"')
     ours_s, peer_s = statistics.median(ours), statistics.median(peer)

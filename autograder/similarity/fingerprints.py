@@ -8,11 +8,12 @@ lab's code calls (``torch``, ``nn``, ``F``, ``len``, ``range``...). Each remaini
 character of a private alphabet, so that a k-gram is k tokens, and each character remembers the
 span of source it stands for, to highlight it later.
 
-Fingerprinting is copydetect's (:func:`copydetect.utils.get_document_fingerprints`): hashes of all
-k-grams, winnowed (Schleimer, Wilkerson and Aiken, SIGMOD 2003: the minimum of each window, so that
-any shared run of ``k + window - 1`` tokens yields at least one shared fingerprint), with the
-fingerprints of what everyone received (the lab's given code and its reference answers) removed
-as boilerplate.
+Winnowing is copydetect's (:func:`copydetect.utils.winnow`: Schleimer, Wilkerson and Aiken, SIGMOD
+2003, the minimum of each window, so that any shared run of ``k + window - 1`` tokens yields at
+least one shared fingerprint), over hashes of every k-gram. The k-grams are hashed here rather than
+by copydetect's ``hashed_kgrams``, which uses Python's ``hash()``: salted per process, it would give
+another choice of fingerprints, and slightly other scores, at every run. The fingerprints of what
+everyone received (the lab's given code and its reference answers) are removed as boilerplate.
 """
 
 from __future__ import annotations
@@ -103,21 +104,47 @@ class Fingerprints:
         return set(self.positions)
 
 
-def fingerprints(document: Document, boilerplate: np.ndarray | None = None) -> Fingerprints:
-    from copydetect.utils import get_document_fingerprints
+_BASE = np.uint64(1_000_003)
+_MIX = np.uint64(0xFF51AFD7ED558CCD)
+_BITS = np.uint64((1 << 52) - 1)  # exact in the float64 that copydetect's winnowing compares them as
 
-    if len(document.normalised) < K:
+
+def kgram_hashes(text: str, k: int = K) -> np.ndarray:
+    """A hash of every run of ``k`` characters of ``text``, the same in every process."""
+    codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+    count = len(codes) - k + 1
+    if count <= 0:
+        return np.array([], dtype=np.int64)
+    hashes = np.zeros(count, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for offset in range(k):
+            hashes = hashes * _BASE + codes[offset : offset + count]
+        hashes ^= hashes >> np.uint64(33)
+        hashes *= _MIX
+        hashes ^= hashes >> np.uint64(33)
+    return (hashes & _BITS).astype(np.int64)
+
+
+def fingerprints(document: Document, boilerplate: np.ndarray | None = None) -> Fingerprints:
+    """The document's winnowed fingerprints, those of ``boilerplate`` left out."""
+    from copydetect.utils import winnow
+
+    hashes = kgram_hashes(document.normalised)
+    if not len(hashes):
         return Fingerprints(document, {})
-    plate = boilerplate if boilerplate is not None else np.array([], dtype=np.int64)
-    hashes, positions = get_document_fingerprints(document.normalised, K, WINDOW, plate)
-    return Fingerprints(document, {int(h): [int(i) for i in positions[h]] for h in hashes})
+    selected, starts = winnow(hashes, WINDOW, remove_duplicates=False)
+    if boilerplate is not None and len(boilerplate):
+        kept = ~np.isin(selected, boilerplate)
+        selected, starts = selected[kept], starts[kept]
+    positions: dict[int, list[int]] = {}
+    for value, start in zip(selected.tolist(), starts.tolist(), strict=True):
+        positions.setdefault(int(value), []).append(int(start))
+    return Fingerprints(document, positions)
 
 
 def boilerplate_of(texts: list[str], alphabet: Alphabet) -> np.ndarray:
     """Every k-gram hash of the given texts (not winnowed: any of them in a student's answer is not theirs)."""
-    from copydetect.utils import hashed_kgrams
-
-    found = [hashed_kgrams(normalise(text, alphabet).normalised, K) for text in texts]
+    found = [kgram_hashes(normalise(text, alphabet).normalised) for text in texts]
     found = [hashes for hashes in found if len(hashes)]
     return np.unique(np.concatenate(found)) if found else np.array([], dtype=np.int64)
 
