@@ -83,3 +83,22 @@ def test_rare_shared_code_is_evidence_and_the_class_s_common_answer_is_not():
     assert "".join(text for text, shared in lit if shared).startswith("def gather_last_relevant_hidden")
     given = detect(mine, QUESTIONS, given=[rare], threshold=0.5)  # the same code given to everyone: no evidence
     assert given.flagged == ()
+
+
+def test_three_students_sharing_rare_code_are_one_group():
+    rare = (
+        "def gather_last_relevant_hidden(h, n):\n"
+        "    out = []\n"
+        "    for row, length in enumerate(n.tolist()):\n"
+        "        picked = h[row].narrow(0, length - 1, 1).squeeze(0)\n"
+        "        out.append(picked.clone())\n"
+        "    return torch.stack(out, dim=0).contiguous()\n"
+    )
+    common = "def gather_last_relevant_hidden(h, n):\n    return h[torch.arange(h.shape[0]), n - 1]\n"
+    answer = {QUESTIONS[0]: answers([rare], QUESTIONS)[QUESTIONS[0]]}
+    mine = {f"s{i:02d}": {QUESTIONS[0]: answers([common], QUESTIONS)[QUESTIONS[0]]} for i in range(27)}
+    mine |= {"ana": answer, "bob": answer, "cleo": answer}
+    found = detect(mine, QUESTIONS, given=[], threshold=0.5)
+    assert found.cutoff == 3
+    assert len(found.flagged) == 3
+    assert found.clusters == [["ana", "bob", "cleo"]]
