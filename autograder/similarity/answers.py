@@ -12,6 +12,7 @@ split or reordered give the same answers.
 from __future__ import annotations
 
 import ast
+import functools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ MAX_CELL_CHARACTERS = 200_000  # far beyond a lab's cell: a bigger one is no ans
 MAX_ANSWER_CHARACTERS = 40_000
 _IPYTHON_LINE = re.compile(r"^[ \t]*[%!].*$", re.M)
 _HELPER_DEPTH = 2
+_LINE = re.compile(r".*?(?:\r\n|\r|\n)|.+", re.S)
 
 
 @dataclass(frozen=True)
@@ -131,7 +133,29 @@ def _names_used(node: ast.AST) -> list[str]:
 
 
 def _segment(node: ast.stmt, text: str) -> str:
-    return ast.get_source_segment(text, node, padded=True) or ""
+    """The node's source, as ``ast.get_source_segment(text, node, padded=True)`` gives it, without splitting
+    the whole cell into lines at every call."""
+    lines = _lines(text)
+    end = node.end_lineno or node.lineno
+    if not 0 < node.lineno <= end <= len(lines):
+        return ""
+    first, last = lines[node.lineno - 1], lines[end - 1]
+    start, stop = _offset(first, node.col_offset), _offset(last, node.end_col_offset or len(last))
+    if node.lineno == end:
+        return first[start:stop]
+    middle = "".join(lines[node.lineno : end - 1])
+    return " " * len(first[:start]) + first[start:] + middle + last[:stop]
+
+
+@functools.lru_cache(maxsize=64)
+def _lines(text: str) -> list[str]:
+    """The lines as the parser counts them: ended by \\n, \\r or \\r\\n only (not by \\f or U+2028)."""
+    return _LINE.findall(text)
+
+
+def _offset(line: str, byte_offset: int) -> int:
+    """A column in characters, from the UTF-8 byte offset the parser gives."""
+    return len(line.encode("utf-8")[:byte_offset].decode("utf-8", errors="replace"))
 
 
 def _without_docstring(node: ast.FunctionDef | ast.AsyncFunctionDef, text: str) -> str:

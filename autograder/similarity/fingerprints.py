@@ -125,7 +125,7 @@ def kgram_hashes(text: str, k: int = K) -> np.ndarray:
     return (hashes & _BITS).astype(np.int64)
 
 
-def fingerprints(document: Document, boilerplate: np.ndarray | None = None) -> Fingerprints:
+def fingerprints(document: Document, boilerplate: frozenset[int] = frozenset()) -> Fingerprints:
     """The document's winnowed fingerprints, those of ``boilerplate`` left out."""
     from copydetect.utils import winnow
 
@@ -133,20 +133,16 @@ def fingerprints(document: Document, boilerplate: np.ndarray | None = None) -> F
     if not len(hashes):
         return Fingerprints(document, {})
     selected, starts = winnow(hashes, WINDOW, remove_duplicates=False)
-    if boilerplate is not None and len(boilerplate):
-        kept = ~np.isin(selected, boilerplate)
-        selected, starts = selected[kept], starts[kept]
     positions: dict[int, list[int]] = {}
     for value, start in zip(selected.tolist(), starts.tolist(), strict=True):
-        positions.setdefault(int(value), []).append(int(start))
+        if value not in boilerplate:
+            positions.setdefault(value, []).append(start)
     return Fingerprints(document, positions)
 
 
-def boilerplate_of(texts: list[str], alphabet: Alphabet) -> np.ndarray:
+def boilerplate_of(texts: list[str], alphabet: Alphabet) -> frozenset[int]:
     """Every k-gram hash of the given texts (not winnowed: any of them in a student's answer is not theirs)."""
-    found = [kgram_hashes(normalise(text, alphabet).normalised) for text in texts]
-    found = [hashes for hashes in found if len(hashes)]
-    return np.unique(np.concatenate(found)) if found else np.array([], dtype=np.int64)
+    return frozenset(value for text in texts for value in kgram_hashes(normalise(text, alphabet).normalised).tolist())
 
 
 def highlighted(document: Document, starts: list[int]) -> list[tuple[str, bool]]:
