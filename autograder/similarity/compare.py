@@ -7,8 +7,8 @@ counts ``1 / (holders - 1)``: fully when only they have it, half when a third st
 A pair's similarity on a question is that weight over the smaller of their two answers (in
 fingerprints, at least :data:`MIN_FINGERPRINTS`, so that a three-token answer cannot look copied),
 at most 1; the pair's score is the sum over questions: how many questions' worth of rare code they
-share. Only pairs that share a rare fingerprint are ever compared (an index from fingerprint to
-holders), so a class of 300 costs its rare matches, not its 44,850 pairs.
+share. Pairs come from an index of fingerprint to holders: each rare fingerprint adds to the
+pairs of its holders, and no two answers are ever compared whole.
 """
 
 from __future__ import annotations
