@@ -207,7 +207,7 @@ def _similarity_options(args: argparse.Namespace) -> SimilarityOptions:
 
 
 def _threshold(value: float, option: str) -> float:
-    if not value > 0 or value != value or value == float("inf"):
+    if not 0 < value < float("inf"):  # NaN compares false too
         raise UsageError(f"{option} wants a positive number, not {value:g}")
     return value
 

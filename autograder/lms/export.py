@@ -15,7 +15,6 @@ import csv
 import html
 import io
 import json
-import os
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
@@ -25,7 +24,7 @@ from autograder.errors import AutograderError
 from autograder.lms import canvas, moodle
 from autograder.lms.download import CANVAS, LMS_NAMES, MOODLE, feedback_folder
 from autograder.lms.roster import Member, Roster, read_roster
-from autograder.reports.gradebook import GRADEBOOK, RESULTS_DIR
+from autograder.reports.gradebook import GRADEBOOK, RESULTS_DIR, format_points, write_atomically
 from autograder.reports.pages import FEEDBACK_DIR, feedback_file_name
 
 EXPORT_DIR = "export"
@@ -114,8 +113,9 @@ def _number(value: object) -> Decimal:
         return Decimal(0)
 
 
-def _points(value: Decimal, lang: str) -> str:
-    text = f"{value.quantize(CENT, rounding=ROUND_HALF_UP):f}".rstrip("0").rstrip(".")
+def _points(value: Decimal, lang: str = "en") -> str:
+    """Points as the reports write them (at most two decimals), with a decimal comma in French."""
+    text = format_points(float(value))
     return text.replace(".", ",") if lang == "fr" else text
 
 
@@ -165,16 +165,13 @@ def _scale(given: Decimal | None, lms_max: Decimal | None, what: str) -> Decimal
             raise ExportError(f"{what} gives no maximum: give the scale with --scale N")
         return given
     if given is not None and given != lms_max:
-        raise ExportError(f"--scale {_plain(given)} disagrees with {what}, {_plain(lms_max)}: leave --scale out")
+        raise ExportError(f"--scale {_points(given)} disagrees with {what}, {_points(lms_max)}: leave --scale out")
     return lms_max
 
 
-def _write(path: Path, text: str, encoding: str = "utf-8") -> Path:
+def _write(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
-    with open(temporary, "w", encoding=encoding, newline="") as stream:
-        stream.write(text)
-    os.replace(temporary, path)
+    write_atomically(path, text)
     return path
 
 
@@ -207,7 +204,7 @@ def _place(
         participant = member.participant
         if participant.anonymous or participant.id not in rows:
             why = " (anonymous grading: the gradebook has no such id)" if participant.anonymous else ""
-            missing.append(f"  {_who(member)}: {grade:f} / {_plain(scale)}{why}")
+            missing.append(f"  {_who(member)}: {grade:f} / {_points(scale)}{why}")
         else:
             placed[participant.id] = (member, grade)
     if missing:
@@ -238,7 +235,7 @@ def export_moodle(out: Path, worksheet_path: Path, scale: Decimal | None, lang: 
     target = out / EXPORT_DIR / worksheet_path.name
     report.written.append(_write(target, sheet.fill(grades)))
     off = "" if sheet.feedback is not None else " (no 'Feedback comments' column: feedback comments are off)"
-    head = [f"wrote {target}: {len(grades)} grade(s) out of {_plain(scale)}, {ROUNDING}{off}"]
+    head = [f"wrote {target}: {len(grades)} grade(s) out of {_points(scale)}, {ROUNDING}{off}"]
     head += [f"  {_who(member)}: {grade:f}" for member, grade in placed.values()]
     locked = [member for participant, (member, _) in placed.items() if participant in sheet.locked]
     if locked:
@@ -272,7 +269,7 @@ def export_canvas(out: Path, gradebook_path: Path, column: str | None, scale: De
     placed = _place(report, roster, outcomes, scale, book.students, "gradebook")
     target = out / EXPORT_DIR / gradebook_path.name
     report.written.append(_write(target, book.fill({user: grade for user, (_, grade) in placed.items()})))
-    head = [f"wrote {target}: {len(placed)} score(s) in {book.title!r}, out of {_plain(scale)}, {ROUNDING}"]
+    head = [f"wrote {target}: {len(placed)} score(s) in {book.title!r}, out of {_points(scale)}, {ROUNDING}"]
     head += [f"  {_who(member)}: {grade:f}{', late' if member.late else ''}" for member, grade in placed.values()]
     report.lines = head + report.lines
     report.lines.append("in Canvas: Grades > Import, with this file; Canvas shows the changes before it saves them")
@@ -286,7 +283,7 @@ def export_table(out: Path, scale: Decimal | None) -> Report:
     members = roster.by_student() if roster is not None else {}
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    on = [f"grade /{_plain(scale)}"] if scale is not None else []
+    on = [f"grade /{_points(scale)}"] if scale is not None else []
     writer.writerow(
         ["student", "lms", "lms_id", "name", "late", "file", "status", "total", "max_total", *on, *questions, "message"]
     )
@@ -303,18 +300,13 @@ def export_table(out: Path, scale: Decimal | None) -> Report:
                 ("yes" if member.late else "no") if member else "",
                 member.graded if member else "",
                 outcome.status,
-                _plain(outcome.score),
-                _plain(outcome.max_score),
+                _points(outcome.score),
+                _points(outcome.max_score),
                 *grade,
-                *(_plain(score) for _, score, _ in outcome.questions),
+                *(_points(score) for _, score, _ in outcome.questions),
                 outcome.message,
             ]
         )
     target = _write(out / EXPORT_DIR / TABLE, "\ufeff" + buffer.getvalue())
-    scaled = f", the grade out of {_plain(scale)} {ROUNDING}" if scale is not None else ""
+    scaled = f", the grade out of {_points(scale)} {ROUNDING}" if scale is not None else ""
     return Report([target], [f"wrote {target}: {len(outcomes)} student(s), one column per question{scaled}"])
-
-
-def _plain(value: Decimal) -> str:
-    text = f"{value.quantize(CENT, rounding=ROUND_HALF_UP):f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text

@@ -34,7 +34,6 @@ GRADE = ("Grade", "Note")
 MAXIMUM = ("Maximum grade", "Note maximale")
 SCALE = ("Scale", "Barème")
 MODIFIED = ("Last modified (grade)", "Dernière modification (note)")
-FULL_NAME = ("Full name", "Nom complet")
 CAN_CHANGE = ("Grade can be changed", "La note peut être modifiée")
 _NO = {"no", "non"}
 FEEDBACK = ("Feedback comments", "Commentaires de feedback", "Feedback par commentaires")
@@ -58,7 +57,6 @@ class Worksheet:
     maximum: Decimal  # the assignment's maximum grade
     decimal: str  # the decimal separator Moodle wrote, "." or ","
     participants: dict[str, int]  # participant id -> row index
-    names: dict[str, str]  # participant id -> full name, when the worksheet shows names
     locked: set[str]  # participants whose grade Moodle will not change ("Grade can be changed: No")
 
     def fill(self, grades: dict[str, tuple[Decimal, str]]) -> str:
@@ -107,9 +105,7 @@ def read_worksheet(path: Path) -> Worksheet:
         raise WorksheetError(f"{path.name}: this assignment is graded with a Moodle scale, not points")
     maximum_column = _column(header, MAXIMUM)
     participants: dict[str, int] = {}
-    names: dict[str, str] = {}
     maxima: set[str] = set()
-    full_name = _column(header, FULL_NAME)
     can_change = _column(header, CAN_CHANGE)
     locked: set[str] = set()
     for index, row in enumerate(rows[1:], start=1):
@@ -118,8 +114,6 @@ def read_worksheet(path: Path) -> Worksheet:
             continue
         participant = match.group(1)
         participants[participant] = index
-        if full_name is not None:
-            names[participant] = row.get(full_name)
         if can_change is not None and row.get(can_change).strip().casefold() in _NO:
             locked.add(participant)
         if maximum_column is not None and row.get(maximum_column).strip():
@@ -138,7 +132,6 @@ def read_worksheet(path: Path) -> Worksheet:
         maximum,
         decimal,
         participants,
-        names,
         locked,
     )
 

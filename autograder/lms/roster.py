@@ -8,12 +8,12 @@ download, graded or not, and the entries of the archive that were not unpacked.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from autograder.errors import AutograderError
 from autograder.lms.download import LMS_NAMES, Handin, Participant
+from autograder.reports.gradebook import write_atomically
 
 ROSTER = "lms.json"
 
@@ -75,9 +75,7 @@ def write_roster(out: Path, roster: Roster) -> Path:
         "not_unpacked": [{"entry": name, "reason": reason} for name, reason in roster.skipped],
     }
     path = out / ROSTER
-    temporary = path.with_name(f".{ROSTER}.tmp")
-    temporary.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-    os.replace(temporary, path)
+    write_atomically(path, json.dumps(data, ensure_ascii=False, indent=1) + "\n")
     return path
 
 

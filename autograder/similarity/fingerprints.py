@@ -99,10 +99,6 @@ class Fingerprints:
     document: Document
     positions: dict[int, list[int]]
 
-    @property
-    def hashes(self) -> set[int]:
-        return set(self.positions)
-
 
 _BASE = np.uint64(1_000_003)
 _MIX = np.uint64(0xFF51AFD7ED558CCD)
